@@ -1,0 +1,172 @@
+// List+watch of one cluster-scoped resource, as client-go's reflector does it: a paginated list,
+// a watch from the list's resourceVersion with bookmarks, re-watch when the server ends the stream,
+// re-list on 410 Gone, exponential backoff with jitter on errors.
+import { KubeApiError, type KubeTransport, type Query, type WatchEvent } from './kube-client.js';
+
+export const METADATA_LIST_ACCEPT =
+  'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
+export const METADATA_WATCH_ACCEPT =
+  'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json';
+export const JSON_ACCEPT = 'application/json';
+
+interface KubeObject {
+  metadata?: { name?: string; resourceVersion?: string };
+}
+
+interface ListResponse {
+  metadata?: { resourceVersion?: string; continue?: string };
+  items?: KubeObject[];
+}
+
+export interface InformerOptions<T> {
+  transport: KubeTransport;
+  /** Resolves the collection path at each (re)list, e.g. after API group discovery. */
+  path: () => Promise<string>;
+  query?: Query;
+  metadataOnly: boolean;
+  /** What to keep of each object; keep little for large collections. */
+  keep: (object: Record<string, unknown>) => T;
+  onChange: (store: ReadonlyMap<string, T>) => void;
+  /** The store is known to be current (after a list, a watch (re)connect, an event or a bookmark). */
+  onSynced: () => void;
+  onError: (err: Error, phase: 'list' | 'watch') => void;
+  pageSize?: number;
+  /** Server-side watch timeout; the stream is re-opened after it. */
+  watchTimeoutSeconds?: number;
+  backoff?: { initialMs: number; maxMs: number };
+}
+
+class GoneError extends Error {}
+
+export class Informer<T> {
+  private readonly store = new Map<string, T>();
+  private readonly abort = new AbortController();
+  private resourceVersion = '';
+  private running: Promise<void> | undefined;
+  /** Number of full lists done, for tests and benchmarks. */
+  lists = 0;
+
+  constructor(private readonly options: InformerOptions<T>) {}
+
+  start(): void {
+    this.running ??= this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    await this.running;
+  }
+
+  private async run(): Promise<void> {
+    const { initialMs, maxMs } = this.options.backoff ?? { initialMs: 1000, maxMs: 30_000 };
+    let delay = initialMs;
+    let needList = true;
+    while (!this.abort.signal.aborted) {
+      const phase = needList ? 'list' : 'watch';
+      try {
+        if (needList) {
+          await this.list();
+          needList = false;
+        }
+        await this.watch();
+        delay = initialMs; // a watch that opened and ended cleanly: the API is healthy
+      } catch (err) {
+        if (this.abort.signal.aborted) return;
+        if (err instanceof GoneError || (err instanceof KubeApiError && err.status === 410)) {
+          needList = true; // our resourceVersion is too old: start over from a fresh list
+          continue;
+        }
+        this.options.onError(err as Error, phase);
+        await sleep(delay * (0.5 + Math.random() / 2), this.abort.signal);
+        delay = Math.min(delay * 2, maxMs);
+      }
+    }
+  }
+
+  private async list(): Promise<void> {
+    const path = await this.options.path();
+    const accept = this.options.metadataOnly ? METADATA_LIST_ACCEPT : JSON_ACCEPT;
+    const fresh = new Map<string, T>();
+    let token: string | undefined;
+    let resourceVersion = '';
+    do {
+      const page = (await this.options.transport.get(
+        path,
+        { ...this.options.query, limit: String(this.options.pageSize ?? 500), continue: token },
+        accept,
+        this.abort.signal,
+      )) as ListResponse;
+      for (const item of page.items ?? []) {
+        const name = item.metadata?.name;
+        if (name) fresh.set(name, this.options.keep(item as Record<string, unknown>));
+      }
+      token = page.metadata?.continue || undefined;
+      resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
+    } while (token);
+    this.lists += 1;
+    this.store.clear();
+    for (const [name, value] of fresh) this.store.set(name, value);
+    this.resourceVersion = resourceVersion;
+    this.currentPath = path;
+    this.options.onChange(this.store);
+    this.options.onSynced();
+  }
+
+  private currentPath = '';
+
+  private async watch(): Promise<void> {
+    const timeout = this.options.watchTimeoutSeconds ?? 300;
+    const stream = new AbortController();
+    const onAbort = () => stream.abort();
+    this.abort.signal.addEventListener('abort', onAbort);
+    // Guard against a half-open connection: the server ends the stream after `timeout` seconds.
+    const guard = setTimeout(() => stream.abort(), (timeout + 30) * 1000);
+    try {
+      await this.options.transport.watch(
+        this.currentPath,
+        {
+          ...this.options.query,
+          resourceVersion: this.resourceVersion,
+          allowWatchBookmarks: 'true',
+          timeoutSeconds: String(timeout),
+        },
+        this.options.metadataOnly ? METADATA_WATCH_ACCEPT : JSON_ACCEPT,
+        { onOpen: () => this.options.onSynced(), onEvent: (event) => this.apply(event) },
+        stream.signal,
+      );
+    } finally {
+      clearTimeout(guard);
+      this.abort.signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  private apply(event: WatchEvent): void {
+    if (event.type === 'ERROR') {
+      const code = (event.object as { code?: number }).code;
+      if (code === 410) throw new GoneError('resourceVersion too old (410 Gone)');
+      throw new Error(`watch error event: ${JSON.stringify(event.object).slice(0, 300)}`);
+    }
+    const object = event.object as KubeObject;
+    const rv = object.metadata?.resourceVersion;
+    if (rv) this.resourceVersion = rv;
+    const name = object.metadata?.name;
+    if (event.type !== 'BOOKMARK' && name) {
+      if (event.type === 'DELETED') this.store.delete(name);
+      else this.store.set(name, this.options.keep(event.object));
+      this.options.onChange(this.store);
+    }
+    this.options.onSynced();
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done);
+  });
+}
