@@ -113,7 +113,7 @@ function checked<T>(s: Setting, schema: z.ZodType<T>, expected: string): T {
   return result.success ? result.data : fail(s, expected);
 }
 
-const port = z.coerce.number().int().min(1).max(65_535);
+const port = z.coerce.number().int().min(0).max(65_535); // 0 picks a free port
 const count = z.string().regex(/^\d+$/).transform(Number);
 const positiveDuration = z
   .string()
@@ -183,13 +183,13 @@ function listenAddress(flags: Record<string, string | undefined>, env: NodeJS.Pr
     const s = { value: listen, origin: '--listen' };
     if (!match) fail(s, 'HOST:PORT, such as 0.0.0.0:9081 or 127.0.0.1:9081');
     const host = (match[1] as string).replace(/^\[|\]$/g, '') || '0.0.0.0';
-    return { host, port: checked({ ...s, value: match[2] as string }, port, 'a port from 1 to 65535') };
+    return { host, port: checked({ ...s, value: match[2] as string }, port, 'a port from 0 to 65535') };
   }
   const envPort = env.LICENSE_METRICS_PORT;
   return {
     host: env.LICENSE_METRICS_HOST || '0.0.0.0',
     port: envPort
-      ? checked({ value: envPort, origin: 'LICENSE_METRICS_PORT' }, port, 'a port from 1 to 65535')
+      ? checked({ value: envPort, origin: 'LICENSE_METRICS_PORT' }, port, 'a port from 0 to 65535')
       : 9081,
   };
 }

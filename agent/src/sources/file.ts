@@ -6,7 +6,7 @@ import { basename, dirname } from 'node:path';
 import * as yaml from 'js-yaml';
 import type { Logger } from 'pino';
 import type { LicenseKey } from '../license.js';
-import type { Snapshot } from '../snapshot.js';
+import type { ErrorReason, Snapshot } from '../snapshot.js';
 import type { Source } from './source.js';
 
 export interface FileSourceOptions {
@@ -20,7 +20,7 @@ export interface FileSourceOptions {
 
 /** Parses a LicenseKey document (or a List holding one named default); throws naming what is wrong. */
 export function parseLicenseKeyYaml(text: string, origin: string): LicenseKey {
-  const doc = yaml.load(text) as unknown;
+  const doc = text.trim() === '' ? undefined : loadYaml(text, origin);
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
     throw new Error(`${origin}: expected a LicenseKey object, got ${describe(doc)}`);
   }
@@ -50,6 +50,33 @@ export function parseNodeCount(text: string, origin: string): number {
     );
   }
   return Number(trimmed);
+}
+
+function loadYaml(text: string, origin: string): unknown {
+  try {
+    return yaml.load(text);
+  } catch (err) {
+    throw new Error(`${origin}: not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
+}
+
+/** A file that could not be read at all (as opposed to read but not understood). */
+class UnreadableError extends Error {
+  constructor(
+    file: string,
+    err: NodeJS.ErrnoException,
+    readonly reason: ErrorReason,
+  ) {
+    super(`${file}: ${err.code ?? err.message}`);
+  }
+}
+
+async function read(file: string, reason: ErrorReason): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    throw new UnreadableError(file, err as NodeJS.ErrnoException, reason);
+  }
 }
 
 function describe(value: unknown): string {
@@ -101,31 +128,22 @@ export class FileSource implements Source {
   private async readAll(): Promise<void> {
     const { snapshot, licenseFile, nodeCount } = this.options;
     await this.attempt('license', async () => {
-      const text = await readFile(licenseFile, 'utf8').catch((err: NodeJS.ErrnoException) => {
-        throw Object.assign(new Error(`${licenseFile}: ${err.code ?? err.message}`), {
-          reason: 'license_read',
-        });
-      });
-      snapshot.setLicense(parseLicenseKeyYaml(text, licenseFile));
+      snapshot.setLicense(parseLicenseKeyYaml(await read(licenseFile, 'license_read'), licenseFile));
     });
     await this.attempt('nodes', async () => {
       if ('value' in nodeCount) return snapshot.setNodeCount(nodeCount.value);
-      const text = await readFile(nodeCount.file, 'utf8').catch((err: NodeJS.ErrnoException) => {
-        throw Object.assign(new Error(`${nodeCount.file}: ${err.code ?? err.message}`), {
-          reason: 'nodes_read',
-        });
-      });
-      snapshot.setNodeCount(parseNodeCount(text, nodeCount.file));
+      snapshot.setNodeCount(parseNodeCount(await read(nodeCount.file, 'nodes_read'), nodeCount.file));
     });
   }
 
-  private async attempt(component: 'license' | 'nodes', read: () => Promise<void>): Promise<void> {
+  private async attempt(component: 'license' | 'nodes', step: () => Promise<void>): Promise<void> {
     try {
-      await read();
+      await step();
       if (this.lastErrors.delete(component)) this.options.logger.info({ component }, 'source readable again');
     } catch (err) {
-      const error = err as Error & { reason?: 'license_read' | 'nodes_read' };
-      const reason = error.reason ?? (component === 'license' ? 'license_parse' : 'node_count_parse');
+      const error = err as Error;
+      const parseReason = component === 'license' ? 'license_parse' : 'node_count_parse';
+      const reason = error instanceof UnreadableError ? error.reason : parseReason;
       this.options.snapshot.recordError(component, reason);
       // Log a failure when it changes, not at every poll.
       if (this.lastErrors.get(component) !== error.message) {
