@@ -31,7 +31,10 @@ async function main(): Promise<number> {
     return 1;
   }
   await new Promise<void>((resolve) => {
+    let stopping = false;
     const shutdown = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
       logger.info({ signal }, 'shutting down');
       resolve();
     };
