@@ -1,11 +1,54 @@
-// Installs the npm dependencies when they are missing or older than the lockfile, so that
-// `npm test`, `npm run demo` and `npm run bench` work on a fresh clone.
-import { execSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+// Installs what `npm test`, `npm run demo` and `npm run bench` need on a fresh clone:
+// the npm dependencies, and Prometheus and Alertmanager (promtool, amtool) when they are not on PATH.
+import { execFileSync, execSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { delimiter, join, resolve } from 'node:path';
 
 const marker = 'node_modules/.package-lock.json';
-const stale = !existsSync(marker) || statSync(marker).mtimeMs < statSync('package-lock.json').mtimeMs;
-if (stale) {
-  console.log('Installing dependencies (npm ci)…');
+if (!existsSync(marker) || statSync(marker).mtimeMs < statSync('package-lock.json').mtimeMs) {
+  console.log('Installing npm dependencies (npm ci)…');
   execSync('npm ci --no-audit --no-fund', { stdio: 'inherit' });
+}
+
+// Where unpacked Debian packages go; vitest.config.ts puts it on the tests' PATH.
+export const TOOLS_BIN = resolve('.cache/tools/usr/bin');
+const TOOLS = {
+  promtool: 'prometheus',
+  prometheus: 'prometheus',
+  amtool: 'prometheus-alertmanager',
+  'prometheus-alertmanager': 'prometheus-alertmanager',
+};
+
+const onPath = (name) =>
+  [TOOLS_BIN, ...(process.env.PATH ?? '').split(delimiter)].some((dir) => dir && existsSync(join(dir, name)));
+const packages = [
+  ...new Set(
+    Object.entries(TOOLS)
+      .filter(([bin]) => !onPath(bin))
+      .map(([, pkg]) => pkg),
+  ),
+];
+
+if (packages.length > 0) {
+  if (!onPath('apt-get')) {
+    console.error(
+      `Missing ${packages.join(' and ')}: install them with your package manager (they provide promtool, amtool).`,
+    );
+    process.exit(1);
+  }
+  // No root needed: download the .deb files and unpack them into .cache/tools.
+  const debs = resolve('.cache/tools/debs');
+  mkdirSync(debs, { recursive: true });
+  console.log(`Fetching ${packages.join(', ')} with apt-get download into .cache/tools…`);
+  try {
+    execFileSync('apt-get', ['download', ...packages], { cwd: debs, stdio: 'inherit' });
+  } catch {
+    console.error(
+      'apt-get download failed; run `sudo apt-get update` once, or install them: sudo apt-get install --no-install-recommends prometheus prometheus-alertmanager',
+    );
+    process.exit(1);
+  }
+  for (const file of readdirSync(debs).filter((f) => f.endsWith('.deb'))) {
+    execFileSync('dpkg-deb', ['-x', join(debs, file), resolve('.cache/tools')]);
+  }
 }
