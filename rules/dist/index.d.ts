@@ -1,1 +1,0 @@
-export declare const ALERT_PREFIX = "CalicoLicense";

@@ -1,0 +1,79 @@
+// Shared by the rules tests: paths, the external tools (promtool, amtool) and running them.
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { delimiter, dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as yaml from 'js-yaml';
+import { type Config, loadConfig } from '../src/config.js';
+
+export const RULES_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const REPO_DIR = resolve(RULES_DIR, '..');
+export const DIST_DIR = join(RULES_DIR, 'dist');
+export const TESTS_DIR = join(RULES_DIR, 'tests');
+export const EXAMPLES_DIR = join(RULES_DIR, 'examples');
+export const RUNBOOKS_DIR = join(RULES_DIR, 'runbooks');
+export const DEFAULTS_TEXT = readFileSync(join(RULES_DIR, 'thresholds.yaml'), 'utf8');
+
+/** Config from thresholds.yaml plus an override given as YAML text (or nothing). */
+export function configWith(override?: string): Config {
+  return loadConfig(DEFAULTS_TEXT, override);
+}
+
+/**
+ * The committed renders: dist/ is the defaults; dist/<name>/ is the defaults with
+ * examples/<name>.yaml on top (one per input source other than the default).
+ */
+export function distVariants(): Array<{ dir: string; override?: string; label: string }> {
+  const variants: Array<{ dir: string; override?: string; label: string }> = [
+    { dir: DIST_DIR, label: 'dist (defaults)' },
+  ];
+  for (const entry of readdirSync(DIST_DIR, { withFileTypes: true })) {
+    if (!entry.isDirectory()) continue;
+    const example = join(EXAMPLES_DIR, `${entry.name}.yaml`);
+    variants.push({
+      dir: join(DIST_DIR, entry.name),
+      override: existsSync(example) ? readFileSync(example, 'utf8') : undefined,
+      label: `dist/${entry.name} (examples/${entry.name}.yaml)`,
+    });
+  }
+  return variants;
+}
+
+export const rel = (path: string) => relative(RULES_DIR, path);
+
+/** A tool on PATH or where scripts/ensure-installed.mjs unpacks it. */
+export function findTool(name: string): string {
+  const dirs = [join(REPO_DIR, '.cache/tools/usr/bin'), ...(process.env.PATH ?? '').split(delimiter)];
+  for (const dir of dirs) {
+    if (dir !== '' && existsSync(join(dir, name))) return join(dir, name);
+  }
+  throw new Error(
+    `${name} not found on PATH or in .cache/tools/usr/bin; run node scripts/ensure-installed.mjs`,
+  );
+}
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function run(file: string, args: string[], cwd = RULES_DIR): Promise<RunResult> {
+  return new Promise((resolvePromise) => {
+    execFile(file, args, { cwd, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const code = err === null ? 0 : typeof err.code === 'number' ? err.code : 1;
+      resolvePromise({ code, stdout, stderr });
+    });
+  });
+}
+
+export function readYaml(path: string): unknown {
+  return yaml.load(readFileSync(path, 'utf8'));
+}
+
+export function listFiles(dir: string, suffix: string): string[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(suffix))
+    .sort()
+    .map((f) => join(dir, f));
+}
