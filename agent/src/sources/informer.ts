@@ -62,12 +62,13 @@ export class Informer<T> {
     let delay = initialMs;
     let needList = true;
     while (!this.abort.signal.aborted) {
-      const phase = needList ? 'list' : 'watch';
+      let phase: 'list' | 'watch' = needList ? 'list' : 'watch';
       try {
         if (needList) {
           await this.list();
           needList = false;
         }
+        phase = 'watch'; // a failure from here on is the watch's, not the list's
         await this.watch();
         delay = initialMs; // a watch that opened and ended cleanly: the API is healthy
       } catch (err) {
@@ -76,6 +77,8 @@ export class Informer<T> {
           needList = true; // our resourceVersion is too old: start over from a fresh list
           continue;
         }
+        // The collection is gone (e.g. its API group was removed): re-list, which resolves the path again.
+        if (err instanceof KubeApiError && err.status === 404) needList = true;
         this.options.onError(err as Error, phase);
         await sleep(delay * (0.5 + Math.random() / 2), this.abort.signal);
         delay = Math.min(delay * 2, maxMs);

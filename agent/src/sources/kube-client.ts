@@ -52,10 +52,17 @@ export class KubeClient implements KubeTransport {
   /** Bytes of response bodies received, for benchmarks and debugging. */
   bytesReceived = 0;
 
-  constructor(private readonly kc: KubeConfig) {}
+  /**
+   * @param requestTimeoutMs how long a GET may stay silent before it fails, so that an API server that
+   * accepts a connection and never answers cannot freeze a list (watches have their own guard).
+   */
+  constructor(
+    private readonly kc: KubeConfig,
+    private readonly requestTimeoutMs = 60_000,
+  ) {}
 
   async get(path: string, query: Query, accept: string, signal?: AbortSignal): Promise<unknown> {
-    const res = await this.open(path, query, accept, signal);
+    const res = await this.open(path, query, accept, signal, this.requestTimeoutMs);
     const body = await this.readAll(res);
     if (res.statusCode !== 200) throw apiError(res.statusCode ?? 0, path, body);
     return JSON.parse(body);
@@ -85,7 +92,10 @@ export class KubeClient implements KubeTransport {
             try {
               onEvent(JSON.parse(line) as WatchEvent);
             } catch (err) {
-              res.destroy(err as Error);
+              // Reject first: destroying the response emits 'aborted', which would mask the cause
+              // (a 410 Gone must reach the informer as such to trigger a re-list).
+              reject(err);
+              res.destroy();
               return;
             }
           }
@@ -106,6 +116,7 @@ export class KubeClient implements KubeTransport {
     query: Query,
     accept: string,
     signal?: AbortSignal,
+    idleTimeoutMs?: number,
   ): Promise<http.IncomingMessage> {
     const cluster = this.kc.getCurrentCluster();
     if (!cluster) throw new Error('the kubeconfig names no current cluster');
@@ -118,6 +129,11 @@ export class KubeClient implements KubeTransport {
     return new Promise((resolve, reject) => {
       const req = transport.request(url, { ...options, signal }, resolve);
       req.on('error', reject);
+      if (idleTimeoutMs) {
+        req.setTimeout(idleTimeoutMs, () =>
+          req.destroy(new Error(`GET ${path}: no answer for ${idleTimeoutMs} ms`)),
+        );
+      }
       req.end();
     });
   }
