@@ -6,7 +6,8 @@ import { createRegistry } from './metrics.js';
 import { type RunningServer, startServer } from './server.js';
 import { Snapshot } from './snapshot.js';
 import { FileSource } from './sources/file.js';
-import { KubeClient, loadKubeConfig } from './sources/kube-client.js';
+import { KubeClient } from './sources/kube-client.js';
+import { loadConnection } from './sources/kubeconfig.js';
 import { KubernetesSource } from './sources/kubernetes.js';
 import type { Source } from './sources/source.js';
 import { VERSION } from './version.js';
@@ -29,7 +30,7 @@ export function createSource(config: AgentConfig, snapshot: Snapshot, logger: Lo
     });
   }
   return new KubernetesSource({
-    transport: new KubeClient(loadKubeConfig(config.kubeconfig)),
+    transport: new KubeClient(loadConnection(config.kubeconfig)),
     snapshot,
     logger,
     nodeSelector: config.nodeSelector,

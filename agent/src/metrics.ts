@@ -48,6 +48,9 @@ export function createRegistry(options: MetricsOptions): Registry {
   const now = options.now ?? (() => Date.now() / 1000);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  // This one waits a turn of the event loop at every scrape (a third of the scrape's time);
+  // nodejs_eventloop_lag_{min,mean,p50,p90,p99}_seconds, kept, measure the same thing continuously.
+  registry.removeSingleMetric('nodejs_eventloop_lag_seconds');
 
   // One evaluation per scrape, shared by every licence metric.
   let cache: { at: number; view: LicenseView | undefined } | undefined;

@@ -7,7 +7,8 @@ import { parseCommandLine } from '../../agent/src/config.js';
 import { createRegistry } from '../../agent/src/metrics.js';
 import { startServer } from '../../agent/src/server.js';
 import { Snapshot } from '../../agent/src/snapshot.js';
-import { KubeClient, loadKubeConfig } from '../../agent/src/sources/kube-client.js';
+import { KubeClient } from '../../agent/src/sources/kube-client.js';
+import { loadConnection } from '../../agent/src/sources/kubeconfig.js';
 import { KubernetesSource, type KubernetesSourceOptions } from '../../agent/src/sources/kubernetes.js';
 import { FakeKubeApi, licenseKey, type RequestRecord, type ResourceName } from '../fakes/kube-api.js';
 import { type Metrics, scrape, waitFor } from '../helpers/metrics.js';
@@ -53,7 +54,7 @@ async function startSource(
     source: 'kubernetes',
   });
   const server = await startServer({ host: '127.0.0.1', port: 0, registry, snapshot, logger });
-  const client = new KubeClient(loadKubeConfig(fake.kubeconfigPath), requestTimeoutMs);
+  const client = new KubeClient(loadConnection(fake.kubeconfigPath), requestTimeoutMs);
   const source = new KubernetesSource({
     transport: client,
     snapshot,

@@ -1,9 +1,8 @@
-// A small Kubernetes API client: GET and watch streams over node's http(s), authenticated with
-// @kubernetes/client-node's KubeConfig (in-cluster, kubeconfig files, exec plugins, client certs).
-// Our own requests because the library's list/watch cannot ask for metadata-only objects nor paginate.
+// A small Kubernetes API client: GET and watch streams over node's http(s) on one keep-alive agent,
+// authenticated as the kubeconfig or service account says (see kubeconfig.ts).
 import http from 'node:http';
 import https from 'node:https';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { Connection } from './kubeconfig.js';
 
 export type Query = Record<string, string | undefined>;
 
@@ -38,14 +37,8 @@ export interface KubeTransport {
     handlers: WatchHandlers,
     signal: AbortSignal,
   ): Promise<void>;
-}
-
-export function loadKubeConfig(kubeconfigPath?: string): KubeConfig {
-  const kc = new KubeConfig();
-  if (kubeconfigPath) kc.loadFromFile(kubeconfigPath);
-  else kc.loadFromDefault(); // $KUBECONFIG, ~/.kube/config, else the in-cluster service account
-  if (!kc.getCurrentCluster()) throw new Error('the kubeconfig names no current cluster');
-  return kc;
+  /** Closes idle connections. */
+  close?(): void;
 }
 
 export class KubeClient implements KubeTransport {
@@ -57,9 +50,20 @@ export class KubeClient implements KubeTransport {
    * accepts a connection and never answers cannot freeze a list (watches have their own guard).
    */
   constructor(
-    private readonly kc: KubeConfig,
+    private readonly connection: Connection,
     private readonly requestTimeoutMs = 60_000,
-  ) {}
+  ) {
+    const secure = connection.server.protocol === 'https:';
+    this.agent = secure
+      ? new https.Agent({ keepAlive: true, ...connection.tls })
+      : new http.Agent({ keepAlive: true });
+  }
+
+  private readonly agent: http.Agent;
+
+  close(): void {
+    this.agent.destroy();
+  }
 
   async get(path: string, query: Query, accept: string, signal?: AbortSignal): Promise<unknown> {
     const res = await this.open(path, query, accept, signal, this.requestTimeoutMs);
@@ -118,16 +122,13 @@ export class KubeClient implements KubeTransport {
     signal?: AbortSignal,
     idleTimeoutMs?: number,
   ): Promise<http.IncomingMessage> {
-    const cluster = this.kc.getCurrentCluster();
-    if (!cluster) throw new Error('the kubeconfig names no current cluster');
-    const url = new URL(cluster.server.replace(/\/$/, '') + path);
+    const url = new URL(this.connection.server.href.replace(/\/$/, '') + path);
     for (const [key, value] of Object.entries(query))
       if (value !== undefined) url.searchParams.set(key, value);
-    const options: https.RequestOptions = { method: 'GET', headers: { Accept: accept } };
-    await this.kc.applyToHTTPSOptions(options);
+    const headers = { Accept: accept, ...(await this.connection.headers()) };
     const transport = url.protocol === 'https:' ? https : http;
     return new Promise((resolve, reject) => {
-      const req = transport.request(url, { ...options, signal }, resolve);
+      const req = transport.request(url, { method: 'GET', headers, agent: this.agent, signal }, resolve);
       req.on('error', reject);
       if (idleTimeoutMs) {
         req.setTimeout(idleTimeoutMs, () =>

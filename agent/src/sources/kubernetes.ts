@@ -41,8 +41,10 @@ export async function discoverLicenseGroup(transport: KubeTransport): Promise<st
 
 export class KubernetesSource implements Source {
   private readonly informers: Informer<unknown>[];
+  private readonly transport: KubeTransport;
 
   constructor(options: KubernetesSourceOptions) {
+    this.transport = options.transport;
     const { transport, snapshot, logger } = options;
     const common = {
       transport,
@@ -97,6 +99,7 @@ export class KubernetesSource implements Source {
 
   async stop(): Promise<void> {
     await Promise.all(this.informers.map((i) => i.stop()));
+    this.transport.close?.();
   }
 
   /** Full lists done so far, by informer (licence, nodes). */
