@@ -148,12 +148,7 @@ async function scenario(nodes: number, withLegacy: boolean) {
     const bare = await bareServer(await (await fetch(`${agent.url}/metrics`)).text());
     const bareLat = await latencies(bare.url, SCRAPES);
     await bare.stop();
-    scrapeFigures = {
-      p50: pct(agentLat, 50),
-      p99: pct(agentLat, 99),
-      bareP50: pct(bareLat, 50),
-      bareP99: pct(bareLat, 99),
-    };
+    scrapeFigures = { p50: agentLat.p50, p99: agentLat.p99, bareP50: bareLat.p50, bareP99: bareLat.p99 };
   }
   const rss = peakRssBytes(agent.proc.child.pid as number);
   await agent.proc.stop();

@@ -1,21 +1,13 @@
 // Scrapes a /metrics endpoint and reads values through a real exposition-format parser.
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 
-interface ParsedSample {
-  value?: string;
-  labels?: Record<string, string>;
-}
-interface ParsedFamily {
-  name: string;
-  type: string;
-  metrics: ParsedSample[];
-}
+type ParsedFamily = ReturnType<typeof parsePrometheusTextFormat>[number];
 
 export class Metrics {
   private readonly families: Map<string, ParsedFamily>;
 
   constructor(text: string) {
-    const parsed = (parsePrometheusTextFormat as unknown as (t: string) => ParsedFamily[])(text);
+    const parsed = parsePrometheusTextFormat(text);
     this.families = new Map(parsed.map((f) => [f.name, f]));
   }
 
@@ -57,7 +49,7 @@ export async function scrape(url: string, init?: RequestInit): Promise<Metrics> 
 
 /** Polls `check` until it returns a value that is not undefined/false, or fails after `timeoutMs`. */
 export async function waitFor<T>(
-  check: () => Promise<T> | T,
+  check: () => Promise<T | undefined | false> | T | undefined | false,
   timeoutMs = 5000,
   what = 'condition',
 ): Promise<T> {
@@ -66,7 +58,7 @@ export async function waitFor<T>(
   for (;;) {
     try {
       const result = await check();
-      if (result !== undefined && result !== false) return result;
+      if (result !== undefined && result !== false) return result as T;
     } catch (err) {
       last = err;
     }

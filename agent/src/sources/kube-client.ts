@@ -88,23 +88,22 @@ export class KubeClient implements KubeTransport {
       res.on('data', (chunk: string) => {
         this.bytesReceived += Buffer.byteLength(chunk);
         pending += chunk;
-        let newline = pending.indexOf('\n');
-        while (newline >= 0) {
-          const line = pending.slice(0, newline).trim();
-          pending = pending.slice(newline + 1);
-          if (line !== '') {
-            try {
-              onEvent(JSON.parse(line) as WatchEvent);
-            } catch (err) {
-              // Reject first: destroying the response emits 'aborted', which would mask the cause
-              // (a 410 Gone must reach the informer as such to trigger a re-list).
-              reject(err);
-              res.destroy();
-              return;
-            }
+        let start = 0;
+        for (let newline = pending.indexOf('\n'); newline >= 0; newline = pending.indexOf('\n', start)) {
+          const line = pending.slice(start, newline);
+          start = newline + 1;
+          if (line.trim() === '') continue;
+          try {
+            onEvent(JSON.parse(line) as WatchEvent);
+          } catch (err) {
+            // Reject first: destroying the response emits 'aborted', which would mask the cause
+            // (a 410 Gone must reach the informer as such to trigger a re-list).
+            reject(err);
+            res.destroy();
+            return;
           }
-          newline = pending.indexOf('\n');
         }
+        pending = pending.slice(start);
       });
       res.on('end', () => resolve());
       res.on('error', reject);
