@@ -26,6 +26,12 @@ export interface InformerOptions<T> {
   metadataOnly: boolean;
   /** What to keep of each object; keep little for large collections. */
   keep: (object: Record<string, unknown>) => T;
+  /**
+   * The store keeps nothing a MODIFIED event can change (e.g. only names, under a server-side
+   * selector that turns selector changes into ADDED/DELETED), so such events are not parsed: only
+   * their resourceVersion is read. Kubelets modify every Node every few minutes.
+   */
+  ignoreModified?: boolean;
   onChange: (store: ReadonlyMap<string, T>) => void;
   /** The store is known to be current (after a list, a watch (re)connect, an event or a bookmark). */
   onSynced: () => void;
@@ -37,6 +43,9 @@ export interface InformerOptions<T> {
 }
 
 class GoneError extends Error {}
+
+const MODIFIED_PREFIX = '{"type":"MODIFIED",';
+const RESOURCE_VERSION = /"resourceVersion":"([^"]+)"/;
 
 export class Informer<T> {
   private readonly store = new Map<string, T>();
@@ -134,13 +143,27 @@ export class Informer<T> {
           timeoutSeconds: String(timeout),
         },
         this.options.metadataOnly ? METADATA_WATCH_ACCEPT : JSON_ACCEPT,
-        { onOpen: () => this.options.onSynced(), onEvent: (event) => this.apply(event) },
+        {
+          onOpen: () => this.options.onSynced(),
+          onEvent: (event) => this.apply(event),
+          onLine: this.options.ignoreModified ? (line) => this.skipModified(line) : undefined,
+        },
         stream.signal,
       );
     } finally {
       clearTimeout(guard);
       this.abort.signal.removeEventListener('abort', onAbort);
     }
+  }
+
+  /** A MODIFIED event as the API server writes it (type first): note its resourceVersion, skip the rest. */
+  private skipModified(line: string): boolean {
+    if (!line.startsWith(MODIFIED_PREFIX)) return false;
+    const rv = RESOURCE_VERSION.exec(line)?.[1];
+    if (!rv) return false; // unexpected shape: let the full parser handle it
+    this.resourceVersion = rv;
+    this.options.onSynced();
+    return true;
   }
 
   private apply(event: WatchEvent): void {

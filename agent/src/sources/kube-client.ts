@@ -25,6 +25,8 @@ export interface WatchHandlers {
   /** The server accepted the watch (HTTP 200). */
   onOpen: () => void;
   onEvent: (event: WatchEvent) => void;
+  /** Sees each raw event line first; returning true means handled, so it is not parsed. */
+  onLine?: (line: string) => boolean;
 }
 
 export interface KubeTransport {
@@ -76,7 +78,7 @@ export class KubeClient implements KubeTransport {
     path: string,
     query: Query,
     accept: string,
-    { onOpen, onEvent }: WatchHandlers,
+    { onOpen, onEvent, onLine }: WatchHandlers,
     signal: AbortSignal,
   ): Promise<void> {
     const res = await this.open(path, { ...query, watch: '1' }, accept, signal);
@@ -94,7 +96,7 @@ export class KubeClient implements KubeTransport {
           start = newline + 1;
           if (line.trim() === '') continue;
           try {
-            onEvent(JSON.parse(line) as WatchEvent);
+            if (!onLine?.(line)) onEvent(JSON.parse(line) as WatchEvent);
           } catch (err) {
             // Reject first: destroying the response emits 'aborted', which would mask the cause
             // (a 410 Gone must reach the informer as such to trigger a re-list).

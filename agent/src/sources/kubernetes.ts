@@ -83,6 +83,7 @@ export class KubernetesSource implements Source {
       query: { labelSelector: options.nodeSelector || undefined },
       metadataOnly: true,
       keep: () => true, // only the count matters: keep nothing of the object
+      ignoreModified: true,
       onChange: (store) => snapshot.setNodeCount(store.size),
       onSynced: () => snapshot.markSuccess('nodes'),
       onError: (err, phase) => {
