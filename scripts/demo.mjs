@@ -17,9 +17,8 @@ const listen = process.env.DEMO_LISTEN ?? '127.0.0.1:9081';
 
 console.log(`Starting license-agent on the sample licence (expires ${expiry}, 95 of 100 nodes)…`);
 const agent = spawn(
-  process.execPath,
+  'agent/dist/main.js',
   [
-    'agent/dist/main.js',
     '--source',
     'file',
     '--license-file',

@@ -1,4 +1,6 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1
+// V8 flag: young-generation semi-spaces of 1 MB (not 16): the agent's garbage dies young, and this
+// keeps its peak memory at 50,000 nodes under 100 MB for a few more (cheap) scavenges.
 // license-agent: serves Calico Enterprise licence metrics for Prometheus.
 import { pino } from 'pino';
 import { startAgent } from './agent.js';

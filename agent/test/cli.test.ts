@@ -19,7 +19,7 @@ afterEach(async () => {
 });
 
 function run(args: string[], env: NodeJS.ProcessEnv = {}) {
-  agent = start(process.execPath, [BIN, ...args], env);
+  agent = start(BIN, args, env); // as a user runs it: through its shebang
   return agent;
 }
 

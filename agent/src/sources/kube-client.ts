@@ -6,6 +6,8 @@ import type { Connection } from './kubeconfig.js';
 
 export type Query = Record<string, string | undefined>;
 
+const NEWLINE = 0x0a;
+
 export class KubeApiError extends Error {
   constructor(
     readonly status: number,
@@ -25,8 +27,8 @@ export interface WatchHandlers {
   /** The server accepted the watch (HTTP 200). */
   onOpen: () => void;
   onEvent: (event: WatchEvent) => void;
-  /** Sees each raw event line first; returning true means handled, so it is not parsed. */
-  onLine?: (line: string) => boolean;
+  /** Sees each raw event line first; returning true means handled, so it is neither decoded nor parsed. */
+  onLine?: (line: Buffer) => boolean;
 }
 
 export interface KubeTransport {
@@ -85,18 +87,19 @@ export class KubeClient implements KubeTransport {
     if (res.statusCode !== 200) throw apiError(res.statusCode ?? 0, path, await this.readAll(res));
     onOpen();
     await new Promise<void>((resolve, reject) => {
-      let pending = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        this.bytesReceived += Buffer.byteLength(chunk);
-        pending += chunk;
+      // Bytes, not strings: a line a handler takes raw (most of a node watch) is never decoded.
+      let pending: Buffer | undefined;
+      res.on('data', (chunk: Buffer) => {
+        this.bytesReceived += chunk.length;
+        const data = pending ? Buffer.concat([pending, chunk]) : chunk;
         let start = 0;
-        for (let newline = pending.indexOf('\n'); newline >= 0; newline = pending.indexOf('\n', start)) {
-          const line = pending.slice(start, newline);
+        for (let newline = data.indexOf(NEWLINE); newline >= 0; newline = data.indexOf(NEWLINE, start)) {
+          const line = data.subarray(start, newline);
           start = newline + 1;
-          if (line.trim() === '') continue;
           try {
-            if (!onLine?.(line)) onEvent(JSON.parse(line) as WatchEvent);
+            if (onLine?.(line)) continue;
+            const text = line.toString('utf8');
+            if (text.trim() !== '') onEvent(JSON.parse(text) as WatchEvent);
           } catch (err) {
             // Reject first: destroying the response emits 'aborted', which would mask the cause
             // (a 410 Gone must reach the informer as such to trigger a re-list).
@@ -105,7 +108,7 @@ export class KubeClient implements KubeTransport {
             return;
           }
         }
-        pending = pending.slice(start);
+        pending = start < data.length ? data.subarray(start) : undefined;
       });
       res.on('end', () => resolve());
       res.on('error', reject);
