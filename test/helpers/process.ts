@@ -49,3 +49,28 @@ export function start(command: string, args: string[], env: NodeJS.ProcessEnv = 
     },
   };
 }
+
+/** Waits for the first JSON log line whose `msg` is `msg` (and whose fields match `fields`), and returns it. */
+export async function waitForLog(
+  started: Started,
+  msg: string,
+  fields: Record<string, unknown> = {},
+  timeoutMs = 10_000,
+): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const line = started
+      .logs()
+      .find(
+        (l) =>
+          l.msg === msg &&
+          Object.entries(fields).every(([k, v]) => JSON.stringify(l[k]) === JSON.stringify(v)),
+      );
+    if (line) return line;
+    if (Date.now() > deadline || started.child.exitCode !== null || started.child.signalCode !== null)
+      throw new Error(
+        `no log line ${JSON.stringify(msg)} within ${timeoutMs} ms; output:\n${started.output().slice(-3000)}`,
+      );
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

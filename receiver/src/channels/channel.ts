@@ -1,0 +1,43 @@
+// What every destination implements. Like Alertmanager's notifiers: one folder per integration, a pure
+// render and an I/O send, and the send's errors classified retryable or permanent here, once.
+
+import type { ChannelRef, DeliveryEvent } from '../outbox/plan.js';
+import type { RateLimit } from '../outbox/rate-limit.js';
+
+export class ChannelError extends Error {
+  override name = 'ChannelError';
+
+  constructor(
+    message: string,
+    /** True when the same request may succeed later (network, 5xx, 429…). */
+    readonly retryable: boolean,
+    /** The destination's Retry-After, in milliseconds. */
+    readonly retryAfterMs?: number,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** One request a channel would make, as it goes on the wire (for `render`). */
+export interface WireRequest {
+  /** e.g. `chat.postMessage`, `chat.update`, `POST <incoming webhook>`, `SMTP`, `log`. */
+  action: string;
+  body: unknown;
+}
+
+export interface Channel {
+  readonly name: string;
+  readonly type: string;
+  readonly rateLimit: RateLimit;
+  /** Deliveries of this channel that may be under way at once (different groups). */
+  readonly concurrency: number;
+  /** Pure: the requests `send` would make for this event. */
+  render(event: DeliveryEvent, ref?: ChannelRef): WireRequest[];
+  /**
+   * Delivers the event. Returns the reference to keep for later events of the group (undefined: keep
+   * the previous one). Throws ChannelError; any other error counts as retryable.
+   */
+  send(event: DeliveryEvent, ref: ChannelRef | undefined): Promise<ChannelRef | undefined>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,55 @@
+// Console destination: the rendered notification as one JSON log line (for demos and dry runs).
+import type { Logger } from 'pino';
+import type { ChannelRef, DeliveryEvent } from '../../outbox/plan.js';
+import type { RateLimit } from '../../outbox/rate-limit.js';
+import type { Channel, WireRequest } from '../channel.js';
+import { headline, plainText } from '../text.js';
+
+export interface ConsoleChannelConfig {
+  name: string;
+  maxAlerts: number;
+}
+
+export class ConsoleChannel implements Channel {
+  readonly type = 'console';
+  readonly name: string;
+  readonly rateLimit: RateLimit = { perSecond: Number.POSITIVE_INFINITY, burst: Number.POSITIVE_INFINITY };
+  readonly concurrency = 4;
+
+  constructor(
+    private readonly config: ConsoleChannelConfig,
+    private readonly logger: Logger,
+  ) {
+    this.name = config.name;
+  }
+
+  render(event: DeliveryEvent, _ref?: ChannelRef): WireRequest[] {
+    const { group } = event;
+    return [
+      {
+        action: 'log',
+        body: {
+          kind: event.kind,
+          status: group.status,
+          title: headline(group),
+          firing: group.firing.length,
+          resolved: group.resolved.length,
+          remediation_source: group.remediation.source,
+          links: group.links,
+          text: plainText(event, { maxAlerts: this.config.maxAlerts, maxValue: 4000 }),
+        },
+      },
+    ];
+  }
+
+  async send(event: DeliveryEvent, ref: ChannelRef | undefined): Promise<ChannelRef | undefined> {
+    const [request] = this.render(event, ref);
+    this.logger.info(
+      { channel: this.name, group: event.group.identity, notification: (request as WireRequest).body },
+      'notification',
+    );
+    return { logged_at: event.now };
+  }
+
+  async close(): Promise<void> {}
+}

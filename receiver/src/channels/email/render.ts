@@ -1,0 +1,190 @@
+// Alert group → email, pure: a subject that stays the same for the whole thread, text and HTML parts
+// with the same content, threading headers. Every value is HTML-escaped in the HTML part, and no
+// header takes raw label text: control characters (CR, LF…) become spaces and length is capped.
+import type { ChannelRef, DeliveryEvent } from '../../outbox/plan.js';
+import { humanTime } from '../../units.js';
+import {
+  alertName,
+  alertText,
+  changeLine,
+  factPairs,
+  headline,
+  labelsInline,
+  linkList,
+  plainText,
+  remediationOrigin,
+  since,
+  truncate,
+} from '../text.js';
+
+export interface EmailRenderOptions {
+  from: string;
+  to: string[];
+  cc: string[];
+  maxAlerts: number;
+  /** Cap for each free-text value in the mail. */
+  maxValue: number;
+}
+
+export interface EmailRef extends ChannelRef {
+  /** Message-ID of the first mail of the incident: the thread root. */
+  message_id: string;
+  subject: string;
+}
+
+export interface EmailMessage {
+  from: string;
+  to: string[];
+  cc: string[];
+  subject: string;
+  messageId: string;
+  inReplyTo?: string;
+  references?: string[];
+  date: string;
+  headers: Record<string, string>;
+  text: string;
+  html: string;
+}
+
+export function isEmailRef(ref: ChannelRef | undefined): ref is EmailRef {
+  return typeof ref?.message_id === 'string' && typeof ref.subject === 'string';
+}
+
+/** A header value from untrusted text: no control characters (so no CRLF injection), at most `max`. */
+export function headerValue(text: string, max = 200): string {
+  const clean = text
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point
+    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ')
+    .replace(/\s{2,}/g, ' ')
+    .trim();
+  return truncate(clean, max, '…');
+}
+
+export function escapeHtml(text: string): string {
+  return text
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;');
+}
+
+function domainOf(address: string): string {
+  const match = /@([A-Za-z0-9.-]+)>?\s*$/.exec(address);
+  return match?.[1] ?? 'license-receiver.invalid';
+}
+
+export function renderEmail(
+  event: DeliveryEvent,
+  ref: ChannelRef | undefined,
+  options: EmailRenderOptions,
+): EmailMessage {
+  const { group, now } = event;
+  const root = event.kind !== 'new' && isEmailRef(ref) ? ref : undefined;
+  const domain = domainOf(options.from);
+  const messageId = `<${group.id.slice(0, 16)}.${now.toString(36)}.${event.kind}@${domain}>`;
+  const subject = root?.subject ?? headerValue(headline(group));
+  const message: EmailMessage = {
+    from: options.from,
+    to: options.to,
+    cc: options.cc,
+    subject,
+    messageId,
+    date: new Date(now).toUTCString(),
+    headers: {
+      'X-Alert-Status': group.status,
+      'X-Alert-Group': group.id,
+      'Auto-Submitted': 'auto-generated',
+    },
+    text: plainText(event, options),
+    html: html(event, options),
+  };
+  if (root) {
+    message.inReplyTo = root.message_id;
+    message.references = [root.message_id];
+  }
+  return message;
+}
+
+const COLOURS = { firing: '#c0392b', resolved: '#27ae60' } as const;
+
+function html(event: DeliveryEvent, options: EmailRenderOptions): string {
+  const { group, now } = event;
+  const e = escapeHtml;
+  const out: string[] = [];
+  out.push(
+    '<!DOCTYPE html>',
+    '<html><head><meta charset="utf-8"></head>',
+    '<body style="font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;font-size:14px;color:#222">',
+  );
+  if (event.kind !== 'new')
+    out.push(`<p style="font-size:15px"><strong>${e(changeLine(event))}</strong></p>`);
+  out.push(`<h2 style="color:${COLOURS[group.status]};margin:0 0 8px">${e(headline(group))}</h2>`);
+  if (group.summary) out.push(`<p><strong>${e(truncate(group.summary, options.maxValue))}</strong></p>`);
+  if (group.description && group.description !== group.summary)
+    out.push(`<p style="white-space:pre-wrap">${e(truncate(group.description, options.maxValue))}</p>`);
+  out.push('<table style="border-collapse:collapse">');
+  for (const [k, v] of factPairs(group, now))
+    out.push(`<tr><td style="padding:2px 12px 2px 0;color:#666">${e(k)}</td><td>${e(v)}</td></tr>`);
+  out.push(
+    `<tr><td style="padding:2px 12px 2px 0;color:#666">Labels</td><td><code>${e(truncate(labelsInline(group.commonLabels), 2000))}</code></td></tr>`,
+  );
+  out.push('</table>');
+
+  const all = [...group.firing, ...group.resolved];
+  out.push(`<h3>Alerts (${group.firing.length} firing, ${group.resolved.length} resolved)</h3>`, '<ul>');
+  for (const alert of all.slice(0, options.maxAlerts)) {
+    const text = alertText(alert);
+    out.push(
+      `<li><strong style="color:${COLOURS[alert.status]}">[${alert.status}]</strong> <code>${e(alertName(alert))}</code> — ${e(since(alert, now))}${
+        text && all.length > 1 ? `<br><span style="color:#555">${e(truncate(text, 500))}</span>` : ''
+      }</li>`,
+    );
+  }
+  if (all.length > options.maxAlerts)
+    out.push(`<li>… and ${all.length - options.maxAlerts} more (${all.length} in total)</li>`);
+  if (group.truncatedAlerts > 0)
+    out.push(
+      `<li>${group.truncatedAlerts} more alert${group.truncatedAlerts === 1 ? '' : 's'} left out by Alertmanager (max_alerts)</li>`,
+    );
+  out.push('</ul>');
+
+  out.push(`<h3>What to do${e(remediationOrigin(group))}</h3>`);
+  out.push(
+    `<div style="white-space:pre-wrap">${markdownToHtml(truncate(group.remediation.text, options.maxValue))}</div>`,
+  );
+  const links = linkList(group);
+  if (links.length > 0)
+    out.push(`<p>${links.map(([label, url]) => `<a href="${e(url)}">${e(label)}</a>`).join(' · ')}</p>`);
+  out.push(
+    `<p style="color:#888;font-size:12px">license-receiver · group ${e(group.identity)} · ${e(humanTime(now))}</p>`,
+    '</body></html>',
+  );
+  return out.join('\n');
+}
+
+/** A runbook's Markdown as HTML, escaped first: code, bold, headings and http(s) links. */
+export function markdownToHtml(markdown: string): string {
+  const parts = markdown.replace(/\r\n?/g, '\n').split(/```[^\n]*\n?([\s\S]*?)(?:```|$)/);
+  return parts
+    .map((part, i) => {
+      const escaped = escapeHtml(part);
+      if (i % 2 === 1)
+        return `<pre style="background:#f4f4f4;padding:6px">${escaped.replace(/\n$/, '')}</pre>`;
+      return escaped
+        .split(/(`[^`\n]*`)/)
+        .map((piece, j) =>
+          j % 2 === 1
+            ? `<code>${piece.slice(1, -1)}</code>`
+            : piece
+                .replace(/^\s{0,3}#{1,6}\s+(.+?)\s*#*$/gm, '<strong>$1</strong>')
+                .replace(/\*\*(.+?)\*\*/g, '<strong>$1</strong>')
+                .replace(
+                  /\[([^\]\n]+)\]\((https?:\/\/[^\s)"]+)\)/g,
+                  (_m, label: string, url: string) => `<a href="${url}">${label}</a>`,
+                ),
+        )
+        .join('');
+    })
+    .join('');
+}

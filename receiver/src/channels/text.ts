@@ -1,0 +1,170 @@
+// Text helpers shared by the channels: truncation that stays visible and never splits a character,
+// status words, alert lines, and the plain-text rendering used by email and the console channel.
+
+import type { AlertView, GroupView } from '../notification.js';
+import type { DeliveryEvent } from '../outbox/plan.js';
+import { humanDuration, humanTime } from '../units.js';
+
+export const TRUNCATED = '… (truncated)';
+
+/**
+ * At most `max` UTF-16 units (what Slack and most limits count), cut at a character boundary and
+ * ending with `marker` when something was cut. An HTML/mrkdwn entity (`&amp;`) is not cut in half, and
+ * an unclosed ``` fence is closed.
+ */
+export function truncate(text: string, max: number, marker = TRUNCATED): string {
+  if (text.length <= max) return text;
+  let room = Math.max(0, max - marker.length);
+  let cut = text.slice(0, room);
+  for (;;) {
+    // Do not end on half a surrogate pair or inside an entity.
+    if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1);
+    cut = cut.replace(/&[#a-zA-Z0-9]{0,8}$/, '');
+    const fences = cut.match(/```/g)?.length ?? 0;
+    const closing = fences % 2 === 1 ? '\n```' : '';
+    if (cut.length + closing.length + marker.length <= max) return `${cut}${closing}${marker}`;
+    room -= closing.length;
+    cut = cut.slice(0, Math.max(0, room));
+  }
+}
+
+export function statusWord(group: GroupView): string {
+  return group.status === 'firing' ? `FIRING:${group.firing.length}` : 'RESOLVED';
+}
+
+/** `[FIRING:2] CalicoLicenseExpiringSoon cluster=prod`. */
+export function headline(group: GroupView): string {
+  return `[${statusWord(group)}] ${group.title}`;
+}
+
+export function labelsInline(labels: Record<string, string>): string {
+  return Object.keys(labels)
+    .sort()
+    .map((k) => `${k}=${labels[k]}`)
+    .join(' ');
+}
+
+/** What tells an alert from its siblings: its distinct labels, else its name. */
+export function alertName(alert: AlertView): string {
+  const distinct = labelsInline(alert.distinct);
+  return distinct || alert.labels.alertname || alert.fingerprint;
+}
+
+export function alertText(alert: AlertView): string | undefined {
+  return alert.annotations.summary ?? alert.annotations.description;
+}
+
+export function since(alert: AlertView, now: number): string {
+  if (alert.status === 'resolved' && alert.endsAt !== undefined)
+    return `resolved ${humanTime(alert.endsAt)}, fired ${humanDuration(alert.endsAt - alert.startsAt)}`;
+  return `since ${humanTime(alert.startsAt)} (${humanDuration(now - alert.startsAt)})`;
+}
+
+/** A fact of a group; `at` when the value is a time (so that Slack can show it in the reader's zone). */
+export type Fact = [label: string, value: string, at?: number];
+
+/** The one-line facts of a group: severity, start, licence values. */
+export function factPairs(group: GroupView, now: number): Fact[] {
+  const pairs: Fact[] = [];
+  if (group.severity) pairs.push(['Severity', group.severity]);
+  if (group.cluster) pairs.push(['Cluster', group.cluster]);
+  pairs.push([
+    'Started',
+    `${humanTime(group.startedAt)} (${humanDuration(now - group.startedAt)} ago)`,
+    group.startedAt,
+  ]);
+  if (group.status === 'resolved' && group.resolvedAt !== undefined) {
+    pairs.push(['Resolved', humanTime(group.resolvedAt), group.resolvedAt]);
+    pairs.push(['Fired for', humanDuration(group.resolvedAt - group.startedAt)]);
+  }
+  if (group.facts.daysLeft !== undefined) pairs.push(['Days left', group.facts.daysLeft]);
+  if (group.facts.nodesUsed !== undefined || group.facts.nodesLicensed !== undefined)
+    pairs.push([
+      'Nodes',
+      `${group.facts.nodesUsed ?? '?'} used of ${group.facts.nodesLicensed ?? '?'} licensed`,
+    ]);
+  return pairs;
+}
+
+/** The first line of a follow-up: what changed since the destination's last message. */
+export function changeLine(event: DeliveryEvent): string {
+  const { group, kind, now } = event;
+  switch (kind) {
+    case 'new':
+      return headline(group);
+    case 'resolve': {
+      const at = group.resolvedAt ?? now;
+      return `Resolved at ${humanTime(at)} after firing for ${humanDuration(at - event.group.startedAt)}.`;
+    }
+    case 'reminder':
+      return `Still firing: ${group.firing.length} alert${group.firing.length === 1 ? '' : 's'} since ${humanTime(group.startedAt)} (${humanDuration(now - group.startedAt)}).`;
+    case 'update': {
+      const parts: string[] = [];
+      if (event.newlyFiring.length > 0)
+        parts.push(
+          `${event.newlyFiring.length} new alert${event.newlyFiring.length === 1 ? '' : 's'} firing`,
+        );
+      if (event.newlyResolved.length > 0) parts.push(`${event.newlyResolved.length} resolved`);
+      parts.push(`${group.firing.length} firing now`);
+      return `Update: ${parts.join(', ')}.`;
+    }
+  }
+}
+
+export interface TextOptions {
+  maxAlerts: number;
+  /** Cap for each free-text value (description, remediation), so that one huge annotation stays readable. */
+  maxValue: number;
+}
+
+/** The whole notification as plain text (email text part, console channel). */
+export function plainText(event: DeliveryEvent, options: TextOptions): string {
+  const { group, now } = event;
+  const lines: string[] = [];
+  if (event.kind !== 'new') lines.push(changeLine(event), '');
+  lines.push(headline(group));
+  if (group.summary) lines.push(truncate(group.summary, options.maxValue));
+  if (group.description && group.description !== group.summary)
+    lines.push(truncate(group.description, options.maxValue));
+  lines.push('');
+  for (const [k, v] of factPairs(group, now)) lines.push(`${k}: ${v}`);
+  lines.push(`Labels: ${truncate(labelsInline(group.commonLabels), 2000)}`);
+  lines.push('');
+  lines.push(`Alerts (${group.firing.length} firing, ${group.resolved.length} resolved):`);
+  const all = [...group.firing, ...group.resolved];
+  for (const alert of all.slice(0, options.maxAlerts)) {
+    lines.push(`- [${alert.status}] ${alertName(alert)} — ${since(alert, now)}`);
+    const text = alertText(alert);
+    if (text && all.length > 1) lines.push(`  ${truncate(text, 500)}`);
+  }
+  if (all.length > options.maxAlerts)
+    lines.push(`- … and ${all.length - options.maxAlerts} more (${all.length} in total)`);
+  if (group.truncatedAlerts > 0)
+    lines.push(
+      `- ${group.truncatedAlerts} more alert${group.truncatedAlerts === 1 ? '' : 's'} left out by Alertmanager (max_alerts)`,
+    );
+  lines.push('');
+  lines.push(`What to do${remediationOrigin(group)}:`);
+  lines.push(truncate(group.remediation.text, options.maxValue));
+  const links = linkList(group);
+  if (links.length > 0) {
+    lines.push('', 'Links:');
+    for (const [label, url] of links) lines.push(`${label}: ${url}`);
+  }
+  lines.push('', `-- license-receiver · group ${group.identity}`);
+  return lines.join('\n');
+}
+
+export function remediationOrigin(group: GroupView): string {
+  if (group.remediation.source === 'runbook') return ` (from the runbook ${group.remediation.runbookFile})`;
+  if (group.remediation.source === 'annotation') return '';
+  return ' (no runbook found)';
+}
+
+export function linkList(group: GroupView): [string, string][] {
+  const links: [string, string][] = [];
+  if (group.links.runbook) links.push(['Runbook', group.links.runbook]);
+  if (group.links.graph) links.push(['Graph', group.links.graph]);
+  if (group.links.silence) links.push(['Silence', group.links.silence]);
+  return links;
+}

@@ -1,0 +1,166 @@
+// The channel-neutral view of an alert group that every channel renders: alerts split by status,
+// the group's title, the licence facts it carries, remediation and links. Pure apart from reading
+// runbooks through the catalog.
+import { type AlertmanagerPayload, isZeroTime } from './alertmanager.js';
+import { alertFingerprint, type GroupIdentity } from './outbox/idempotency.js';
+import {
+  type Links,
+  type Remediation,
+  type RunbookCatalog,
+  resolveRemediation,
+  safeUrl,
+  silenceUrl,
+} from './remediation.js';
+
+export interface AlertView {
+  fingerprint: string;
+  status: 'firing' | 'resolved';
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  /** Labels that are not common to the whole group: what tells this alert from its siblings. */
+  distinct: Record<string, string>;
+  startsAt: number;
+  endsAt?: number;
+  generatorURL?: string;
+}
+
+/** Values a licence alert may carry (label or annotation), shown as message fields. */
+export interface LicenceFacts {
+  daysLeft?: string;
+  nodesUsed?: string;
+  nodesLicensed?: string;
+}
+
+export interface GroupView {
+  id: string;
+  identity: string;
+  receiver: string;
+  status: 'firing' | 'resolved';
+  groupKey?: string;
+  reason?: string;
+  groupLabels: Record<string, string>;
+  commonLabels: Record<string, string>;
+  commonAnnotations: Record<string, string>;
+  firing: AlertView[];
+  resolved: AlertView[];
+  truncatedAlerts: number;
+  alertname: string;
+  cluster?: string;
+  severity?: string;
+  /** `CalicoLicenseExpiringSoon cluster=prod`: the alert name and the other group labels. */
+  title: string;
+  summary?: string;
+  description?: string;
+  facts: LicenceFacts;
+  remediation: Remediation;
+  links: Links;
+  /** Earliest startsAt of the alerts in the payload. */
+  startedAt: number;
+  /** Latest endsAt of the resolved alerts, when the whole group is resolved. */
+  resolvedAt?: number;
+}
+
+export interface ViewOptions {
+  identity: GroupIdentity;
+  receiver: string;
+  catalog: RunbookCatalog;
+  /** Label that names the cluster (default `cluster`). */
+  clusterLabel: string;
+  /** Overrides the payload's externalURL for silence links (when Alertmanager's own URL is internal). */
+  alertmanagerUrl?: string;
+}
+
+const SEVERITY_RANK: Record<string, number> = { critical: 3, error: 2, warning: 1, info: 0 };
+
+export function buildGroupView(payload: AlertmanagerPayload, options: ViewOptions): GroupView {
+  const common = payload.commonLabels;
+  const alerts: AlertView[] = payload.alerts
+    .map((a) => {
+      const distinct: Record<string, string> = {};
+      for (const [k, v] of Object.entries(a.labels)) if (common[k] !== v) distinct[k] = v;
+      const view: AlertView = {
+        fingerprint: alertFingerprint(a),
+        status: a.status,
+        labels: a.labels,
+        annotations: a.annotations,
+        distinct,
+        startsAt: Date.parse(a.startsAt),
+      };
+      if (!isZeroTime(a.endsAt)) view.endsAt = Date.parse(a.endsAt as string);
+      const url = safeUrl(a.generatorURL);
+      if (url) view.generatorURL = url;
+      return view;
+    })
+    .sort((a, b) => a.startsAt - b.startsAt || a.fingerprint.localeCompare(b.fingerprint));
+  const firing = alerts.filter((a) => a.status === 'firing');
+  const resolved = alerts.filter((a) => a.status === 'resolved');
+  const first = firing[0] ?? resolved[0] ?? alerts[0];
+  const lead = first as AlertView;
+
+  const alertname = common.alertname ?? payload.groupLabels.alertname ?? lead.labels.alertname ?? 'Alert';
+  const cluster = common[options.clusterLabel] ?? payload.groupLabels[options.clusterLabel];
+  const severity =
+    common.severity ??
+    alerts
+      .map((a) => a.labels.severity)
+      .filter((s): s is string => s !== undefined)
+      .sort((a, b) => (SEVERITY_RANK[b] ?? -1) - (SEVERITY_RANK[a] ?? -1))[0];
+  const titleLabels = Object.entries(payload.groupLabels)
+    .filter(([k]) => k !== 'alertname')
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => `${k}=${v}`);
+  if (titleLabels.length === 0 && cluster !== undefined && payload.groupLabels.alertname !== undefined)
+    titleLabels.push(`${options.clusterLabel}=${cluster}`);
+  // Annotations: common ones win; else the lead alert's.
+  const annotations = { ...lead.annotations, ...payload.commonAnnotations };
+  const factsFrom = { ...lead.labels, ...annotations };
+
+  const status = firing.length > 0 ? 'firing' : 'resolved';
+  const view: GroupView = {
+    id: options.identity.id,
+    identity: options.identity.text,
+    receiver: options.receiver,
+    status,
+    groupLabels: payload.groupLabels,
+    commonLabels: common,
+    commonAnnotations: payload.commonAnnotations,
+    firing,
+    resolved,
+    truncatedAlerts: payload.truncatedAlerts ?? 0,
+    alertname,
+    title: [alertname, ...titleLabels].join(' '),
+    facts: pickFacts(factsFrom),
+    remediation: resolveRemediation({ alertname, annotations }, options.catalog),
+    links: {},
+    startedAt: Math.min(...alerts.map((a) => a.startsAt)),
+  };
+  if (payload.groupKey) view.groupKey = payload.groupKey;
+  if (payload.notification_reason) view.reason = payload.notification_reason;
+  if (cluster !== undefined) view.cluster = cluster;
+  if (severity !== undefined) view.severity = severity;
+  if (annotations.summary) view.summary = annotations.summary;
+  if (annotations.description) view.description = annotations.description;
+  if (status === 'resolved') {
+    const ends = resolved.map((a) => a.endsAt).filter((t): t is number => t !== undefined);
+    if (ends.length > 0) view.resolvedAt = Math.max(...ends);
+  }
+  const runbook = safeUrl(annotations.runbook_url);
+  if (runbook) view.links.runbook = runbook;
+  if (lead.generatorURL) view.links.graph = lead.generatorURL;
+  const silenceLabels = Object.keys(common).length > 0 ? common : payload.groupLabels;
+  const silence = silenceUrl(options.alertmanagerUrl ?? payload.externalURL ?? undefined, silenceLabels);
+  if (silence) view.links.silence = silence;
+  return view;
+}
+
+function pickFacts(values: Record<string, string>): LicenceFacts {
+  const facts: LicenceFacts = {};
+  const first = (...names: string[]) => names.map((n) => values[n]).find((v) => v !== undefined && v !== '');
+  const daysLeft = first('days_left', 'days_remaining');
+  const used = first('nodes_used', 'nodes');
+  const licensed = first('nodes_licensed', 'licensed_nodes', 'max_nodes');
+  if (daysLeft !== undefined) facts.daysLeft = daysLeft;
+  if (used !== undefined) facts.nodesUsed = used;
+  if (licensed !== undefined) facts.nodesLicensed = licensed;
+  return facts;
+}

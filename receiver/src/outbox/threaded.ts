@@ -1,0 +1,140 @@
+// The SQLite store behind a worker thread: the same OutboxStore, every call a message to the thread
+// that owns the database. Webhooks arriving together still share one commit (see SqliteStore.enqueue).
+import { Worker } from 'node:worker_threads';
+import type { DeliveryRecord } from './plan.js';
+import type { SqliteOptions } from './sqlite.js';
+import type { DeadRow, EnqueueRequest, EnqueueResult, OutboxRow, OutboxStats, OutboxStore } from './store.js';
+
+type Pending = { resolve: (value: unknown) => void; reject: (err: Error) => void };
+
+function startWorker(options: SqliteOptions): Worker {
+  const here = import.meta.url;
+  if (here.endsWith('.ts')) {
+    // Running from source (tests): load the TypeScript worker through tsx.
+    const source = new URL('./sqlite-worker.ts', here).href;
+    return new Worker(
+      `import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(source)}); })`,
+      { eval: true, workerData: options },
+    );
+  }
+  return new Worker(new URL('./sqlite-worker.js', here), { workerData: options });
+}
+
+export class ThreadedSqliteStore implements OutboxStore {
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private failure: Error | undefined;
+  /** Intake writes of this event-loop turn, sent to the store thread as one message. */
+  private batch: {
+    request: EnqueueRequest;
+    resolve: (r: EnqueueResult) => void;
+    reject: (e: Error) => void;
+  }[] = [];
+
+  private constructor(private readonly worker: Worker) {
+    worker.on('message', (message: { id: number; result?: unknown; error?: string }) => {
+      const call = this.pending.get(message.id);
+      if (!call) return;
+      this.pending.delete(message.id);
+      if (message.error !== undefined) call.reject(new Error(message.error));
+      else call.resolve(message.result);
+    });
+    const fail = (err: Error) => {
+      this.failure ??= err;
+      for (const call of this.pending.values()) call.reject(err);
+      this.pending.clear();
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`the store thread exited (code ${code})`)));
+  }
+
+  /** Opens the database on a new thread; rejects when it cannot (e.g. another process holds it). */
+  static async open(options: SqliteOptions): Promise<ThreadedSqliteStore> {
+    const worker = startWorker(options);
+    const ready = await new Promise<{ ready: boolean; error?: string }>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    if (!ready.ready) {
+      await worker.terminate();
+      throw new Error(`cannot open the store ${options.path}: ${ready.error}`);
+    }
+    return new ThreadedSqliteStore(worker);
+  }
+
+  private call<T>(method: keyof OutboxStore | 'enqueueBatch', ...args: unknown[]): Promise<T> {
+    if (this.failure) return Promise.reject(this.failure);
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      this.worker.postMessage({ id, method, args });
+    });
+  }
+
+  enqueue(request: EnqueueRequest): Promise<EnqueueResult> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      if (this.batch.length === 0) setImmediate(() => this.sendBatch());
+      this.batch.push({ request, resolve, reject });
+    });
+  }
+
+  private sendBatch(): void {
+    const batch = this.batch;
+    this.batch = [];
+    this.call<EnqueueResult[]>(
+      'enqueueBatch',
+      batch.map((b) => b.request),
+    ).then(
+      (results) => {
+        for (const [i, b] of batch.entries()) b.resolve(results[i] as EnqueueResult);
+      },
+      (err: Error) => {
+        for (const b of batch) b.reject(err);
+      },
+    );
+  }
+  claim(channel: string, limit: number, now: number): Promise<OutboxRow[]> {
+    return this.call('claim', channel, limit, now);
+  }
+  nextDue(channel: string): Promise<number | undefined> {
+    return this.call('nextDue', channel);
+  }
+  record(channel: string, groupId: string): Promise<DeliveryRecord | undefined> {
+    return this.call('record', channel, groupId);
+  }
+  complete(row: OutboxRow, record: DeliveryRecord | undefined): Promise<void> {
+    return this.call('complete', row, record);
+  }
+  reschedule(row: OutboxRow, nextAttemptAt: number, error: string): Promise<void> {
+    return this.call('reschedule', row, nextAttemptAt, error);
+  }
+  deadLetter(row: OutboxRow, error: string, now: number): Promise<void> {
+    return this.call('deadLetter', row, error, now);
+  }
+  recover(): Promise<number> {
+    return this.call('recover');
+  }
+  stats(): Promise<OutboxStats[]> {
+    return this.call('stats');
+  }
+  dead(limit?: number): Promise<DeadRow[]> {
+    return this.call('dead', limit);
+  }
+  prune(before: number): Promise<void> {
+    return this.call('prune', before);
+  }
+  ping(): Promise<void> {
+    return this.call('ping');
+  }
+
+  async close(): Promise<void> {
+    if (this.failure) return;
+    try {
+      await this.call('close');
+    } finally {
+      this.failure = new Error('the store is closed');
+      await this.worker.terminate();
+    }
+  }
+}

@@ -1,0 +1,147 @@
+// Wires the receiver together: store, channels, metrics, intake, delivery loop, HTTP server.
+import type { Logger } from 'pino';
+import { type Channel, createChannel } from './channels/index.js';
+import type { ReceiverConfig } from './config.js';
+import { Intake, readStored } from './intake.js';
+import { createMetrics, type ReceiverMetrics } from './metrics.js';
+import { buildGroupView, type GroupView } from './notification.js';
+import { DeliveryLoop } from './outbox/delivery.js';
+import type { OutboxRow, OutboxStore } from './outbox/store.js';
+import { ThreadedSqliteStore } from './outbox/threaded.js';
+import { RunbookCatalog } from './remediation.js';
+import { startServer } from './server.js';
+import { VERSION } from './version.js';
+
+export interface RunningReceiver {
+  url: string;
+  store: OutboxStore;
+  metrics: ReceiverMetrics;
+  stop(): Promise<void>;
+}
+
+export interface ReceiverOptions {
+  now?: () => number;
+  /** Channels to use instead of those built from the config (tests). */
+  channels?: Channel[];
+}
+
+/** Turns a stored row back into the view channels render. */
+export function viewFactory(
+  config: Pick<ReceiverConfig, 'clusterLabel' | 'alertmanagerUrl' | 'runbooksDir'>,
+) {
+  const catalog = new RunbookCatalog(config.runbooksDir);
+  return (row: OutboxRow): GroupView => {
+    const stored = readStored(row);
+    return buildGroupView(stored.payload, {
+      identity: stored.identity,
+      receiver: stored.receiver,
+      catalog,
+      clusterLabel: config.clusterLabel,
+      ...(config.alertmanagerUrl !== undefined ? { alertmanagerUrl: config.alertmanagerUrl } : {}),
+    });
+  };
+}
+
+export async function startReceiver(
+  config: ReceiverConfig,
+  logger: Logger,
+  options: ReceiverOptions = {},
+): Promise<RunningReceiver> {
+  const now = options.now ?? Date.now;
+  const store =
+    process.env.XSTORE === 'inline'
+      ? new (await import('./outbox/sqlite.js')).SqliteStore({
+          path: config.store.path,
+          synchronous: config.store.synchronous,
+        })
+      : await ThreadedSqliteStore.open({ path: config.store.path, synchronous: config.store.synchronous });
+  const recovered = await store.recover();
+  if (recovered > 0)
+    logger.warn(
+      { rows: recovered },
+      'rows were in flight when the receiver last stopped: they will be sent again',
+    );
+  const channels = options.channels ?? config.channels.map((c) => createChannel(c, logger));
+  const metrics = createMetrics({ store, channels: channels.map((c) => c.name), version: VERSION, now });
+  const intake = new Intake(
+    store,
+    {
+      routes: config.routes,
+      defaultChannels: config.defaultChannels,
+      dedupeWindowMs: config.dedupeWindowMs,
+      ...(config.groupIdentityTemplate !== undefined
+        ? { groupIdentityTemplate: config.groupIdentityTemplate }
+        : {}),
+    },
+    metrics,
+    now,
+  );
+  const loop = new DeliveryLoop({
+    store,
+    channels,
+    metrics,
+    logger,
+    viewOf: viewFactory(config),
+    backoff: config.delivery.backoff,
+    maxAgeMs: config.delivery.maxAgeMs,
+    pollIntervalMs: config.delivery.pollIntervalMs,
+    now,
+  });
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    server = await startServer({
+      config,
+      intake,
+      metrics,
+      logger,
+      storeReady: () => store.ping(),
+      onAccepted: () => loop.wake(),
+    });
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  loop.start();
+  const prune = setInterval(
+    () => {
+      store
+        .prune(now() - config.delivery.retentionMs)
+        .catch((err: Error) => logger.warn({ err: err.message }, 'pruning old records failed'));
+    },
+    Math.min(3_600_000, config.delivery.retentionMs),
+  );
+  prune.unref();
+  if (!config.auth)
+    logger.warn('no auth configured: anyone who can reach the listen address can post alerts');
+  logger.info(
+    {
+      url: server.url,
+      channels: channels.map((c) => `${c.name} (${c.type})`),
+      store: config.store.path,
+      version: VERSION,
+    },
+    'license-receiver serving',
+  );
+
+  let stopping: Promise<void> | undefined;
+  return {
+    url: server.url,
+    store,
+    metrics,
+    stop: () => {
+      stopping ??= (async () => {
+        clearInterval(prune);
+        await server.close();
+        const { unfinished } = await loop.stop(config.delivery.shutdownTimeoutMs);
+        if (unfinished > 0)
+          logger.warn(
+            { rows: unfinished },
+            'deliveries still under way at shutdown: they will be sent again at the next start',
+          );
+        await Promise.allSettled(channels.map((c) => c.close()));
+        await store.close();
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,135 @@
+// What the reader should do next: the alert's `remediation` annotation if it has one; else the
+// Mitigation section of <runbooks_dir>/<alertname>.md; else a fallback that points at the runbook URL.
+// Plus the links that go with it: runbook, Prometheus graph, prefilled Alertmanager silence.
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+export type RemediationSource = 'annotation' | 'runbook' | 'fallback';
+
+export interface Remediation {
+  /** Markdown-ish text, as written by the rule or runbook author (not yet escaped for any channel). */
+  text: string;
+  source: RemediationSource;
+  /** The runbook file the text came from, for the message's "from …" note. */
+  runbookFile?: string;
+}
+
+export interface Links {
+  runbook?: string;
+  graph?: string;
+  silence?: string;
+}
+
+/** Alert names that can safely name a file: Prometheus metric-name characters and '-'. */
+const SAFE_NAME = /^[A-Za-z0-9_:-]{1,200}$/;
+
+/** Reads runbooks from a folder, on demand, re-reading a file when it changes. */
+export class RunbookCatalog {
+  private readonly cache = new Map<string, { mtimeMs: number; mitigation: string | undefined }>();
+
+  constructor(readonly dir: string | undefined) {}
+
+  /** The Mitigation section of the alert's runbook, or undefined when there is none. */
+  mitigation(alertname: string): { text: string; file: string } | undefined {
+    if (!this.dir || !SAFE_NAME.test(alertname)) return undefined;
+    const file = join(this.dir, `${alertname}.md`);
+    let mtimeMs: number;
+    try {
+      const stat = statSync(file);
+      if (!stat.isFile()) return undefined;
+      mtimeMs = stat.mtimeMs;
+    } catch {
+      return undefined;
+    }
+    let entry = this.cache.get(alertname);
+    if (entry?.mtimeMs !== mtimeMs) {
+      let text: string | undefined;
+      try {
+        text = extractSection(readFileSync(file, 'utf8'), 'Mitigation');
+      } catch {
+        text = undefined;
+      }
+      entry = { mtimeMs, mitigation: text };
+      this.cache.set(alertname, entry);
+    }
+    return entry.mitigation ? { text: entry.mitigation, file: `${alertname}.md` } : undefined;
+  }
+}
+
+/**
+ * The body of the first heading named `title` (any level, case-insensitive), up to the next heading
+ * of the same or a higher level. Headings inside fenced code blocks do not count.
+ */
+export function extractSection(markdown: string, title: string): string | undefined {
+  const lines = markdown.replace(/\r\n?/g, '\n').split('\n');
+  let level = 0;
+  let fence: string | undefined;
+  const body: string[] = [];
+  for (const line of lines) {
+    const fenceMatch = /^\s{0,3}(```|~~~)/.exec(line);
+    if (fenceMatch || fence !== undefined) {
+      if (fenceMatch && fence === undefined) fence = fenceMatch[1];
+      else if (fenceMatch && fenceMatch[1] === fence) fence = undefined;
+      if (level > 0) body.push(line);
+      continue;
+    }
+    const heading = /^\s{0,3}(#{1,6})\s+(.*?)(?:\s+#+)?\s*$/.exec(line);
+    if (heading) {
+      const depth = (heading[1] as string).length;
+      if (level > 0 && depth <= level) break;
+      if (level === 0 && (heading[2] as string).trim().toLowerCase() === title.toLowerCase()) {
+        level = depth;
+        continue;
+      }
+    }
+    if (level > 0) body.push(line);
+  }
+  const text = body.join('\n').trim();
+  return text === '' ? undefined : text;
+}
+
+export interface RemediationInput {
+  alertname: string;
+  /** Annotations to read `remediation` and `runbook_url` from (common ones first, then the first alert's). */
+  annotations: Record<string, string>;
+}
+
+export function resolveRemediation(input: RemediationInput, catalog: RunbookCatalog): Remediation {
+  const annotation = input.annotations.remediation?.trim();
+  if (annotation) return { text: annotation, source: 'annotation' };
+  const runbook = catalog.mitigation(input.alertname);
+  if (runbook) return { text: runbook.text, source: 'runbook', runbookFile: runbook.file };
+  const url = safeUrl(input.annotations.runbook_url);
+  return {
+    text: url
+      ? `No remediation text is written for ${input.alertname}. Follow the runbook: ${url}`
+      : `No remediation text or runbook is written for ${input.alertname}. Start from the alert's description and the Prometheus graph; add a \`remediation\` annotation or a runbook so that the next person knows what to do.`,
+    source: 'fallback',
+  };
+}
+
+/** An http(s) URL, or undefined: nothing else becomes a link or a button. */
+export function safeUrl(text: string | null | undefined): string | undefined {
+  if (!text) return undefined;
+  try {
+    const url = new URL(text.trim());
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url.toString() : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Alertmanager's "new silence" page prefilled with matchers for `labels`:
+ * `<externalURL>/#/silences/new?filter={alertname="X",cluster="prod"}`.
+ */
+export function silenceUrl(
+  alertmanagerUrl: string | undefined,
+  labels: Record<string, string>,
+): string | undefined {
+  const base = safeUrl(alertmanagerUrl);
+  const names = Object.keys(labels).sort();
+  if (!base || names.length === 0) return undefined;
+  const matchers = names.map((name) => `${name}=${JSON.stringify(labels[name])}`).join(',');
+  return `${base.replace(/\/+$/, '')}/#/silences/new?filter=${encodeURIComponent(`{${matchers}}`)}`;
+}

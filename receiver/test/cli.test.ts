@@ -1,0 +1,314 @@
+// The built license-receiver binary, as an operator runs it: commands, exit codes, signals, and the
+// durability guarantee across SIGKILL.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as yaml from 'js-yaml';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { FakeSlack, visibleText } from '../../test/fakes/slack-api.js';
+import { scrape, waitFor } from '../../test/helpers/metrics.js';
+import { type Started, start, waitForLog } from '../../test/helpers/process.js';
+import { TestSmtpServer } from '../../test/helpers/smtp.js';
+import { fixture } from './fixtures/payloads.js';
+import { cleanupPki, testPki } from './harness.js';
+
+const BIN = new URL('../dist/main.js', import.meta.url).pathname;
+const EXAMPLES = new URL('../examples/', import.meta.url).pathname;
+const RUNBOOKS = new URL('./fixtures/runbooks/', import.meta.url).pathname;
+
+let dir: string;
+let slack: FakeSlack;
+const running: Started[] = [];
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'lm-cli-'));
+  slack = await FakeSlack.start({ rateLimit: false });
+});
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((p) => p.stop('SIGKILL')));
+  slack.clearFaults();
+});
+afterAll(async () => {
+  await slack.close();
+  rmSync(dir, { recursive: true, force: true });
+  cleanupPki();
+});
+
+function run(args: string[], env: NodeJS.ProcessEnv = {}): Started {
+  const p = start(process.execPath, [BIN, ...args], { SLACK_BOT_TOKEN: slack.token, ...env });
+  running.push(p);
+  return p;
+}
+
+function writeConfig(name: string, config: Record<string, unknown>): string {
+  const file = join(dir, name);
+  writeFileSync(file, yaml.dump(config));
+  return file;
+}
+
+const slackChannel = (extra: Record<string, unknown> = {}) => ({
+  name: 'slack',
+  type: 'slack',
+  token_env: 'SLACK_BOT_TOKEN',
+  channel: '#platform-alerts',
+  api_url: slack.apiUrl,
+  rate_limit: { per_second: 50, burst: 50 },
+  ...extra,
+});
+
+describe('commands', () => {
+  it('prints usage, and exits 2 on a usage error', async () => {
+    const help = run(['--help']);
+    expect(await help.exited).toBe(0);
+    expect(help.output()).toContain('license-receiver serve --config FILE');
+    const unknown = run(['deploy', '--config', 'x.yaml']);
+    expect(await unknown.exited).toBe(2);
+    expect(unknown.output()).toContain('unknown command "deploy"');
+    const missing = run(['render', '--config', join(EXAMPLES, 'receiver.yaml')]);
+    expect(await missing.exited).toBe(2);
+    expect(missing.output()).toContain('render: missing --payload');
+  });
+
+  it('check-config names the key, the value and what was expected, and exits non-zero', async () => {
+    const bad = run(['check-config', '--config', join(EXAMPLES, 'receiver.yaml')], {
+      SMTP_USER: 'u',
+      SMTP_PASS: 'p',
+    });
+    expect(await bad.exited).toBe(2);
+    expect(bad.output()).toContain(
+      'auth.bearer_token_file: "/run/secrets/webhook-token" is not valid: expected a path to a readable file holding the secret',
+    );
+    const file = writeConfig('ok.yaml', { channels: [slackChannel()], default_channels: ['slack'] });
+    const ok = run(['check-config', '--config', file]);
+    expect(await ok.exited).toBe(0);
+    expect(ok.output()).toContain('OK — listen 127.0.0.1:9095; channels: slack (slack, api)');
+    const serving = run([
+      'serve',
+      '--config',
+      writeConfig('bad.yaml', { listen: 'nowhere', channels: [slackChannel()], default_channels: ['slack'] }),
+    ]);
+    expect(await serving.exited).toBe(2);
+    expect(serving.output()).toContain('listen: "nowhere" is not valid');
+    expect(serving.output()).not.toContain('serving');
+  });
+
+  it('render prints exactly what would be sent, without any secret', async () => {
+    const p = run(
+      [
+        'render',
+        '--config',
+        join(EXAMPLES, 'receiver.yaml'),
+        '--payload',
+        join(EXAMPLES, 'payload-firing.json'),
+        '--json',
+      ],
+      { SLACK_BOT_TOKEN: '' },
+    );
+    expect(await p.exited).toBe(0);
+    const rendered = JSON.parse(p.output()) as {
+      channel: string;
+      type: string;
+      requests: { action: string; body: Record<string, unknown> }[];
+    }[];
+    expect(rendered.map((r) => [r.channel, r.requests.map((q) => q.action)])).toEqual([
+      ['slack-ops', ['chat.postMessage']],
+      ['licensing-mail', ['SMTP']],
+    ]);
+    const post = rendered[0]?.requests[0]?.body as { channel: string; text: string; blocks: unknown[] };
+    expect(post.channel).toBe('#platform-alerts');
+    expect(post.text).toBe(
+      '[FIRING:1] CalicoLicenseExpiringSoon cluster=prod: The Calico Enterprise licence expires in less than 30 days.',
+    );
+    const mail = rendered[1]?.requests[0]?.body as { subject: string; text: string; html: string };
+    expect(mail.subject).toBe('[FIRING:1] CalicoLicenseExpiringSoon cluster=prod');
+    expect(mail.html).toContain('<h2');
+
+    const human = run([
+      'render',
+      '--config',
+      join(EXAMPLES, 'receiver.yaml'),
+      '--payload',
+      join(EXAMPLES, 'payload-firing.json'),
+    ]);
+    expect(await human.exited).toBe(0);
+    expect(human.output()).toContain('===== slack-ops (slack): chat.postMessage =====');
+    expect(human.output()).toContain('----- text/plain -----');
+    expect(human.output()).toContain('----- text/html -----');
+
+    const invalid = run([
+      'render',
+      '--config',
+      join(EXAMPLES, 'receiver.yaml'),
+      '--payload',
+      new URL('./fixtures/payloads/wrong-types.json', import.meta.url).pathname,
+    ]);
+    expect(await invalid.exited).toBe(1);
+    expect(invalid.output()).toContain('alerts[0].labels.severity: expected a string, received a number (3)');
+  });
+
+  it('test-send posts a sample firing, then resolved, notification to Slack', async () => {
+    const file = writeConfig('test-send.yaml', {
+      runbooks_dir: RUNBOOKS,
+      channels: [slackChannel()],
+      default_channels: ['slack'],
+    });
+    const before = slack.roots().length;
+    const p = run(['test-send', '--config', file, '--channel', 'slack']);
+    expect(await p.exited).toBe(0);
+    const root = slack.roots().at(-1);
+    expect(slack.roots().length).toBe(before + 1);
+    expect(root?.updates).toHaveLength(1);
+    expect(visibleText(root as never)).toContain('✅ RESOLVED · CalicoLicenseExpiringSoon · test-send');
+    expect(visibleText(slack.replies(root as never)[0] as never)).toMatch(
+      /^Resolved at .* after firing for 2h\.$/,
+    );
+    expect(p.output()).not.toContain(slack.token);
+  });
+
+  it('test-send by email, over STARTTLS verified against the CA', async () => {
+    const pki = testPki();
+    const smtp = await TestSmtpServer.start({
+      tls: { key: pki.read('server.key'), cert: pki.read('server.pem') },
+    });
+    try {
+      const file = writeConfig('mail.yaml', {
+        channels: [
+          {
+            name: 'mail',
+            type: 'email',
+            smtp: { host: '127.0.0.1', port: smtp.port, ca_file: pki.caFile },
+            from: 'a@example.com',
+            to: ['b@example.com'],
+          },
+        ],
+        default_channels: ['mail'],
+      });
+      const p = run(['test-send', '--config', file, '--channel', 'mail']);
+      expect(await p.exited).toBe(0);
+      expect(smtp.mails.map((m) => m.parsed.subject)).toEqual([
+        '[FIRING:1] CalicoLicenseExpiringSoon cluster=test-send',
+        '[FIRING:1] CalicoLicenseExpiringSoon cluster=test-send',
+      ]);
+      expect(smtp.mails[1]?.parsed.inReplyTo).toBe(smtp.mails[0]?.parsed.messageId);
+      expect(smtp.mails.every((m) => m.secure)).toBe(true);
+      const failing = run([
+        'test-send',
+        '--config',
+        writeConfig('down.yaml', {
+          channels: [
+            {
+              name: 'mail',
+              type: 'email',
+              smtp: { host: '127.0.0.1', port: 9, timeout: '1s' },
+              from: 'a@example.com',
+              to: ['b@example.com'],
+            },
+          ],
+          default_channels: ['mail'],
+        }),
+        '--channel',
+        'mail',
+      ]);
+      expect(await failing.exited).toBe(1);
+      expect(failing.logs().some((l) => l.msg === 'test notification failed')).toBe(true);
+    } finally {
+      await smtp.close();
+    }
+  });
+});
+
+describe('serve', () => {
+  const serveConfig = (name: string, extra: Record<string, unknown> = {}) =>
+    writeConfig(name, {
+      listen: '127.0.0.1:0',
+      store: { path: join(dir, `${name}.db`) },
+      runbooks_dir: RUNBOOKS,
+      delivery: {
+        poll_interval: '20ms',
+        backoff: { initial: '100ms', max: '300ms' },
+        shutdown_timeout: '2s',
+      },
+      channels: [slackChannel({ timeout: '20s' })],
+      default_channels: ['slack'],
+      ...extra,
+    });
+
+  async function serve(file: string): Promise<{ p: Started; url: string }> {
+    const p = run(['serve', '--config', file]);
+    const line = await waitForLog(p, 'license-receiver serving');
+    return { p, url: String(line.url) };
+  }
+
+  const post = (url: string, body: unknown) =>
+    fetch(`${url}/webhook`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+
+  it('logs JSON with the group identity, never a secret, and stops cleanly on SIGTERM', async () => {
+    const { p, url } = await serve(serveConfig('sigterm'));
+    expect((await post(url, fixture('firing'))).status).toBe(200);
+    await waitForLog(p, 'notification sent');
+    expect(await p.stop('SIGTERM')).toBe(0);
+    const logs = p.logs();
+    const sent = logs.find((l) => l.msg === 'notification sent');
+    expect(sent).toMatchObject({
+      channel: 'slack',
+      group: 'license-receiver{alertname="CalicoLicenseExpiringSoon",cluster="prod"}',
+      kind: 'new',
+    });
+    expect(logs.some((l) => l.msg === 'shutting down' && l.signal === 'SIGTERM')).toBe(true);
+    expect(logs.at(-1)?.msg).toBe('stopped');
+    expect(p.output()).not.toContain(slack.token);
+  });
+
+  it('after SIGKILL with rows pending, delivers every accepted notification; only the row in flight twice', async () => {
+    const file = serveConfig('sigkill');
+    const first = await serve(file);
+    // The first delivery reaches Slack but its answer never comes back before the kill (in flight);
+    // then Slack fails with 500s, so the other rows stay pending.
+    slack.failNext({ delayMs: 60_000 }, 1, 'chat.postMessage');
+    slack.failNext({ status: 500 }, 10_000, 'chat.postMessage');
+    const before = slack.roots().length;
+    const clusters = ['inflight', 'p1', 'p2', 'p3', 'p4', 'p5'];
+    for (const cluster of clusters) {
+      const body = { ...fixture('firing'), groupLabels: { alertname: 'CalicoLicenseExpiringSoon', cluster } };
+      expect((await post(first.url, body)).status).toBe(200);
+      if (cluster === 'inflight')
+        await waitFor(() => slack.roots().length === before + 1, 5000, 'the in-flight post');
+    }
+    await waitFor(
+      async () => {
+        const m = await scrape(`${first.url}/metrics`);
+        return m.value('license_receiver_outbox_rows', { channel: 'slack', state: 'pending' }) === 5 &&
+          m.value('license_receiver_outbox_rows', { channel: 'slack', state: 'inflight' }) === 1
+          ? true
+          : undefined;
+      },
+      5000,
+      '5 rows pending and 1 in flight',
+    );
+    first.p.child.kill('SIGKILL');
+    await first.p.exited;
+    slack.clearFaults();
+
+    const second = await serve(file);
+    expect(
+      await waitForLog(
+        second.p,
+        'rows were in flight when the receiver last stopped: they will be sent again',
+      ),
+    ).toMatchObject({ rows: 1 });
+    await waitFor(() => slack.roots().length === before + 7, 10_000, 'every notification delivered');
+    await new Promise((r) => setTimeout(r, 300));
+    const posted = slack
+      .roots()
+      .slice(before)
+      .map((m) => /cluster=(\S+?):/.exec(m.text)?.[1]);
+    expect(posted.filter((c) => c === 'inflight')).toHaveLength(2); // sent once more, as documented
+    for (const cluster of clusters.slice(1)) expect(posted.filter((c) => c === cluster)).toHaveLength(1);
+    const m = await scrape(`${second.url}/metrics`);
+    expect(m.value('license_receiver_outbox_rows', { channel: 'slack', state: 'pending' })).toBe(0);
+    expect(await second.p.stop('SIGTERM')).toBe(0);
+  });
+});

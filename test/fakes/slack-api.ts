@@ -1,0 +1,452 @@
+// A fake Slack for tests and benchmarks: plain HTTP on 127.0.0.1 speaking the Web API's wire format
+// (POST /api/<method>, form-encoded or JSON bodies, `Authorization: Bearer`, answers `{ok, …}` with
+// HTTP 200 and errors as `ok: false`), plus an incoming-webhook endpoint (answers `ok` as text).
+//
+// It checks what real Slack checks and what matters to a sender: the token, the method, channel IDs
+// for chat.update, thread_ts of an existing message, and Block Kit limits (≤ 50 blocks, header
+// ≤ 150, section text ≤ 3,000, ≤ 10 fields of ≤ 2,000, buttons ≤ 75 with URLs ≤ 3,000, total text of
+// about 13,200 → msg_blocks_too_long). It enforces chat.postMessage's rate limit per channel (about
+// one message a second, short bursts) with 429 + Retry-After, and can be told to fail on purpose:
+// 429 with Retry-After, HTTP 5xx, a Slack error, or a delayed answer (a message in flight).
+import { createHash } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface SlackMessage {
+  channel: string;
+  ts: string;
+  thread_ts?: string;
+  text: string;
+  blocks: Block[];
+  /** Edits by chat.update, oldest first; text/blocks above are the current content. */
+  updates: { at: number; text: string; blocks: Block[] }[];
+  postedAt: number;
+}
+
+export interface SlackCall {
+  method: string;
+  at: number;
+  /** HTTP status answered. */
+  status: number;
+  ok: boolean;
+  error?: string;
+  channel?: string;
+}
+
+export interface WebhookPost {
+  at: number;
+  text: string;
+  blocks: Block[];
+}
+
+export type Fault =
+  | { status: 429; retryAfter: number }
+  | { status: 500 | 502 | 503 }
+  | { error: string }
+  /** Handle the call (the message is posted) but answer only after `delayMs`. */
+  | { delayMs: number };
+
+export interface FakeSlackOptions {
+  token?: string;
+  /** chat.postMessage per channel; false turns the limit off. Default 1/s with a burst of 4. */
+  rateLimit?: { perSecond: number; burst: number } | false;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: Block Kit JSON as received
+type Block = Record<string, any>;
+type Json = Record<string, unknown>;
+
+export const BLOCK_LIMITS = {
+  blocks: 50,
+  headerText: 150,
+  sectionText: 3000,
+  fields: 10,
+  fieldText: 2000,
+  contextElements: 10,
+  actionElements: 25,
+  buttonText: 75,
+  url: 3000,
+  totalText: 13_200,
+  messageText: 40_000,
+} as const;
+
+/** Block Kit checks; returns Slack's error and the pointer of the first bad element, or undefined. */
+export function checkBlocks(blocks: unknown): { error: string; pointer: string } | undefined {
+  if (!Array.isArray(blocks)) return { error: 'invalid_blocks_format', pointer: '/blocks' };
+  if (blocks.length > BLOCK_LIMITS.blocks)
+    return { error: 'invalid_blocks', pointer: `/blocks (more than ${BLOCK_LIMITS.blocks})` };
+  let total = 0;
+  const textObject = (t: unknown, pointer: string, max: number, types = ['plain_text', 'mrkdwn']) => {
+    const o = t as Json | undefined;
+    if (!o || typeof o.text !== 'string' || !types.includes(String(o.type)) || o.text.length === 0)
+      return pointer;
+    if (o.text.length > max) return `${pointer}/text (${o.text.length} > ${max})`;
+    total += o.text.length;
+    return undefined;
+  };
+  const actionIds = new Set<string>();
+  for (const [i, block] of (blocks as Block[]).entries()) {
+    const at = `/blocks/${i}`;
+    let bad: string | undefined;
+    switch (block?.type) {
+      case 'header':
+        bad = textObject(block.text, `${at}/text`, BLOCK_LIMITS.headerText, ['plain_text']);
+        break;
+      case 'section':
+        if (block.text === undefined && block.fields === undefined) bad = at;
+        if (!bad && block.text !== undefined)
+          bad = textObject(block.text, `${at}/text`, BLOCK_LIMITS.sectionText);
+        if (!bad && block.fields !== undefined) {
+          if (!Array.isArray(block.fields) || block.fields.length > BLOCK_LIMITS.fields) bad = `${at}/fields`;
+          else
+            for (const [j, f] of block.fields.entries()) {
+              bad = textObject(f, `${at}/fields/${j}`, BLOCK_LIMITS.fieldText);
+              if (bad) break;
+            }
+        }
+        break;
+      case 'divider':
+        break;
+      case 'context':
+        if (
+          !Array.isArray(block.elements) ||
+          block.elements.length === 0 ||
+          block.elements.length > BLOCK_LIMITS.contextElements
+        )
+          bad = `${at}/elements`;
+        else
+          for (const [j, e] of block.elements.entries()) {
+            bad = textObject(e, `${at}/elements/${j}`, BLOCK_LIMITS.sectionText);
+            if (bad) break;
+          }
+        break;
+      case 'actions':
+        if (
+          !Array.isArray(block.elements) ||
+          block.elements.length === 0 ||
+          block.elements.length > BLOCK_LIMITS.actionElements
+        )
+          bad = `${at}/elements`;
+        else
+          for (const [j, e] of block.elements.entries()) {
+            const p = `${at}/elements/${j}`;
+            if (e?.type !== 'button') bad = p;
+            else bad = textObject(e.text, `${p}/text`, BLOCK_LIMITS.buttonText, ['plain_text']);
+            if (
+              !bad &&
+              e.url !== undefined &&
+              (typeof e.url !== 'string' || e.url.length > BLOCK_LIMITS.url || !/^https?:\/\//.test(e.url))
+            )
+              bad = `${p}/url`;
+            if (!bad && e.action_id !== undefined) {
+              if (actionIds.has(e.action_id)) bad = `${p}/action_id (duplicate)`;
+              actionIds.add(e.action_id);
+            }
+            if (bad) break;
+          }
+        break;
+      default:
+        bad = `${at}/type`;
+    }
+    if (bad) return { error: 'invalid_blocks', pointer: bad };
+  }
+  if (total > BLOCK_LIMITS.totalText)
+    return { error: 'msg_blocks_too_long', pointer: `/blocks (${total} characters)` };
+  return undefined;
+}
+
+export class FakeSlack {
+  readonly token: string;
+  readonly calls: SlackCall[] = [];
+  readonly messages: SlackMessage[] = [];
+  readonly webhookPosts: WebhookPost[] = [];
+  /** Answers of chat.postMessage that were 429 because the fake's own rate limit was exceeded. */
+  rateLimitedByLimit = 0;
+  private readonly faults: { method?: string; fault: Fault }[] = [];
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  private readonly channelIds = new Map<string, string>();
+  private counter = 0;
+  private server!: http.Server;
+  private readonly pendingTimers = new Set<NodeJS.Timeout>();
+  url = '';
+
+  private constructor(private readonly options: FakeSlackOptions) {
+    this.token = options.token ?? 'xoxb-test-token';
+  }
+
+  static async start(options: FakeSlackOptions = {}): Promise<FakeSlack> {
+    const fake = new FakeSlack(options);
+    fake.server = http.createServer((req, res) => {
+      fake.handle(req, res).catch((err: Error) => {
+        res.writeHead(500).end(String(err));
+      });
+    });
+    await new Promise<void>((resolve) => fake.server.listen(0, '127.0.0.1', resolve));
+    fake.url = `http://127.0.0.1:${(fake.server.address() as AddressInfo).port}`;
+    return fake;
+  }
+
+  /** Base URL for the Web API (the SDK's slackApiUrl). */
+  get apiUrl(): string {
+    return `${this.url}/api/`;
+  }
+
+  /** An incoming-webhook URL; its path is the secret. */
+  get webhookUrl(): string {
+    return `${this.url}/services/T0001/B0001/fakewebhooksecret`;
+  }
+
+  /** The channel ID Slack would answer for a name such as "#platform-alerts". */
+  channelId(name: string): string {
+    const key = name.replace(/^#/, '');
+    let id = this.channelIds.get(key);
+    if (!id) {
+      id = `C${createHash('sha1').update(key).digest('hex').slice(0, 10).toUpperCase()}`;
+      this.channelIds.set(key, id);
+    }
+    return id;
+  }
+
+  /** Messages that start a thread (or stand alone), optionally of one channel name or ID. */
+  roots(channel?: string): SlackMessage[] {
+    const id =
+      channel === undefined ? undefined : channel.startsWith('C') ? channel : this.channelId(channel);
+    return this.messages.filter((m) => m.thread_ts === undefined && (id === undefined || m.channel === id));
+  }
+
+  replies(root: SlackMessage): SlackMessage[] {
+    return this.messages.filter((m) => m.thread_ts === root.ts && m.channel === root.channel);
+  }
+
+  /** The next `count` calls (of `method`, if given) fail with `fault`. */
+  failNext(fault: Fault, count = 1, method?: string): void {
+    for (let i = 0; i < count; i++) this.faults.push(method === undefined ? { fault } : { method, fault });
+  }
+
+  clearFaults(): void {
+    this.faults.length = 0;
+  }
+
+  callsOf(method: string): SlackCall[] {
+    return this.calls.filter((c) => c.method === method);
+  }
+
+  async close(): Promise<void> {
+    for (const t of this.pendingTimers) clearTimeout(t);
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  private takeFault(method: string): Fault | undefined {
+    const i = this.faults.findIndex((f) => f.method === undefined || f.method === method);
+    if (i < 0) return undefined;
+    return (this.faults.splice(i, 1)[0] as { fault: Fault }).fault;
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const raw = Buffer.concat(chunks).toString('utf8');
+    const path = (req.url ?? '/').split('?')[0] as string;
+    const at = Date.now();
+
+    if (path.startsWith('/services/')) {
+      this.handleWebhook(req, res, path, raw, at);
+      return;
+    }
+    const match = /^\/api\/([A-Za-z.]+)$/.exec(path);
+    const method = match?.[1] ?? path;
+    const call: SlackCall = { method, at, status: 200, ok: false };
+    this.calls.push(call);
+    const answer = (status: number, body: Json, headers: Record<string, string> = {}) => {
+      call.status = status;
+      call.ok = body.ok === true;
+      if (typeof body.error === 'string') call.error = body.error;
+      res
+        .writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', ...headers })
+        .end(JSON.stringify(body));
+    };
+    if (req.method !== 'POST') return answer(405, { ok: false, error: 'method_not_allowed' });
+    if (!match || !['chat.postMessage', 'chat.update', 'auth.test'].includes(method))
+      return answer(404, { ok: false, error: 'unknown_method' });
+
+    const auth = req.headers.authorization;
+    if (!auth) return answer(200, { ok: false, error: 'not_authed' });
+    if (auth !== `Bearer ${this.token}`) return answer(200, { ok: false, error: 'invalid_auth' });
+
+    let args: Json;
+    try {
+      args = parseBody(req.headers['content-type'] ?? '', raw);
+    } catch {
+      return answer(200, { ok: false, error: 'invalid_arguments' });
+    }
+    if (typeof args.channel === 'string') call.channel = args.channel;
+
+    const fault = this.takeFault(method);
+    if (fault && 'status' in fault) {
+      if (fault.status === 429)
+        return answer(429, { ok: false, error: 'ratelimited' }, { 'Retry-After': String(fault.retryAfter) });
+      return answer(fault.status, { ok: false, error: 'internal_error' });
+    }
+    if (fault && 'error' in fault) return answer(200, { ok: false, error: fault.error });
+
+    if (method === 'auth.test') return answer(200, { ok: true, team: 'fake', user: 'license-receiver' });
+
+    const result = method === 'chat.postMessage' ? this.postMessage(args, at) : this.update(args, at);
+    if ('retryAfter' in result) {
+      this.rateLimitedByLimit++;
+      return answer(429, { ok: false, error: 'ratelimited' }, { 'Retry-After': String(result.retryAfter) });
+    }
+    if (fault && 'delayMs' in fault) {
+      const timer = setTimeout(() => {
+        this.pendingTimers.delete(timer);
+        answer(200, result);
+      }, fault.delayMs);
+      this.pendingTimers.add(timer);
+      return;
+    }
+    answer(200, result);
+  }
+
+  private resolveChannel(channel: unknown, allowName: boolean): string | undefined {
+    if (typeof channel !== 'string' || channel === '') return undefined;
+    if (/^C[0-9A-Z]+$/.test(channel))
+      return [...this.channelIds.values()].includes(channel) ? channel : undefined;
+    return allowName ? this.channelId(channel) : undefined;
+  }
+
+  private checkMessage(args: Json): Json | undefined {
+    const text = typeof args.text === 'string' ? args.text : '';
+    if (args.blocks === undefined && text === '') return { ok: false, error: 'no_text' };
+    if (text.length > BLOCK_LIMITS.messageText) return { ok: false, error: 'msg_too_long' };
+    if (args.blocks !== undefined) {
+      const problem = checkBlocks(args.blocks);
+      if (problem)
+        return {
+          ok: false,
+          error: problem.error,
+          errors: [`failed to match all allowed schemas [json-pointer:${problem.pointer}]`],
+          response_metadata: { messages: [`[ERROR] ${problem.error} [json-pointer:${problem.pointer}]`] },
+        };
+    }
+    return undefined;
+  }
+
+  private postMessage(args: Json, at: number): Json | { retryAfter: number } {
+    const channel = this.resolveChannel(args.channel, true);
+    if (!channel) return { ok: false, error: 'channel_not_found' };
+    const bad = this.checkMessage(args);
+    if (bad) return bad;
+    const threadTs = typeof args.thread_ts === 'string' ? args.thread_ts : undefined;
+    if (
+      threadTs !== undefined &&
+      !this.messages.some((m) => m.channel === channel && m.ts === threadTs && !m.thread_ts)
+    )
+      return { ok: false, error: 'thread_not_found' };
+    if (this.options.rateLimit !== false) {
+      const limit = this.options.rateLimit ?? { perSecond: 1, burst: 4 };
+      const bucket = this.buckets.get(channel) ?? { tokens: limit.burst, at };
+      bucket.tokens = Math.min(limit.burst, bucket.tokens + ((at - bucket.at) / 1000) * limit.perSecond);
+      bucket.at = at;
+      this.buckets.set(channel, bucket);
+      if (bucket.tokens < 1)
+        return { retryAfter: Math.max(1, Math.ceil((1 - bucket.tokens) / limit.perSecond)) };
+      bucket.tokens -= 1;
+    }
+    this.counter++;
+    const ts = `${Math.floor(at / 1000)}.${String(this.counter).padStart(6, '0')}`;
+    const message: SlackMessage = {
+      channel,
+      ts,
+      text: typeof args.text === 'string' ? args.text : '',
+      blocks: (args.blocks as Block[] | undefined) ?? [],
+      updates: [],
+      postedAt: at,
+    };
+    if (threadTs !== undefined) message.thread_ts = threadTs;
+    this.messages.push(message);
+    return { ok: true, channel, ts, message: { type: 'message', text: message.text, ts } };
+  }
+
+  private update(args: Json, at: number): Json {
+    // chat.update needs the channel ID, as Slack answered it; a name is channel_not_found.
+    const channel = this.resolveChannel(args.channel, false);
+    if (!channel) return { ok: false, error: 'channel_not_found' };
+    const message = this.messages.find((m) => m.channel === channel && m.ts === args.ts);
+    if (!message) return { ok: false, error: 'message_not_found' };
+    const bad = this.checkMessage(args);
+    if (bad) return bad;
+    message.text = typeof args.text === 'string' ? args.text : message.text;
+    message.blocks = (args.blocks as Block[] | undefined) ?? message.blocks;
+    message.updates.push({ at, text: message.text, blocks: message.blocks });
+    return { ok: true, channel, ts: message.ts, text: message.text };
+  }
+
+  private handleWebhook(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    path: string,
+    raw: string,
+    at: number,
+  ): void {
+    const call: SlackCall = { method: 'webhook', at, status: 200, ok: false };
+    this.calls.push(call);
+    const answer = (status: number, text: string, headers: Record<string, string> = {}) => {
+      call.status = status;
+      call.ok = status === 200;
+      if (status !== 200) call.error = text;
+      res.writeHead(status, { 'Content-Type': 'text/plain', ...headers }).end(text);
+    };
+    let body: Json | undefined;
+    try {
+      body = JSON.parse(raw) as Json;
+    } catch {
+      body = undefined;
+    }
+    const reachable =
+      req.method === 'POST' && path === new URL(this.webhookUrl).pathname && body !== undefined;
+    const fault = reachable ? this.takeFault('webhook') : undefined;
+    const bad = reachable && body ? this.checkMessage(body) : undefined;
+    if (req.method !== 'POST') answer(405, 'invalid_method');
+    else if (path !== new URL(this.webhookUrl).pathname) answer(404, 'no_service');
+    else if (body === undefined) answer(400, 'invalid_payload');
+    else if (fault && 'status' in fault && fault.status === 429)
+      answer(429, 'rate_limited', { 'Retry-After': String(fault.retryAfter) });
+    else if (fault && 'status' in fault) answer(fault.status, 'service_unavailable');
+    else if (fault && 'error' in fault) answer(400, fault.error);
+    else if (bad) answer(400, String(bad.error));
+    else {
+      this.webhookPosts.push({ at, text: String(body.text ?? ''), blocks: (body.blocks as Block[]) ?? [] });
+      answer(200, 'ok');
+    }
+  }
+}
+
+function parseBody(contentType: string, raw: string): Json {
+  if (contentType.includes('application/json')) return JSON.parse(raw) as Json;
+  const args: Json = {};
+  for (const [key, value] of new URLSearchParams(raw)) {
+    // The SDK sends objects (blocks, metadata) as JSON strings inside the form.
+    const structured = key === 'blocks' || key === 'attachments' || key === 'metadata';
+    args[key] = structured && (value.startsWith('[') || value.startsWith('{')) ? JSON.parse(value) : value;
+  }
+  return args;
+}
+
+/** All the text a reader sees in a message: its blocks' text (or the fallback text). */
+export function visibleText(message: { text: string; blocks: Block[] }): string {
+  const out: string[] = [];
+  const walk = (node: unknown) => {
+    if (Array.isArray(node)) node.forEach(walk);
+    else if (node && typeof node === 'object') {
+      const o = node as Json;
+      if (typeof o.text === 'string') out.push(o.text);
+      for (const [k, v] of Object.entries(o)) if (k !== 'text' && typeof v === 'object') walk(v);
+      if (o.text && typeof o.text === 'object') walk(o.text);
+    }
+  };
+  walk(message.blocks);
+  return out.length > 0 ? out.join('\n') : message.text;
+}
