@@ -1,52 +1,361 @@
-// `npm run demo`: the agent on the bundled sample licence (expiring in ten days, 95 of 100 nodes),
-// printing where its metrics are. Ctrl-C stops it.
+// `npm run demo`: the whole pipeline on this machine, in one command. `predemo` has installed what
+// was missing (npm dependencies; Prometheus and Alertmanager from PATH, or Debian's packages unpacked
+// into .cache/tools without root) and built the workspaces. Then this starts, on 127.0.0.1:
+//
+//   license-agent   the sample licence, expiring in 10 days, 95 of 100 nodes in use
+//   Prometheus      scraping it every 2 s, with the rules from `license-rules render` (demo timings)
+//   Alertmanager    with the render's route to the receiver
+//   mail catcher    SMTP and a web inbox (scripts/mail-catcher.mjs)
+//   license-receiver  a console channel (printed here) and an email channel (to the mail catcher)
+//
+// prints the URLs, shows the first notifications (about 20 s after the start), and stops everything
+// on Ctrl-C. Files and logs go to .cache/demo/ (DEMO_DIR to change). Default ports: agent 9081
+// (DEMO_LISTEN=HOST:PORT to choose), Prometheus 9090, Alertmanager 9093, receiver 9095, SMTP 1025,
+// inbox 8025; a port in use is replaced by a free one.
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { createWriteStream, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import * as yaml from 'js-yaml';
+import {
+  AGENT_MAIN,
+  alertmanagerArgs,
+  alertmanagerConfig,
+  licenceKeyYaml,
+  portOr,
+  prometheusArgs,
+  prometheusConfig,
+  RECEIVER_MAIN,
+  ROOT,
+  RUNBOOKS_DIR,
+  renderRules,
+  requireProgram,
+  waitForHttp,
+  writeFileAtomic,
+} from './lib/pipeline.mjs';
+import { startMailCatcher } from './mail-catcher.mjs';
 
-const cache = '.cache/demo';
-mkdirSync(cache, { recursive: true });
-// An hour past ten days, so that the day count reads 10 for the next hour.
-const expiry = new Date(Date.now() + 10 * 86_400_000 + 3_600_000).toISOString().replace(/\.\d+Z$/, 'Z');
-const licenseFile = join(cache, 'licensekey.yaml');
-writeFileSync(
-  licenseFile,
-  readFileSync('agent/examples/licensekey.yaml', 'utf8').replace(/expiry: ".*"/, `expiry: "${expiry}"`),
-);
-const listen = process.env.DEMO_LISTEN ?? '127.0.0.1:9081';
+const DIR = resolve(process.env.DEMO_DIR ?? join(ROOT, '.cache/demo'));
+const LOGS = join(DIR, 'logs');
+const DAY = 86_400_000;
+const STEPS = 7;
+/** Every alert's `for` (10 min to 1 h in production), so that the demo shows something at once. */
+const DEMO_FOR = '10s';
+const INTERVAL = '2s';
 
-console.log(`Starting license-agent on the sample licence (expires ${expiry}, 95 of 100 nodes)…`);
-const agent = spawn(
-  'agent/dist/main.js',
-  [
+const bold = (s) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
+const dim = (s) => (process.stdout.isTTY ? `\x1b[2m${s}\x1b[0m` : s);
+let stepNo = 0;
+const step = (text) => process.stdout.write(`[${++stepNo}/${STEPS}] ${text}… `);
+const done = (detail) => console.log(detail ? `ok ${dim(`(${detail})`)}` : 'ok');
+
+const children = [];
+let mailCatcher;
+let stopping = false;
+
+/** Stops everything after an error, with the end of the log of every program that has exited. */
+function fail(message) {
+  if (stopping) return;
+  console.log('');
+  console.error(`demo: ${message}`);
+  for (const { name, child, logFile } of children) {
+    if (child.exitCode === null && child.signalCode === null) continue;
+    const tail = readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-15).join('\n');
+    console.error(
+      `\n${name} exited (${child.signalCode ?? `code ${child.exitCode}`}). The end of ${relative(process.cwd(), logFile)}:\n${tail}`,
+    );
+  }
+  return stop(1);
+}
+
+async function stop(code = 0) {
+  if (stopping) return;
+  stopping = true;
+  console.log('\nStopping…');
+  await Promise.all(
+    children.map(
+      ({ child }) =>
+        new Promise((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+          child.once('exit', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          child.kill('SIGTERM');
+        }),
+    ),
+  );
+  await mailCatcher?.close();
+  console.log(`Stopped. Logs: ${relative(process.cwd(), LOGS)}/`);
+  process.exit(code);
+}
+
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => stop(0));
+
+/** Starts a program with its output in .cache/demo/logs/NAME.log; `onLine` sees its stdout lines. */
+function run(name, command, args, { env = {}, onLine } = {}) {
+  const logFile = join(LOGS, `${name}.log`);
+  const log = createWriteStream(logFile);
+  const child = spawn(command, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let pending = '';
+  child.stdout.on('data', (chunk) => {
+    log.write(chunk);
+    if (!onLine) return;
+    pending += chunk.toString();
+    const lines = pending.split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) onLine(line);
+  });
+  child.stderr.on('data', (chunk) => log.write(chunk));
+  child.on('error', (err) => fail(`${name} could not start: ${err.message}`));
+  child.on('exit', () => {
+    log.end();
+    // Ctrl-C reaches the children too; give our own handler the moment it needs to say so.
+    setTimeout(() => fail(`${name} stopped unexpectedly`), 300);
+  });
+  const entry = { name, child, logFile };
+  children.push(entry);
+  return entry;
+}
+
+const alive = (entry) => () => entry.child.exitCode === null && entry.child.signalCode === null;
+
+function banner(title, body) {
+  const rule = '─'.repeat(Math.max(10, 78 - title.length - 4));
+  console.log(`\n${bold(`── ${title} ${rule}`)}\n${body}\n${bold('─'.repeat(78))}`);
+}
+
+const startedAt = Date.now();
+
+async function main() {
+  const prometheusBin = requireProgram('prometheus');
+  const alertmanagerBin = requireProgram('prometheus-alertmanager');
+
+  // A fresh start every time: an old store or TSDB would carry the last run's alerts over. Only what
+  // the demo writes is removed (DEMO_DIR may name a folder that holds other things).
+  for (const entry of [
+    'rules',
+    'logs',
+    'prometheus-data',
+    'alertmanager-data',
+    'receiver.db',
+    'receiver.db-wal',
+    'receiver.db-shm',
+  ])
+    rmSync(join(DIR, entry), { recursive: true, force: true });
+  mkdirSync(LOGS, { recursive: true });
+
+  const [agentHost, agentPortText] = (process.env.DEMO_LISTEN ?? '127.0.0.1:').split(/:(?=\d*$)/);
+  const ports = {
+    agent: agentPortText ? Number(agentPortText) : await portOr(9081),
+    prometheus: await portOr(9090),
+    alertmanager: await portOr(9093),
+    receiver: await portOr(9095),
+    smtp: await portOr(1025),
+    inbox: await portOr(8025),
+  };
+  const agentAddress = `${agentHost}:${ports.agent}`;
+  const url = {
+    agent: `http://${agentAddress}`,
+    prometheus: `http://127.0.0.1:${ports.prometheus}`,
+    alertmanager: `http://127.0.0.1:${ports.alertmanager}`,
+    receiver: `http://127.0.0.1:${ports.receiver}`,
+  };
+
+  step(`Rendering the alert rules with license-rules (demo timings: every for ${DEMO_FOR})`);
+  const thresholds = yaml.load(readFileSync(join(ROOT, 'rules/thresholds.yaml'), 'utf8'));
+  const rendered = renderRules(join(DIR, 'rules'), {
+    alerts: Object.fromEntries(Object.keys(thresholds.alerts).map((name) => [name, { for: DEMO_FOR }])),
+    alertmanager: {
+      webhookUrl: `${url.receiver}/webhook`,
+      groupWait: '5s',
+      groupInterval: '10s',
+      repeatInterval: '4h',
+    },
+  });
+  done(relative(process.cwd(), rendered.rulesFile));
+
+  const expiry = Date.now() + 10 * DAY + 3_600_000; // ten days and an hour: "10 days" for the next hour
+  const licenceFile = join(DIR, 'licensekey.yaml');
+  const nodeCountFile = join(DIR, 'node-count');
+  writeFileAtomic(licenceFile, licenceKeyYaml({ expiry, maxNodes: 100 }));
+  writeFileAtomic(nodeCountFile, '95\n');
+  step('Starting license-agent on the sample licence (expires in 10 days, 95 of 100 nodes)');
+  const agent = run('license-agent', process.execPath, [
+    AGENT_MAIN,
     '--source',
     'file',
     '--license-file',
-    licenseFile,
-    '--node-count',
-    '95',
+    licenceFile,
+    '--node-count-file',
+    nodeCountFile,
     '--listen',
-    listen,
-  ],
-  { stdio: ['ignore', 'pipe', 'inherit'] },
-);
+    agentAddress,
+    '--poll-interval',
+    '5s',
+  ]);
+  await waitForHttp(`${url.agent}/readyz`, { alive: alive(agent) });
+  done(`${url.agent}/metrics`);
 
-let shown = false;
-agent.stdout.on('data', async (chunk) => {
-  process.stdout.write(chunk);
-  if (shown || !chunk.toString().includes('license-agent serving')) return;
-  shown = true;
-  const base = `http://${listen}`;
-  const body = await (await fetch(`${base}/metrics`)).text();
-  const interesting = body
-    .split('\n')
-    .filter((l) => /^(license_number_of_days|calico_|license_agent_source_up)/.test(l));
-  console.log(`\nMetrics:  ${base}/metrics\nHealth:   ${base}/healthz   Ready: ${base}/readyz\n`);
-  console.log(interesting.join('\n'));
-  console.log('\nEdit .cache/demo/licensekey.yaml and scrape again: the agent reloads it. Ctrl-C stops.');
-});
+  step('Starting Prometheus');
+  const promConfig = join(DIR, 'prometheus.yml');
+  writeFileSync(
+    promConfig,
+    prometheusConfig({
+      interval: INTERVAL,
+      agent: agentAddress,
+      clusterLabels: { cluster: 'demo' },
+      alertmanagers: [`127.0.0.1:${ports.alertmanager}`],
+      ruleFiles: [rendered.rulesFile],
+      extraJobs: [{ job: 'license-receiver', target: `127.0.0.1:${ports.receiver}` }],
+    }),
+  );
+  const prometheus = run(
+    'prometheus',
+    prometheusBin,
+    prometheusArgs({
+      config: promConfig,
+      port: ports.prometheus,
+      dataDir: join(DIR, 'prometheus-data'),
+      program: prometheusBin,
+    }),
+  );
+  await waitForHttp(`${url.prometheus}/-/ready`, { alive: alive(prometheus) });
+  done(prometheusBin);
 
-const stop = () => agent.kill('SIGTERM');
-process.on('SIGINT', stop);
-process.on('SIGTERM', stop);
-agent.on('exit', (code) => process.exit(code ?? 0));
+  step('Starting Alertmanager');
+  const amConfig = join(DIR, 'alertmanager.yml');
+  writeFileSync(amConfig, alertmanagerConfig(rendered.fragment));
+  const alertmanager = run(
+    'alertmanager',
+    alertmanagerBin,
+    alertmanagerArgs({ config: amConfig, port: ports.alertmanager, dataDir: join(DIR, 'alertmanager-data') }),
+  );
+  await waitForHttp(`${url.alertmanager}/-/ready`, { alive: alive(alertmanager) });
+  done(alertmanagerBin);
+
+  step('Starting the mail catcher');
+  mailCatcher = await startMailCatcher({
+    smtpPort: ports.smtp,
+    httpPort: ports.inbox,
+    onMail: (mail) =>
+      console.log(
+        `${bold('✉  Mail')}${mail.parsed.inReplyTo ? ' (reply in its thread)' : ''} ${mail.parsed.subject ?? ''} ${dim(`→ ${mailCatcher.url}mail/${mail.id}`)}`,
+      ),
+  });
+  done(`SMTP 127.0.0.1:${mailCatcher.smtpPort}`);
+
+  step('Starting license-receiver (console and email channels)');
+  const receiverConfig = join(DIR, 'receiver.yaml');
+  writeFileSync(
+    receiverConfig,
+    yaml.dump({
+      listen: `127.0.0.1:${ports.receiver}`,
+      store: { path: join(DIR, 'receiver.db') },
+      runbooks_dir: RUNBOOKS_DIR,
+      alertmanager_url: url.alertmanager,
+      channels: [
+        { name: 'console', type: 'console' },
+        {
+          name: 'mail',
+          type: 'email',
+          smtp: { host: '127.0.0.1', port: mailCatcher.smtpPort, require_tls: false },
+          from: 'license-monitor@demo.invalid',
+          to: ['platform-team@demo.invalid'],
+        },
+      ],
+      default_channels: ['console', 'mail'],
+    }),
+  );
+  let notifications = 0;
+  const receiver = run(
+    'license-receiver',
+    process.execPath,
+    [RECEIVER_MAIN, 'serve', '--config', receiverConfig],
+    {
+      onLine: (line) => {
+        if (!line.startsWith('{')) return;
+        let entry;
+        try {
+          entry = JSON.parse(line);
+        } catch {
+          return;
+        }
+        if (entry.msg !== 'notification' || !entry.notification) return;
+        notifications++;
+        const { kind, text } = entry.notification;
+        const after = Math.round((Date.now() - startedAt) / 1000);
+        banner(`Notification #${notifications} (${kind}, console channel, ${after} s after the start)`, text);
+        if (notifications === 1) tryThis();
+      },
+    },
+  );
+  await waitForHttp(`${url.receiver}/readyz`, { alive: alive(receiver) });
+  done(`store ${relative(process.cwd(), join(DIR, 'receiver.db'))}`);
+
+  step('Checking that Prometheus scrapes the agent');
+  // Prometheus applies discovered targets every 5 s: the first scrape comes a few seconds in.
+  const query = async (expr) => {
+    const res = await fetch(`${url.prometheus}/api/v1/query?query=${encodeURIComponent(expr)}`);
+    return (await res.json()).data?.result ?? [];
+  };
+  const started = Date.now();
+  while ((await query('up{job="license-agent"} == 1')).length === 0) {
+    if (Date.now() - started > 30_000) return fail('Prometheus did not scrape the agent within 30 s');
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  done('up{job="license-agent"} = 1');
+
+  // Debian's Prometheus serves the classic UI only; Debian's Alertmanager has no web UI at all.
+  const alertsPage = (await fetch(`${url.prometheus}/alerts`)).ok ? '/alerts' : '/classic/alerts';
+  const amHasUi = !(await (await fetch(`${url.alertmanager}/`)).text()).includes('does not include a web');
+  console.log(`
+${bold('Everything runs on 127.0.0.1. Open:')}
+  Prometheus alerts    ${url.prometheus}${alertsPage}
+  Alertmanager         ${
+    amHasUi
+      ? `${url.alertmanager}/#/alerts`
+      : `${url.alertmanager}/api/v2/alerts   ${dim(`(this build has no web UI; or: amtool --alertmanager.url=${url.alertmanager} alert)`)}`
+  }
+  Receiver status      ${url.receiver}/readyz   ${dim(`metrics: ${url.receiver}/metrics`)}
+  Mail inbox           ${mailCatcher.url}
+  Agent metrics        ${url.agent}/metrics
+Logs are in ${relative(process.cwd(), LOGS)}/. Ctrl-C stops everything.
+
+Waiting for the alerts: CalicoLicenseExpiringSoon (10 days left) and CalicoLicenseNodesNearCapacity
+(95%) hold for ${DEMO_FOR} in Prometheus, then Alertmanager waits 5 s for more and calls the receiver.`);
+
+  // Progress: each alert's state in Prometheus as it changes.
+  const seen = new Map();
+  const watch = setInterval(async () => {
+    if (stopping) return clearInterval(watch);
+    try {
+      const res = await fetch(`${url.prometheus}/api/v1/alerts`);
+      const alerts = (await res.json()).data?.alerts ?? [];
+      const now = new Map(alerts.map((a) => [a.labels.alertname, a.state]));
+      for (const [name, state] of now)
+        if (seen.get(name) !== state) console.log(`${dim(`  Prometheus: ${name} is ${state}`)}`);
+      for (const name of seen.keys()) if (!now.has(name)) console.log(dim(`  Prometheus: ${name} resolved`));
+      seen.clear();
+      for (const [name, state] of now) seen.set(name, state);
+    } catch {
+      // Prometheus stopping: the exit handler reports it.
+    }
+  }, 1000);
+
+  function tryThis() {
+    setTimeout(() => {
+      if (stopping) return;
+      console.log(`
+${bold('Try it:')} renew the licence and watch the resolve arrive here and in the inbox (same thread):
+  sed -i 's/expiry: .*/expiry: "${new Date(Date.now() + 365 * DAY).toISOString().slice(0, 19)}Z"/' ${relative(process.cwd(), licenceFile)}
+or change the node count:  echo 120 > ${relative(process.cwd(), nodeCountFile)}`);
+    }, 1500);
+  }
+}
+
+main().catch((err) => fail(err.message));

@@ -2,7 +2,6 @@
 // offline: `kubectl kustomize` renders the base, every object is validated against the Kubernetes
 // and prometheus-operator schemas, and the properties that matter are asserted one by one.
 // kubectl is required: without it these tests fail rather than skip.
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -23,25 +22,30 @@ import { type INamespace, Namespace } from 'kubernetes-models/v1/Namespace';
 import { type IService, Service } from 'kubernetes-models/v1/Service';
 import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import { describe, expect, it } from 'vitest';
+import {
+  type DockerStage,
+  dockerfileStages,
+  findOne,
+  inventory,
+  kustomize,
+  type Models,
+  portKey,
+  renderedBase,
+  runtimeUser,
+  selects,
+  validateAll,
+} from '../helpers/kubernetes.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const BASE = join(ROOT, 'agent/deploy');
-const KUBECTL = process.env.KUBECTL ?? 'kubectl';
 
 const NAMESPACE = 'tigera-license-agent';
 const APP = { 'k8s-app': 'tigera-license-agent' };
 const METRICS_PORT = 9081;
 const METRICS_PORT_NAME = 'calico-metrics-port';
 
-interface K8sObject {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
-  [field: string]: unknown;
-}
-
 /** The schema model for each apiVersion/kind the base may contain; anything else is an error. */
-const MODELS: Record<string, new (data: never) => { validate(): void }> = {
+const MODELS: Models = {
   'v1/Namespace': Namespace,
   'v1/ServiceAccount': ServiceAccount,
   'v1/Service': Service,
@@ -52,51 +56,12 @@ const MODELS: Record<string, new (data: never) => { validate(): void }> = {
   'monitoring.coreos.com/v1/ServiceMonitor': ServiceMonitor,
 };
 
-function kustomize(dir: string): K8sObject[] {
-  let out: string;
-  try {
-    out = execFileSync(KUBECTL, ['kustomize', dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException & { stderr?: string };
-    if (e.code === 'ENOENT') throw new Error(`${KUBECTL} not found: these tests need kubectl (set KUBECTL)`);
-    throw new Error(`kubectl kustomize ${dir} failed: ${e.stderr || e.message}`);
-  }
-  return yaml.loadAll(out).filter((doc) => doc != null) as K8sObject[];
-}
-
-/** Does a matchLabels-style selector select these labels? An empty selector selects everything. */
-function selects(selector: Record<string, string> | undefined, labels: Record<string, string> | undefined) {
-  return Object.entries(selector ?? {}).every(([k, v]) => labels?.[k] === v);
-}
-
-const portKey = (p: { protocol?: string; port?: number | string }) => `${p.protocol ?? 'TCP'}/${p.port}`;
-
-// Rendered on first use, in a test rather than a hook, so that a missing kubectl fails every test
-// that needs it instead of leaving them reported as skipped.
-let rendered: K8sObject[] | Error | undefined;
-function objects(): K8sObject[] {
-  if (rendered === undefined) {
-    try {
-      rendered = kustomize(BASE);
-    } catch (err) {
-      rendered = err as Error;
-    }
-  }
-  if (rendered instanceof Error) throw rendered;
-  return rendered;
-}
-
-function find<T>(kind: string, name: string): T {
-  const found = objects().filter((o) => o.kind === kind && o.metadata.name === name);
-  expect(found, `${kind} ${name}`).toHaveLength(1);
-  return found[0] as T;
-}
+const objects = renderedBase(BASE);
+const find = <T>(kind: string, name: string): T => findOne<T>(objects(), kind, name);
 
 describe('agent/deploy kustomize base', () => {
   it('renders exactly the expected objects, each of a known kind and valid against its schema', () => {
-    const names = objects()
-      .map((o) => `${o.kind} ${o.metadata.namespace ?? '-'}/${o.metadata.name}`)
-      .sort();
+    const names = inventory(objects());
     expect(names).toEqual(
       [
         'ClusterRole -/tigera-license-agent',
@@ -109,20 +74,7 @@ describe('agent/deploy kustomize base', () => {
         'ServiceMonitor tigera-prometheus/calico-lic-monitor',
       ].sort(),
     );
-    const problems: string[] = [];
-    for (const obj of objects()) {
-      const key = `${obj.apiVersion}/${obj.kind}`;
-      const Model = MODELS[key];
-      if (!Model) {
-        problems.push(`${obj.metadata.name}: no schema model for ${key}`);
-        continue;
-      }
-      try {
-        new Model(obj as never).validate();
-      } catch (err) {
-        problems.push(`${key} ${obj.metadata.name}: ${(err as Error).message}`);
-      }
-    }
+    const problems = validateAll(objects(), MODELS);
     expect(problems).toEqual([]);
   });
 
@@ -306,43 +258,16 @@ describe('agent/deploy kustomize base', () => {
 });
 
 describe('agent/Dockerfile', () => {
-  interface Stage {
-    image: string;
-    instructions: { op: string; args: string }[];
-  }
-
-  /** Build stages with their instructions; comments dropped, continuation lines joined. */
-  function stages(text: string): Stage[] {
-    const lines = text.replace(/\\\r?\n/g, ' ').split(/\r?\n/);
-    const result: Stage[] = [];
-    for (const line of lines) {
-      const trimmed = line.trim();
-      if (trimmed === '' || trimmed.startsWith('#')) continue;
-      const [, op = '', args = ''] = /^(\S+)\s*(.*)$/.exec(trimmed) ?? [];
-      const upper = op.toUpperCase();
-      if (upper === 'FROM') {
-        const image = args.split(/\s+/).find((word) => !word.startsWith('--')) ?? '';
-        result.push({ image, instructions: [] });
-      } else {
-        result.at(-1)?.instructions.push({ op: upper, args });
-      }
-    }
-    return result;
-  }
-
   const dockerfile = readFileSync(join(ROOT, 'agent/Dockerfile'), 'utf8');
   const runtime = () => {
-    const all = stages(dockerfile);
+    const all = dockerfileStages(dockerfile);
     expect(all.length, 'a multi-stage build').toBeGreaterThan(1);
-    return all.at(-1) as Stage;
+    return all.at(-1) as DockerStage;
   };
 
   it('runs the runtime stage as a non-root user', () => {
     const stage = runtime();
-    const user = stage.instructions
-      .filter((i) => i.op === 'USER')
-      .at(-1)
-      ?.args.split(':')[0];
+    const user = runtimeUser(stage);
     if (user === undefined) {
       expect(stage.image, 'no USER: the image must be a :nonroot one').toMatch(/:nonroot(@|$)/);
     } else {

@@ -1,5 +1,6 @@
 // Starts a program of ours as a child process, collects its output, and stops it at the end.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 
 export interface Started {
   child: ChildProcess;
@@ -15,16 +16,36 @@ process.on('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
-export function start(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Started {
-  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export interface StartOptions {
+  /**
+   * Write the child's output to this file instead of collecting it in memory (benchmarks: reading a
+   * busy child's pipe would cost the measuring process CPU). output() and logs() read the file.
+   */
+  outputFile?: string;
+}
+
+export function start(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  options: StartOptions = {},
+): Started {
+  const fd = options.outputFile === undefined ? undefined : openSync(options.outputFile, 'w');
+  const child = spawn(command, args, {
+    env: { ...process.env, ...env },
+    stdio: fd === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', fd, fd],
+  });
+  if (fd !== undefined) closeSync(fd);
   running.add(child);
-  let output = '';
+  let collected = '';
   child.stdout?.on('data', (d: Buffer) => {
-    output += d.toString();
+    collected += d.toString();
   });
   child.stderr?.on('data', (d: Buffer) => {
-    output += d.toString();
+    collected += d.toString();
   });
+  const output = () =>
+    options.outputFile === undefined ? collected : readFileSync(options.outputFile, 'utf8');
   const exited = new Promise<number | null>((resolve) => {
     child.on('exit', (code) => {
       running.delete(child);
@@ -33,9 +54,9 @@ export function start(command: string, args: string[], env: NodeJS.ProcessEnv = 
   });
   return {
     child,
-    output: () => output,
+    output,
     logs: () =>
-      output
+      output()
         .split('\n')
         .filter((l) => l.startsWith('{'))
         .map((l) => JSON.parse(l) as Record<string, unknown>),

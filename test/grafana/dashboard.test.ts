@@ -1,0 +1,76 @@
+// The Grafana dashboard: valid JSON, every PromQL expression parses, and names only metrics the
+// agent exports (read from the agent's own registry, not from a list written here).
+import { readFileSync } from 'node:fs';
+import { parser } from '@prometheus-io/lezer-promql';
+import { describe, expect, it } from 'vitest';
+import { createRegistry } from '../../agent/src/metrics.js';
+import { Snapshot } from '../../agent/src/snapshot.js';
+
+const DASHBOARD = new URL('../../grafana/dashboards/calico-license.json', import.meta.url);
+
+interface Panel {
+  title: string;
+  targets?: { expr: string }[];
+}
+
+function expressions(): { panel: string; expr: string }[] {
+  const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as { panels: Panel[]; templating: unknown };
+  return dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title, expr: t.expr })));
+}
+
+/** Grafana variables become plain values before the query reaches Prometheus. */
+const interpolate = (expr: string) => expr.replaceAll('$cluster', '.*');
+
+function parse(expr: string) {
+  const tree = parser.parse(expr);
+  const errors: number[] = [];
+  const metrics: string[] = [];
+  tree.iterate({
+    enter: (node) => {
+      if (node.type.isError) errors.push(node.from);
+      if (node.name === 'VectorSelector') {
+        const name = node.node.getChild('Identifier');
+        if (name) metrics.push(expr.slice(name.from, name.to));
+      }
+    },
+  });
+  return { errors, metrics };
+}
+
+async function agentMetricNames(): Promise<Set<string>> {
+  const registry = createRegistry({
+    snapshot: new Snapshot(),
+    defaultGraceSeconds: 0,
+    version: 'test',
+    source: 'file',
+  });
+  return new Set((await registry.getMetricsAsJSON()).map((m) => m.name));
+}
+
+describe('Grafana dashboard', () => {
+  it('has panels for expiry, status, grace end, nodes with forecast and agent health, and a cluster variable', () => {
+    const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8'));
+    const titles = dashboard.panels.map((p: Panel) => p.title);
+    expect(titles).toEqual(
+      expect.arrayContaining(['Days to expiry', 'Licence status', 'Grace period ends', 'Agent source up']),
+    );
+    expect(expressions().some((e) => e.expr.includes('predict_linear(calico_nodes_used'))).toBe(true);
+    const cluster = dashboard.templating.list.find((v: { name: string }) => v.name === 'cluster');
+    expect(cluster).toMatchObject({ type: 'query', includeAll: true, multi: true });
+  });
+
+  it.each(expressions())('$panel: $expr parses', ({ expr }) => {
+    expect(parse(interpolate(expr)).errors).toEqual([]);
+  });
+
+  it('the parser rejects broken PromQL (so the check above can fail)', () => {
+    expect(parse('sum by (cluster (calico_nodes_used)').errors.length).toBeGreaterThan(0);
+  });
+
+  it('names only metrics the agent exports', async () => {
+    const known = await agentMetricNames();
+    const used = new Set(expressions().flatMap((e) => parse(interpolate(e.expr)).metrics));
+    expect(used.size).toBeGreaterThan(5);
+    expect([...used].filter((m) => !known.has(m))).toEqual([]);
+  });
+});
