@@ -52,3 +52,10 @@ if (packages.length > 0) {
     execFileSync('dpkg-deb', ['-x', join(debs, file), resolve('.cache/tools')]);
   }
 }
+
+// docker-compose (v1) only validates docker-compose.yml in test/compose; say how to get it.
+if (!onPath('docker-compose')) {
+  console.warn(
+    'Note: docker-compose is not installed; test/compose will fail (Debian: apt-get install docker-compose).',
+  );
+}
