@@ -10,6 +10,7 @@ export { contentKey, groupIdentity } from './outbox/idempotency.js';
 export { type DeliveryEvent, type DeliveryRecord, planDelivery } from './outbox/plan.js';
 export { SqliteStore } from './outbox/sqlite.js';
 export type { OutboxRow, OutboxStats, OutboxStore } from './outbox/store.js';
+export { ThreadedSqliteStore } from './outbox/threaded.js';
 export { startReceiver } from './receiver.js';
 export { RunbookCatalog } from './remediation.js';
 export { sampleLicencePayload } from './sample.js';

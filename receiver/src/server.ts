@@ -71,63 +71,72 @@ export function createApp(options: ServerOptions & { isShuttingDown: () => boole
       reply(415, { error: 'unsupported media type: expected Content-Type: application/json' });
       return;
     }
-    readJson(req, limit).then(async (body) => {
-      if (body.kind === 'too-large') {
-        reply(
-          413,
-          { error: `payload too large: at most ${limit} bytes (limits.max_body_size)` },
-          { Connection: 'close' },
+    readJson(req, limit)
+      .then(async (body) => {
+        if (body.kind === 'too-large') {
+          reply(
+            413,
+            { error: `payload too large: at most ${limit} bytes (limits.max_body_size)` },
+            { Connection: 'close' },
+          );
+          return;
+        }
+        if (body.kind === 'unsupported') {
+          reply(415, { error: body.message });
+          return;
+        }
+        if (body.kind === 'invalid') {
+          reply(400, { error: `invalid JSON: ${body.message}`, field: '(body)' });
+          return;
+        }
+        if (body.kind === 'aborted') return;
+        const parsed = parseWebhookPayload(body.value);
+        if (!parsed.ok) {
+          const first = parsed.problems[0] as { field: string; message: string };
+          logger.warn({ field: first.field, problem: first.message }, 'invalid webhook payload');
+          reply(400, {
+            error: `invalid payload: ${first.field}: ${first.message}`,
+            field: first.field,
+            problems: parsed.problems.slice(0, 20),
+          });
+          return;
+        }
+        let accepted: Awaited<ReturnType<Intake['accept']>>;
+        try {
+          accepted = await intake.accept(parsed.payload, req.params.receiver, body.text);
+        } catch (err) {
+          logger.error(
+            { err: (err as Error).message },
+            'cannot write the outbox: answering 503 so that Alertmanager retries',
+          );
+          reply(503, { error: 'the outbox cannot be written; retry later' });
+          return;
+        }
+        if (accepted.destinations.some((d) => d.outcome !== 'duplicate')) options.onAccepted();
+        // One line per webhook at debug (Alertmanager repeats a lot); deliveries log at info.
+        logger[accepted.destinations.length === 0 ? 'warn' : 'debug'](
+          {
+            group: accepted.identity.text,
+            group_id: accepted.identity.id,
+            status: parsed.payload.status,
+            alerts: parsed.payload.alerts.length,
+            reason: parsed.payload.notification_reason ?? undefined,
+            destinations: accepted.destinations,
+          },
+          accepted.destinations.length === 0
+            ? 'webhook accepted: no route matched, nothing to send'
+            : 'webhook accepted',
         );
-        return;
-      }
-      if (body.kind === 'unsupported') {
-        reply(415, { error: body.message });
-        return;
-      }
-      if (body.kind === 'invalid') {
-        reply(400, { error: `invalid JSON: ${body.message}`, field: '(body)' });
-        return;
-      }
-      if (body.kind === 'aborted') return;
-      const parsed = parseWebhookPayload(body.value);
-      if (!parsed.ok) {
-        const first = parsed.problems[0] as { field: string; message: string };
-        logger.warn({ field: first.field, problem: first.message }, 'invalid webhook payload');
-        reply(400, {
-          error: `invalid payload: ${first.field}: ${first.message}`,
-          field: first.field,
-          problems: parsed.problems.slice(0, 20),
-        });
-        return;
-      }
-      let accepted: Awaited<ReturnType<Intake['accept']>>;
-      try {
-        accepted = await intake.accept(parsed.payload, req.params.receiver, body.text);
-      } catch (err) {
-        logger.error(
-          { err: (err as Error).message },
-          'cannot write the outbox: answering 503 so that Alertmanager retries',
-        );
-        reply(503, { error: 'the outbox cannot be written; retry later' });
-        return;
-      }
-      if (accepted.destinations.some((d) => d.outcome !== 'duplicate')) options.onAccepted();
-      // One line per webhook at debug (Alertmanager repeats a lot); deliveries log at info.
-      logger[accepted.destinations.length === 0 ? 'warn' : 'debug'](
-        {
+        reply(200, {
+          status: 'accepted',
           group: accepted.identity.text,
-          group_id: accepted.identity.id,
-          status: parsed.payload.status,
-          alerts: parsed.payload.alerts.length,
-          reason: parsed.payload.notification_reason ?? undefined,
           destinations: accepted.destinations,
-        },
-        accepted.destinations.length === 0
-          ? 'webhook accepted: no route matched, nothing to send'
-          : 'webhook accepted',
-      );
-      reply(200, { status: 'accepted', group: accepted.identity.text, destinations: accepted.destinations });
-    });
+        });
+      })
+      .catch((err: Error) => {
+        logger.error({ err: err.message }, 'webhook handling failed');
+        if (!res.headersSent) reply(500, { error: 'internal error' });
+      });
   });
   app.all(WEBHOOK_PATHS, (_req, res) => {
     metrics.webhooks.inc({ code: '405' });
