@@ -48,13 +48,10 @@ export async function startReceiver(
   options: ReceiverOptions = {},
 ): Promise<RunningReceiver> {
   const now = options.now ?? Date.now;
-  const store =
-    process.env.XSTORE === 'inline'
-      ? new (await import('./outbox/sqlite.js')).SqliteStore({
-          path: config.store.path,
-          synchronous: config.store.synchronous,
-        })
-      : await ThreadedSqliteStore.open({ path: config.store.path, synchronous: config.store.synchronous });
+  const store = await ThreadedSqliteStore.open({
+    path: config.store.path,
+    synchronous: config.store.synchronous,
+  });
   const recovered = await store.recover();
   if (recovered > 0)
     logger.warn(
