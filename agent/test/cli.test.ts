@@ -1,12 +1,13 @@
 // The built license-agent binary, as an operator runs it: flags, environment, TLS, signals, logs.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type Metrics, scrape, waitFor } from '../../test/helpers/metrics.js';
 import { type Started, start } from '../../test/helpers/process.js';
+import { createTestPki, SERVER_CERT, type TestPki } from '../../test/helpers/tls.js';
 
 const BIN = new URL('../dist/main.js', import.meta.url).pathname;
 const SAMPLE = new URL('../examples/licensekey.yaml', import.meta.url).pathname;
@@ -113,65 +114,16 @@ describe('license-agent command line', () => {
 });
 
 describe('mTLS', () => {
-  let dir: string;
-  const pem = (name: string) => readFileSync(join(dir, name));
-  const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+  let pki: TestPki;
+  const pem = (name: string) => pki.read(name);
 
   beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'lm-tls-'));
-    openssl(
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=test-ca',
-      '-keyout',
-      'ca.key',
-      '-out',
-      'ca.pem',
-    );
-    const certs = [
-      ['server', '127.0.0.1', 'subjectAltName=IP:127.0.0.1'],
-      ['client', 'prometheus', 'extendedKeyUsage=clientAuth'],
-    ];
-    for (const [name, cn, extension] of certs) {
-      writeFileSync(join(dir, `${name}.ext`), `${extension}\n`);
-      openssl(
-        'req',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-subj',
-        `/CN=${cn}`,
-        '-keyout',
-        `${name}.key`,
-        '-out',
-        `${name}.csr`,
-      );
-      openssl(
-        'x509',
-        '-req',
-        '-in',
-        `${name}.csr`,
-        '-CA',
-        'ca.pem',
-        '-CAkey',
-        'ca.key',
-        '-CAcreateserial',
-        '-days',
-        '1',
-        '-out',
-        `${name}.pem`,
-        '-extfile',
-        `${name}.ext`,
-      );
-    }
+    pki = createTestPki([
+      SERVER_CERT,
+      { name: 'client', commonName: 'prometheus', extension: 'extendedKeyUsage=clientAuth' },
+    ]);
   });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => pki.cleanup());
 
   function get(url: string, withClientCert: boolean): Promise<number> {
     return new Promise((resolve, reject) => {
@@ -189,9 +141,9 @@ describe('mTLS', () => {
 
   it('refuses a scrape without a client certificate and serves one with it', async () => {
     const a = run([...FILE_ARGS, '--listen', '127.0.0.1:0'], {
-      LICENSE_METRICS_CERT_FILE: join(dir, 'server.pem'),
-      LICENSE_METRICS_KEY_FILE: join(dir, 'server.key'),
-      LICENSE_METRICS_CA_FILE: join(dir, 'ca.pem'),
+      LICENSE_METRICS_CERT_FILE: pki.path('server.pem'),
+      LICENSE_METRICS_KEY_FILE: pki.path('server.key'),
+      LICENSE_METRICS_CA_FILE: pki.caFile,
     });
     const url = await servingUrl(a);
     expect(url).toMatch(/^https:/);
