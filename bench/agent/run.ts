@@ -186,6 +186,21 @@ const rows = results.map((r) => {
   return `| ${cells.join(' | ')} |`;
 });
 const s = results[0]?.scrape;
+const first = results[0];
+const verdict = (ok: boolean) => (ok ? 'met' : 'missed');
+const big = results.find((r) => r.nodes >= 50_000);
+const checks = first?.legacy
+  ? [
+      `- \`/metrics\` p99 < 2 ms: ${s?.p99.toFixed(2)} ms — ${verdict((s?.p99 ?? Infinity) < 2)}`,
+      `- bytes ≥ 10× lower at ${first.nodes.toLocaleString('en')} nodes: ${ratio(first.legacy.bytes, first.informer.bytes)} first hour, ${ratio(first.legacy.bytes, first.informer.watchBytes)} later hours — ${verdict(first.legacy.bytes >= 10 * first.informer.bytes)} / ${verdict(first.legacy.bytes >= 10 * first.informer.watchBytes)}`,
+      `- CPU ≥ 10× lower at ${first.nodes.toLocaleString('en')} nodes: ${ratio(first.legacy.cpuSeconds, first.informer.cpuSeconds)} first hour, ${ratio(first.legacy.cpuSeconds, first.informer.steadyCpu)} later hours — ${verdict(first.legacy.cpuSeconds >= 10 * first.informer.cpuSeconds)} / ${verdict(first.legacy.cpuSeconds >= 10 * first.informer.steadyCpu)}`,
+      ...(big
+        ? [
+            `- RSS < 120 MB at ${big.nodes.toLocaleString('en')} nodes: ${mb(big.informer.peakRssBytes)} MB — ${verdict(big.informer.peakRssBytes < 120e6)}`,
+          ]
+        : []),
+    ]
+  : [];
 const section = `## Agent
 
 Command: \`npm run bench\` (this part alone: \`npx tsx bench/agent/run.ts\`), ${new Date().toISOString().slice(0, 10)}, on this project's
@@ -208,9 +223,18 @@ ${rows.join('\n')}
 Node HTTP server answering the same body in the same run: agent p50 ${s?.p50.toFixed(3)} ms, p99 ${s?.p99.toFixed(3)} ms;
 bare server p50 ${s?.bareP50.toFixed(3)} ms, p99 ${s?.bareP99.toFixed(3)} ms (agent p99 / bare p99 = ${s ? (s.p99 / s.bareP99).toFixed(1) : '—'}).
 
-Targets: \`/metrics\` p99 < 2 ms; informer bytes and CPU at least 10× lower than list-per-poll at 5,000
-nodes; RSS < 120 MB at 50,000 nodes. Watches are renewed at the agent's poll interval in real time,
-so under compression the hour sees fewer renewals than a real one (each costs one request and no list).
+Against the targets, this run:
+${checks.join('\n')}
+
+Reading the figures: the byte ratio is structural — (full node / metadata) × (heartbeat period / poll
+period) = (8.7 / 2.2) × (300 s / 120 s) ≈ 10 — so it sits at the target whatever the code does. The
+agent's CPU is mostly Node's cost of receiving one small event per heartbeat; it varied from 5.7× to
+10.6× lower across runs on this shared 2-core machine (10 ms tick resolution, other processes running).
+The real API server gzips list responses over 128 KB for clients that ask (Go clients do), which this
+fake does not: against a real cluster the list-per-poll byte figure would be several times smaller,
+while its CPU (decompress, then parse 43 MB) would not. Watches are renewed at the agent's poll
+interval in real time, so under compression the hour sees fewer renewals than a real one (each costs
+one request and no list).
 `;
 console.log(`\n${section}`);
 writeSection('Agent', section);
