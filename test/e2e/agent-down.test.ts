@@ -3,9 +3,9 @@
 // falls back to rules/runbooks/CalicoLicenseAgentDown.md); the agent back → resolved.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RUNBOOKS_DIR } from '../../scripts/lib/pipeline.mjs';
-import { nth, Pipeline, printLogsOnFailure, settle, slackText, waitFor } from './harness.js';
+import { nth, settle, slackText, usePipeline, waitFor } from './harness.js';
 
 const ALERT = 'CalicoLicenseAgentDown';
 
@@ -20,16 +20,7 @@ function mitigationSteps(): string[] {
 }
 
 describe('e2e: the agent stops', () => {
-  let p: Pipeline | undefined;
-  const pipeline = () => p as Pipeline;
-  printLogsOnFailure(() => p);
-
-  beforeAll(async () => {
-    p = await Pipeline.start({ expiresInDays: 300 });
-  }, 60_000);
-  afterAll(async () => {
-    await p?.stop();
-  });
+  const pipeline = usePipeline({ expiresInDays: 300 });
 
   it('fires AgentDown with the runbook Mitigation, and resolves when the agent is back', async () => {
     expect(pipeline().annotation(ALERT, 'remediation')).toBeUndefined();

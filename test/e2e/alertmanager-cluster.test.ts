@@ -1,19 +1,10 @@
 // Scenario 5: two Alertmanagers clustered on loopback, Prometheus sending every alert to both, both
 // notifying the receiver → one message per destination, for the firing and for the resolve.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nth, Pipeline, printLogsOnFailure, settle, waitFor } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { nth, settle, usePipeline, waitFor } from './harness.js';
 
 describe('e2e: two clustered Alertmanagers', () => {
-  let p: Pipeline | undefined;
-  const pipeline = () => p as Pipeline;
-  printLogsOnFailure(() => p);
-
-  beforeAll(async () => {
-    p = await Pipeline.start({ expiresInDays: 300, clustered: true });
-  }, 60_000);
-  afterAll(async () => {
-    await p?.stop();
-  });
+  const pipeline = usePipeline({ expiresInDays: 300, clustered: true });
 
   const notified = async () => {
     const counts: number[] = [];

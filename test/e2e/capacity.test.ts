@@ -1,21 +1,12 @@
 // Scenario 2: more nodes than licensed → CalicoLicenseNodesOverCapacity reaches only the channels its
 // receiver route names (the licensing mailbox), never Slack; back under the limit, it resolves there.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nth, Pipeline, printLogsOnFailure, settle, waitFor } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { nth, settle, usePipeline, waitFor } from './harness.js';
 
 const ALERT = 'CalicoLicenseNodesOverCapacity';
 
 describe('e2e: nodes over the licensed capacity', () => {
-  let p: Pipeline | undefined;
-  const pipeline = () => p as Pipeline;
-  printLogsOnFailure(() => p);
-
-  beforeAll(async () => {
-    p = await Pipeline.start({ expiresInDays: 300, maxNodes: 100, nodes: 60 });
-  }, 60_000);
-  afterAll(async () => {
-    await p?.stop();
-  });
+  const pipeline = usePipeline({ expiresInDays: 300, maxNodes: 100, nodes: 60 });
 
   it('mails the licensing mailbox only, and mails the resolve in the same thread', async () => {
     pipeline().writeNodeCount(120);

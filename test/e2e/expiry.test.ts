@@ -2,32 +2,14 @@
 // Prometheus, one Alertmanager notification, exactly one Slack message carrying the remediation and
 // one email; its renewal resolves it everywhere: the Slack message edited plus a reply in its thread,
 // and an email in the same thread. (Jira: one issue, then transitioned — once the channel exists.)
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  MAIL_TO,
-  nth,
-  Pipeline,
-  printLogsOnFailure,
-  settle,
-  slackText,
-  slackUrls,
-  waitFor,
-} from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { MAIL_TO, nth, settle, slackText, slackUrls, usePipeline, waitFor } from './harness.js';
 
 const ALERT = 'CalicoLicenseExpiryCritical';
 
 describe('e2e: licence expiring in 5 days, then renewed', () => {
-  let p: Pipeline | undefined;
-  const pipeline = () => p as Pipeline;
-  printLogsOnFailure(() => p);
-
-  beforeAll(async () => {
-    // A healthy licence first, so that the change of the file is what the pipeline reacts to.
-    p = await Pipeline.start({ expiresInDays: 300 });
-  }, 60_000);
-  afterAll(async () => {
-    await p?.stop();
-  });
+  // A healthy licence first, so that the change of the file is what the pipeline reacts to.
+  const pipeline = usePipeline({ expiresInDays: 300 });
 
   it('sends exactly one Slack message with the remediation and one email', async () => {
     const { slack } = pipeline();

@@ -16,7 +16,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as yaml from 'js-yaml';
-import { beforeEach, onTestFailed } from 'vitest';
+import { afterAll, beforeAll, beforeEach, onTestFailed } from 'vitest';
 import {
   AGENT_MAIN,
   alertmanagerArgs,
@@ -438,6 +438,22 @@ export class Pipeline {
 
 function running(started: Started): boolean {
   return started.child.exitCode === null && started.child.signalCode === null;
+}
+
+/**
+ * One pipeline for the enclosing describe block: started before its tests, stopped after them, every
+ * process's log printed when one of them fails. Returns the running pipeline.
+ */
+export function usePipeline(options: PipelineOptions): () => Pipeline {
+  let p: Pipeline | undefined;
+  printLogsOnFailure(() => p);
+  beforeAll(async () => {
+    p = await Pipeline.start(options);
+  }, 60_000);
+  afterAll(async () => {
+    await p?.stop();
+  });
+  return () => p as Pipeline;
 }
 
 /** Prints every process's log when a test of this file fails. */

@@ -3,20 +3,11 @@
 // - killed before the resolve reaches it: Alertmanager keeps retrying while it is down;
 // - killed after it accepted the resolve (Alertmanager will not send it again) but before Slack and
 //   the SMTP server, both failing, took it: the resolve waits in its outbox for the restart.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nth, Pipeline, printLogsOnFailure, settle, slackText, waitFor } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { nth, settle, slackText, usePipeline, waitFor } from './harness.js';
 
 describe('e2e: the receiver killed between firing and resolve', () => {
-  let p: Pipeline | undefined;
-  const pipeline = () => p as Pipeline;
-  printLogsOnFailure(() => p);
-
-  beforeAll(async () => {
-    p = await Pipeline.start({ expiresInDays: 300 });
-  }, 60_000);
-  afterAll(async () => {
-    await p?.stop();
-  });
+  const pipeline = usePipeline({ expiresInDays: 300 });
 
   it('delivers the resolve exactly once after the restart', async () => {
     const { slack } = pipeline();
