@@ -25,6 +25,7 @@ import { describe, expect, it } from 'vitest';
 import {
   type DockerStage,
   dockerfileStages,
+  expectHardened,
   findOne,
   inventory,
   kustomize,
@@ -138,17 +139,7 @@ describe('agent/deploy kustomize base', () => {
     });
 
     it('runs non-root with a read-only root filesystem, no privilege escalation and no capabilities', () => {
-      const podSc = pod()?.securityContext ?? {};
-      const sc = container().securityContext ?? {};
-      // The container's settings win over the pod's.
-      expect(sc.runAsNonRoot ?? podSc.runAsNonRoot).toBe(true);
-      expect(sc.runAsUser ?? podSc.runAsUser).toBeGreaterThan(0);
-      expect(sc.readOnlyRootFilesystem).toBe(true);
-      expect(sc.allowPrivilegeEscalation).toBe(false);
-      expect(sc.privileged ?? false).toBe(false);
-      expect(sc.capabilities?.drop).toContain('ALL');
-      expect(sc.capabilities?.add ?? []).toEqual([]);
-      expect((sc.seccompProfile ?? podSc.seccompProfile)?.type).toBe('RuntimeDefault');
+      expectHardened(pod()?.securityContext, container().securityContext);
     });
 
     it('has liveness and readiness probes on the metrics port, and resource requests and limits', () => {

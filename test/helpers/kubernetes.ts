@@ -4,6 +4,7 @@
 // kubectl is required: without it the tests that render fail rather than skip.
 import { execFileSync } from 'node:child_process';
 import * as yaml from 'js-yaml';
+import { expect } from 'vitest';
 
 export const KUBECTL = process.env.KUBECTL ?? 'kubectl';
 
@@ -123,4 +124,33 @@ export function runtimeUser(stage: DockerStage): string | undefined {
     .filter((i) => i.op === 'USER')
     .at(-1)
     ?.args.split(':')[0];
+}
+
+type SecurityContext = {
+  runAsNonRoot?: boolean;
+  runAsUser?: number;
+  runAsGroup?: number;
+  readOnlyRootFilesystem?: boolean;
+  allowPrivilegeEscalation?: boolean;
+  privileged?: boolean;
+  capabilities?: { add?: string[]; drop?: string[] };
+  seccompProfile?: { type?: string };
+};
+
+/** A container that runs non-root, read-only, unprivileged, without capabilities (the pod's settings as fallback). */
+export function expectHardened(
+  podSc: SecurityContext | undefined,
+  containerSc: SecurityContext | undefined,
+): void {
+  const pod = podSc ?? {};
+  const sc = containerSc ?? {};
+  // The container's settings win over the pod's.
+  expect(sc.runAsNonRoot ?? pod.runAsNonRoot).toBe(true);
+  expect(sc.runAsUser ?? pod.runAsUser).toBeGreaterThan(0);
+  expect(sc.readOnlyRootFilesystem).toBe(true);
+  expect(sc.allowPrivilegeEscalation).toBe(false);
+  expect(sc.privileged ?? false).toBe(false);
+  expect(sc.capabilities?.drop).toContain('ALL');
+  expect(sc.capabilities?.add ?? []).toEqual([]);
+  expect((sc.seccompProfile ?? pod.seccompProfile)?.type).toBe('RuntimeDefault');
 }

@@ -27,6 +27,7 @@ import { parseConfig } from '../../receiver/src/config.js';
 import {
   type DockerStage,
   dockerfileStages,
+  expectHardened,
   findOne,
   inventory,
   type K8sObject,
@@ -141,14 +142,7 @@ describe('receiver/deploy kustomize base', () => {
   it('runs non-root with a read-only root filesystem, no privilege escalation and no capabilities', () => {
     const podSc = pod().securityContext ?? {};
     const sc = container().securityContext ?? {};
-    expect(sc.runAsNonRoot ?? podSc.runAsNonRoot).toBe(true);
-    expect(sc.runAsUser ?? podSc.runAsUser).toBeGreaterThan(0);
-    expect(sc.readOnlyRootFilesystem).toBe(true);
-    expect(sc.allowPrivilegeEscalation).toBe(false);
-    expect(sc.privileged ?? false).toBe(false);
-    expect(sc.capabilities?.drop).toContain('ALL');
-    expect(sc.capabilities?.add ?? []).toEqual([]);
-    expect((sc.seccompProfile ?? podSc.seccompProfile)?.type).toBe('RuntimeDefault');
+    expectHardened(podSc, sc);
     // The group that may read the Secret's files and write the volume.
     expect(podSc.fsGroup).toBe(sc.runAsGroup ?? podSc.runAsGroup);
   });
