@@ -23,6 +23,37 @@ export interface LoadResult {
   maxMs: number;
 }
 
+/** POSTs a JSON body on a keep-alive agent; resolves with the status once the answer is read. */
+function post(
+  target: URL,
+  agent: http.Agent,
+  body: string,
+  headers: Record<string, string> = {},
+): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const req = http.request(
+      {
+        host: target.hostname,
+        port: target.port,
+        path: target.pathname,
+        method: 'POST',
+        agent,
+        headers: {
+          'Content-Type': 'application/json',
+          'Content-Length': Buffer.byteLength(body),
+          ...headers,
+        },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const target = new URL(options.url);
   const agent = new http.Agent({ keepAlive: true, maxSockets: options.concurrency });
@@ -34,29 +65,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const end = measureFrom + options.durationMs;
   let measured = 0;
 
-  const one = (body: string) =>
-    new Promise<number>((resolve, reject) => {
-      const req = http.request(
-        {
-          host: target.hostname,
-          port: target.port,
-          path: target.pathname,
-          method: 'POST',
-          agent,
-          headers: {
-            'Content-Type': 'application/json',
-            'Content-Length': Buffer.byteLength(body),
-            ...options.headers,
-          },
-        },
-        (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
+  const one = (body: string) => post(target, agent, body, options.headers);
 
   const worker = async () => {
     for (;;) {
@@ -116,35 +125,12 @@ export async function runRate(options: RateOptions): Promise<LoadResult> {
     const scheduled = Math.min(performance.now(), start + i * interval);
     const body = options.body(i);
     inFlight.push(
-      new Promise<void>((resolve) => {
-        const req = http.request(
-          {
-            host: target.hostname,
-            port: target.port,
-            path: target.pathname,
-            method: 'POST',
-            agent,
-            headers: {
-              'Content-Type': 'application/json',
-              'Content-Length': Buffer.byteLength(body),
-              ...options.headers,
-            },
-          },
-          (res) => {
-            res.resume();
-            res.on('end', () => {
-              latencies.push(performance.now() - scheduled);
-              statuses[String(res.statusCode)] = (statuses[String(res.statusCode)] ?? 0) + 1;
-              resolve();
-            });
-          },
-        );
-        req.on('error', () => {
-          statuses['0'] = (statuses['0'] ?? 0) + 1;
-          resolve();
-        });
-        req.end(body);
-      }),
+      post(target, agent, body, options.headers)
+        .catch(() => 0)
+        .then((status) => {
+          if (status !== 0) latencies.push(performance.now() - scheduled);
+          statuses[String(status)] = (statuses[String(status)] ?? 0) + 1;
+        }),
     );
   }
   await Promise.all(inFlight);

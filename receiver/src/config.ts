@@ -7,6 +7,7 @@ import { dirname, resolve } from 'node:path';
 import * as yaml from 'js-yaml';
 import { z } from 'zod';
 import { formatPath } from './alertmanager.js';
+import type { SmtpSettings } from './channels/email/index.js';
 import type { BackoffPolicy } from './outbox/backoff.js';
 import { IDENTITY_PLACEHOLDER } from './outbox/idempotency.js';
 import type { RateLimit } from './outbox/rate-limit.js';
@@ -34,20 +35,7 @@ export interface SlackChannelSettings {
 export interface EmailChannelSettings {
   type: 'email';
   name: string;
-  smtp: {
-    host: string;
-    port: number;
-    requireTls: boolean;
-    implicitTls: boolean;
-    username?: string;
-    password?: string;
-    hello?: string;
-    ca?: string;
-    serverName?: string;
-    insecureSkipVerify: boolean;
-    maxConnections: number;
-    timeoutMs: number;
-  };
+  smtp: SmtpSettings;
   from: string;
   to: string[];
   cc: string[];
