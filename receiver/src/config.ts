@@ -8,15 +8,45 @@ import * as yaml from 'js-yaml';
 import { z } from 'zod';
 import { formatPath } from './alertmanager.js';
 import type { SmtpSettings } from './channels/email/index.js';
+import { buildGitHubSettings, type GitHubChannelSettings, githubSchema } from './channels/github/config.js';
+import { buildJiraSettings, type JiraChannelSettings, jiraSchema } from './channels/jira/config.js';
+import {
+  buildServiceNowSettings,
+  type ServiceNowChannelSettings,
+  servicenowSchema,
+} from './channels/servicenow/config.js';
+import {
+  buildWebhookSettings,
+  type WebhookChannelSettings,
+  webhookSchema,
+} from './channels/webhook/config.js';
 import type { BackoffPolicy } from './outbox/backoff.js';
 import { IDENTITY_PLACEHOLDER } from './outbox/idempotency.js';
 import type { RateLimit } from './outbox/rate-limit.js';
 import { MatcherError, parseMatcher, type Route } from './routing.js';
-import { BYTES_EXPECTED, DURATION_EXPECTED, parseBytes, parseDurationMs } from './units.js';
+import {
+  address,
+  bool,
+  ConfigError,
+  duration,
+  envName,
+  fail,
+  leaf,
+  list,
+  path,
+  positiveDuration,
+  rateLimit,
+  type SecretEnv,
+  type SecretFile,
+  type Secrets,
+  show,
+  text,
+  toRateLimit,
+  whole,
+} from './schema.js';
+import { BYTES_EXPECTED, parseBytes } from './units.js';
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+export { ConfigError } from './schema.js';
 
 export interface SlackChannelSettings {
   type: 'slack';
@@ -49,7 +79,14 @@ export interface ConsoleChannelSettings {
   maxAlerts: number;
 }
 
-export type ChannelSettings = SlackChannelSettings | EmailChannelSettings | ConsoleChannelSettings;
+export type ChannelSettings =
+  | SlackChannelSettings
+  | EmailChannelSettings
+  | ConsoleChannelSettings
+  | JiraChannelSettings
+  | ServiceNowChannelSettings
+  | GitHubChannelSettings
+  | WebhookChannelSettings;
 
 export interface ReceiverConfig {
   file: string;
@@ -75,63 +112,6 @@ export interface ReceiverConfig {
   defaultChannels: string[];
   logLevel: string;
 }
-
-// ---------------------------------------------------------------------------------------------------
-// Leaves: each knows what it expects, so that every error can say it.
-
-function leaf<T>(inner: z.ZodType<T>, expected: string) {
-  return z.unknown().transform((value, ctx): T => {
-    if (value === undefined || value === null) {
-      ctx.addIssue({ code: 'custom', message: `missing: expected ${expected}` });
-      return z.NEVER;
-    }
-    const result = inner.safeParse(value);
-    if (!result.success) {
-      ctx.addIssue({ code: 'custom', message: `expected ${expected}` });
-      return z.NEVER;
-    }
-    return result.data;
-  });
-}
-
-const text = (expected = 'a non-empty string') => leaf(z.string().min(1), expected);
-const duration = () =>
-  leaf(
-    z
-      .string()
-      .transform((s) => parseDurationMs(s) ?? -1)
-      .pipe(z.number().min(0)),
-    DURATION_EXPECTED,
-  );
-const positiveDuration = () =>
-  leaf(
-    z
-      .string()
-      .transform((s) => parseDurationMs(s) ?? -1)
-      .pipe(z.number().positive()),
-    `a positive ${DURATION_EXPECTED}`,
-  );
-const bool = () => leaf(z.boolean(), 'true or false');
-const whole = (min: number, max: number) =>
-  leaf(z.number().int().min(min).max(max), `a whole number from ${min} to ${max}`);
-const envName = () =>
-  leaf(
-    z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/),
-    'the name of an environment variable, such as SLACK_BOT_TOKEN',
-  );
-const path = () => leaf(z.string().min(1), 'a file path');
-const EMAIL = /^(?:[^<>\r\n]*<[^\s@<>]+@[^\s@<>]+>|[^\s@<>]+@[^\s@<>]+)$/;
-const address = () =>
-  leaf(
-    z.string().regex(EMAIL),
-    'an email address such as alerts@example.com or "Alerts <alerts@example.com>"',
-  );
-const list = <T>(item: z.ZodType<T>, expected: string) => z.array(item, { error: `expected ${expected}` });
-const rateLimit = () =>
-  z.strictObject({
-    per_second: leaf(z.number().positive(), 'a positive number of messages per second'),
-    burst: leaf(z.number().int().min(1), 'a whole number ≥ 1'),
-  });
 
 const slackSchema = z.strictObject({
   name: text('a channel name'),
@@ -188,13 +168,17 @@ const consoleSchema = z.strictObject({
   max_alerts: whole(1, 500).default(20),
 });
 
-const CHANNEL_TYPES = ['slack', 'email', 'console'] as const;
-const channelSchema = z.discriminatedUnion('type', [slackSchema, emailSchema, consoleSchema], {
-  error: (issue) =>
-    issue.code === 'invalid_union' && (issue as { note?: string }).note === 'No matching discriminator'
-      ? `expected one of ${CHANNEL_TYPES.join(', ')}`
-      : undefined,
-});
+const CHANNEL_TYPES = ['slack', 'email', 'console', 'jira', 'servicenow', 'github', 'webhook'] as const;
+const channelSchema = z.discriminatedUnion(
+  'type',
+  [slackSchema, emailSchema, consoleSchema, jiraSchema, servicenowSchema, githubSchema, webhookSchema],
+  {
+    error: (issue) =>
+      issue.code === 'invalid_union' && (issue as { note?: string }).note === 'No matching discriminator'
+        ? `expected one of ${CHANNEL_TYPES.join(', ')}`
+        : undefined,
+  },
+);
 
 const routeSchema = z.strictObject({
   matchers: list(
@@ -337,12 +321,6 @@ function valueAt(document: unknown, path: readonly PropertyKey[]): unknown {
   return value;
 }
 
-function show(value: unknown): string {
-  const text = JSON.stringify(value);
-  if (text === undefined) return String(value);
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
-}
-
 function describeIssue(issue: z.core.$ZodIssue, document: unknown): string {
   if (issue.code === 'unrecognized_keys') {
     const key = issue.keys[0] as string;
@@ -358,11 +336,6 @@ function describeIssue(issue: z.core.$ZodIssue, document: unknown): string {
     message = `expected one of ${CHANNEL_TYPES.join(', ')}`;
   if (message.startsWith('Invalid input')) message = message.replace(/^Invalid input: /, '');
   return `${at}: ${show(value)} is not valid: ${message}`;
-}
-
-function fail(key: string, value: unknown, expected: string): never {
-  if (value === undefined) throw new ConfigError(`${key}: missing: expected ${expected}`);
-  throw new ConfigError(`${key}: ${show(value)} is not valid: expected ${expected}`);
 }
 
 function build(raw: RawConfig, file: string, options: LoadOptions): ReceiverConfig {
@@ -398,6 +371,7 @@ function build(raw: RawConfig, file: string, options: LoadOptions): ReceiverConf
     if (!value) fail(key, p, 'a file that is not empty');
     return value;
   };
+  const secrets: Secrets = { fromEnv: secretFromEnv, fromFile: secretFromFile, read: options.secrets };
   const existing = (key: string, p: string): string => {
     const full = at(p);
     if (!existsSync(full) || !statSync(full).isFile()) fail(key, p, 'a path to an existing file');
@@ -459,7 +433,7 @@ function build(raw: RawConfig, file: string, options: LoadOptions): ReceiverConf
       const key = `channels[${i}]`;
       if (names.has(channel.name)) fail(`${key}.name`, channel.name, 'a name used by no other channel');
       names.add(channel.name);
-      config.channels.push(buildChannel(channel, key, secretFromEnv, secretFromFile, existing));
+      config.channels.push(buildChannel(channel, key, secrets, existing));
     });
     const known = `one of the channel names (${[...names].join(', ')})`;
     raw.routes.forEach((r, i) => {
@@ -489,9 +463,6 @@ function build(raw: RawConfig, file: string, options: LoadOptions): ReceiverConf
     return config;
   });
 }
-
-type SecretEnv = (key: string, name: string | undefined) => string | undefined;
-type SecretFile = (key: string, path: string | undefined) => string | undefined;
 
 function buildAuth(
   raw: NonNullable<RawConfig['auth']>,
@@ -523,14 +494,11 @@ function buildAuth(
 function buildChannel(
   raw: RawConfig['channels'][number],
   key: string,
-  fromEnv: SecretEnv,
-  fromFile: SecretFile,
+  secrets: Secrets,
   existing: (key: string, p: string) => string,
 ): ChannelSettings {
-  const limit = (r: { per_second: number; burst: number }): RateLimit => ({
-    perSecond: r.per_second,
-    burst: r.burst,
-  });
+  const { fromEnv, fromFile } = secrets;
+  const limit = toRateLimit;
   switch (raw.type) {
     case 'slack': {
       const api = raw.token_env !== undefined || raw.token_file !== undefined;
@@ -631,5 +599,13 @@ function buildChannel(
     }
     case 'console':
       return { type: 'console', name: raw.name, maxAlerts: raw.max_alerts };
+    case 'jira':
+      return buildJiraSettings(raw, key, secrets);
+    case 'servicenow':
+      return buildServiceNowSettings(raw, key, secrets);
+    case 'github':
+      return buildGitHubSettings(raw, key, secrets);
+    case 'webhook':
+      return buildWebhookSettings(raw, key, secrets);
   }
 }

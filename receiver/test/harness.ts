@@ -36,6 +36,8 @@ export interface HarnessOptions {
   smtpConfig?: Record<string, unknown>;
   /** Overrides for the slack channel. */
   slackConfig?: Record<string, unknown>;
+  /** Extra environment variables the config may name (tokens of other channels). */
+  env?: Record<string, string>;
 }
 
 export interface Harness {
@@ -68,6 +70,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     WEBHOOK_TOKEN: TOKEN,
     SLACK_WEBHOOK_URL: slack.webhookUrl,
     SMTP_PASS: 'smtp-pass',
+    ...options.env,
   };
   const document = {
     listen: '127.0.0.1:0',

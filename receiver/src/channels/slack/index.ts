@@ -16,6 +16,7 @@ import type { Logger } from 'pino';
 import type { ChannelRef, DeliveryEvent } from '../../outbox/plan.js';
 import type { RateLimit } from '../../outbox/rate-limit.js';
 import { type Channel, ChannelError, type WireRequest } from '../channel.js';
+import { causeText, retryAfterMs } from '../http.js';
 import {
   type Block,
   renderSlackMessage,
@@ -258,20 +259,6 @@ export function classifySlackError(err: unknown): ChannelError {
 function detail(data: { response_metadata?: { messages?: string[] } }): string {
   const messages = data.response_metadata?.messages;
   return messages && messages.length > 0 ? ` (${messages.join('; ').slice(0, 500)})` : '';
-}
-
-function causeText(err: unknown): string {
-  const e = err as Error & { cause?: { code?: string; message?: string } };
-  return [e?.message, e?.cause?.code ?? e?.cause?.message].filter(Boolean).join(': ');
-}
-
-/** Retry-After in seconds or as an HTTP date → milliseconds. */
-export function retryAfterMs(value: string | null | undefined): number | undefined {
-  if (!value) return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
 function sdkLogger(logger: Logger): SlackLogger {

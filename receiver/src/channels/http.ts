@@ -1,0 +1,132 @@
+// One HTTP client for the channels that speak JSON over HTTP (Jira, ServiceNow, GitHub, webhook): a
+// base URL, fixed headers (auth), a timeout, no redirects (a redirect could carry a credential to
+// another host), and every failure classified once: network errors, timeouts, 408, 429 and 5xx are
+// retryable (with the peer's Retry-After); other statuses are permanent, with the peer's own words.
+import { ChannelError } from './channel.js';
+
+export class HttpError extends ChannelError {
+  override name = 'HttpError';
+
+  constructor(
+    message: string,
+    retryable: boolean,
+    /** HTTP status; undefined when no answer came (network error, timeout). */
+    readonly status: number | undefined,
+    retryAfterMs?: number,
+    options?: ErrorOptions,
+  ) {
+    super(message, retryable, retryAfterMs, options);
+  }
+
+  /** The request may have been carried out although no success came back (create twice?). */
+  get uncertain(): boolean {
+    return this.status === undefined || this.status >= 500 || this.status === 408;
+  }
+}
+
+export interface HttpResponse<T = unknown> {
+  status: number;
+  headers: Headers;
+  /** Parsed JSON, the text when it is not JSON, or undefined when empty. */
+  body: T;
+}
+
+export interface HttpClientOptions {
+  /** Names the peer in errors: `Jira`, `GitHub`… */
+  peer: string;
+  baseUrl: string;
+  headers: Record<string, string>;
+  timeoutMs: number;
+  /** The peer's error text from an error body (Jira's errorMessages, GitHub's message…). */
+  describe?: (body: unknown) => string | undefined;
+  /** A peer-specific verdict for a failed answer (GitHub's rate-limit 403), else the default one. */
+  classify?: (response: HttpResponse) => HttpError | undefined;
+}
+
+export interface RequestOptions {
+  /** Statuses answered to the caller rather than thrown (404 to learn that a ticket is gone). */
+  accept?: number[];
+  headers?: Record<string, string>;
+  /** A body sent as is (the webhook channel signs exact bytes). */
+  raw?: string;
+}
+
+export class HttpClient {
+  constructor(readonly options: HttpClientOptions) {}
+
+  url(path: string): string {
+    return `${this.options.baseUrl.replace(/\/+$/, '')}${path}`;
+  }
+
+  async request<T = unknown>(
+    method: string,
+    path: string,
+    body?: unknown,
+    request: RequestOptions = {},
+  ): Promise<HttpResponse<T>> {
+    const { peer, timeoutMs } = this.options;
+    const payload = request.raw ?? (body === undefined ? undefined : JSON.stringify(body));
+    let res: Response;
+    try {
+      res = await fetch(this.url(path), {
+        method,
+        headers: {
+          Accept: 'application/json',
+          ...(payload !== undefined ? { 'Content-Type': 'application/json' } : {}),
+          ...this.options.headers,
+          ...request.headers,
+        },
+        ...(payload !== undefined ? { body: payload } : {}),
+        redirect: 'manual',
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (err) {
+      const timedOut = (err as Error).name === 'TimeoutError';
+      const reason = timedOut ? `no answer within ${timeoutMs} ms` : causeText(err);
+      throw new HttpError(`${peer} ${method} ${path} failed: ${reason}`, true, undefined, undefined, {
+        cause: err,
+      });
+    }
+    const response: HttpResponse<T> = {
+      status: res.status,
+      headers: res.headers,
+      body: parseBody(await res.text().catch(() => '')) as T,
+    };
+    if ((res.status >= 200 && res.status < 300) || request.accept?.includes(res.status)) return response;
+    throw this.options.classify?.(response) ?? this.failure(method, path, response);
+  }
+
+  /** The default verdict on a non-2xx answer. */
+  failure(method: string, path: string, response: HttpResponse): HttpError {
+    const { status, headers, body } = response;
+    const said = this.options.describe?.(body) ?? (typeof body === 'string' ? body.slice(0, 300) : '');
+    const text = `${this.options.peer} answered HTTP ${status} to ${method} ${path}${said ? `: ${said}` : ''}`;
+    if (status >= 300 && status < 400)
+      return new HttpError(`${text} (redirects are not followed; check the url)`, false, status);
+    const retryable = status === 408 || status === 429 || status >= 500;
+    return new HttpError(text, retryable, status, retryAfterMs(headers.get('retry-after')));
+  }
+}
+
+function parseBody(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+export function causeText(err: unknown): string {
+  const e = err as Error & { cause?: { code?: string; message?: string } };
+  return [e?.message, e?.cause?.code ?? e?.cause?.message].filter(Boolean).join(': ');
+}
+
+/** Retry-After in seconds or as an HTTP date → milliseconds. */
+export function retryAfterMs(value: string | null | undefined): number | undefined {
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}

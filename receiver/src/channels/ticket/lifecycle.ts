@@ -1,0 +1,256 @@
+// The lifecycle every ticket channel shares (Jira, ServiceNow, GitHub): one ticket per alert group,
+// found through the local delivery record first and the ticket system's search second; a comment on
+// change; resolve with a comment; reopen when the group fires again within the reopen window; a new
+// ticket naming the old one after the window, or when the old one was closed as "won't fix".
+//
+// Each system implements TicketSystem (its requests, markup and errors); this file decides which step
+// to take. A create whose outcome is unknown (timeout, 5xx) is remembered: until the system's search
+// lag has passed, a search that misses the ticket is not trusted and the delivery is retried instead
+// of creating a second ticket.
+import type { Logger } from 'pino';
+import type { ChannelRef, DeliveryEvent } from '../../outbox/plan.js';
+import type { RateLimit } from '../../outbox/rate-limit.js';
+import { type Channel, ChannelError, type WireRequest } from '../channel.js';
+import { HttpError } from '../http.js';
+import type { TicketSettings } from './config.js';
+import type { CommentKind } from './content.js';
+
+export interface TicketRef extends ChannelRef {
+  /** What people call it: LIC-12, INC0010001, #42. */
+  key: string;
+  /** What the API addresses it by: Jira issue id, sys_id, issue number. */
+  id: string;
+  url: string;
+  /** When this channel resolved it (ms). */
+  resolvedAt?: number;
+}
+
+/** What marks a group's tickets in every system (label, correlation id): `ALERT{<group id>}`. */
+export function identityLabel(event: DeliveryEvent): string {
+  return `ALERT{${event.group.id}}`;
+}
+
+export function isTicketRef(ref: ChannelRef | undefined): ref is TicketRef {
+  return typeof ref?.key === 'string' && typeof ref.id === 'string' && typeof ref.url === 'string';
+}
+
+/** A ticket as the system shows it now. */
+export interface RemoteTicket {
+  ref: TicketRef;
+  open: boolean;
+  /** When it was resolved or closed (ms), if it is. */
+  resolvedAt?: number;
+  /** Closed as "won't fix" (Jira resolution, GitHub not_planned, a ServiceNow close code). */
+  wontFix: boolean;
+}
+
+/** The ticket a step wanted no longer exists (deleted, or moved where the account cannot see it). */
+export class TicketGoneError extends Error {
+  override name = 'TicketGoneError';
+}
+
+export type TicketStep = 'find' | 'create' | 'comment' | 'resolve' | 'reopen';
+
+export interface TicketSystem {
+  /** `Jira`, `ServiceNow`, `GitHub`: names the peer in logs and errors. */
+  readonly peer: string;
+  /** How long a just-created ticket may be missing from search (0: search is consistent). */
+  readonly searchLagMs: number;
+  /** What marks a ticket as this group's: a label, a correlation id. */
+  identity(event: DeliveryEvent): string;
+  /** The newest ticket with this identity, or undefined. `known` helps read-after-write searches. */
+  find(identity: string, known: TicketRef[]): Promise<RemoteTicket | undefined>;
+  /** The ticket's state now; throws TicketGoneError when it no longer exists. */
+  get(ref: TicketRef): Promise<RemoteTicket>;
+  create(event: DeliveryEvent, identity: string, earlier?: TicketRef): Promise<TicketRef>;
+  comment(ref: TicketRef, event: DeliveryEvent, kind: CommentKind): Promise<void>;
+  /** Resolves with a comment saying how long it fired; only the comment when it is resolved already. */
+  resolve(ref: TicketRef, event: DeliveryEvent): Promise<void>;
+  /** Reopens with a comment. */
+  reopen(ref: TicketRef, event: DeliveryEvent): Promise<void>;
+  /** Pure: the requests of a step as they go on the wire, for `render`. */
+  preview(step: TicketStep, event: DeliveryEvent, ref?: TicketRef, kind?: CommentKind): WireRequest[];
+}
+
+export type NewTicketDecision =
+  | { step: 'create'; earlier?: TicketRef }
+  | { step: 'reopen'; ticket: TicketRef }
+  | { step: 'adopt'; ticket: TicketRef };
+
+/**
+ * What to do when a group starts firing, given the newest ticket of the group (as the system shows it
+ * now) and the local ref. Pure.
+ */
+export function decideNew(
+  remote: RemoteTicket | undefined,
+  local: TicketRef | undefined,
+  now: number,
+  reopenWindowMs: number,
+): NewTicketDecision {
+  if (!remote) return { step: 'create' };
+  if (remote.open) return { step: 'adopt', ticket: remote.ref };
+  if (remote.wontFix) return { step: 'create', earlier: remote.ref };
+  const resolvedAt =
+    remote.resolvedAt ?? (local && local.id === remote.ref.id ? local.resolvedAt : undefined) ?? 0;
+  if (now - resolvedAt <= reopenWindowMs) return { step: 'reopen', ticket: remote.ref };
+  return { step: 'create', earlier: remote.ref };
+}
+
+export class TicketChannel implements Channel {
+  readonly name: string;
+  readonly rateLimit: RateLimit;
+  readonly concurrency = 1;
+  /** identity → when a create of it ended without an answer. */
+  private readonly uncertain = new Map<string, number>();
+
+  constructor(
+    readonly type: string,
+    private readonly settings: TicketSettings,
+    private readonly system: TicketSystem,
+    private readonly logger: Logger,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.name = settings.name;
+    this.rateLimit = settings.rateLimit;
+  }
+
+  render(event: DeliveryEvent, ref?: ChannelRef): WireRequest[] {
+    const local = isTicketRef(ref) ? ref : undefined;
+    const s = this.system;
+    switch (event.kind) {
+      case 'new': {
+        if (!local) return [...s.preview('find', event), ...s.preview('create', event)];
+        const within = event.now - (local.resolvedAt ?? 0) <= this.settings.reopenWindowMs;
+        return within
+          ? [...s.preview('find', event, local), ...s.preview('reopen', event, local)]
+          : [...s.preview('find', event, local), ...s.preview('create', event, local)];
+      }
+      case 'update':
+        return local ? s.preview('comment', event, local, 'update') : s.preview('create', event);
+      case 'reminder':
+        return local && this.settings.reminderComments ? s.preview('comment', event, local, 'reminder') : [];
+      case 'resolve':
+        return local ? s.preview('resolve', event, local) : [];
+    }
+  }
+
+  async send(event: DeliveryEvent, ref: ChannelRef | undefined): Promise<ChannelRef | undefined> {
+    const local = isTicketRef(ref) ? ref : undefined;
+    try {
+      return await this.step(event, local);
+    } catch (err) {
+      if (err instanceof TicketGoneError) {
+        if (event.kind === 'resolve') {
+          this.log(event).warn(
+            { ticket: local?.key },
+            `${this.system.peer} ticket is gone: nothing to resolve`,
+          );
+          return local;
+        }
+        this.log(event).warn({ ticket: local?.key }, `${this.system.peer} ticket is gone: opening a new one`);
+        return this.open(event, undefined);
+      }
+      throw err;
+    }
+  }
+
+  private async step(event: DeliveryEvent, local: TicketRef | undefined): Promise<TicketRef | undefined> {
+    switch (event.kind) {
+      case 'new':
+        return this.open(event, local);
+      case 'update':
+        if (!local) return this.open(event, undefined);
+        await this.system.comment(local, event, 'update');
+        return local;
+      case 'reminder':
+        if (local && this.settings.reminderComments) await this.system.comment(local, event, 'reminder');
+        return local;
+      case 'resolve': {
+        if (!local) return undefined;
+        await this.system.resolve(local, event);
+        this.log(event).info({ ticket: local.key }, `${this.system.peer} ticket resolved`);
+        return { ...local, resolvedAt: event.now };
+      }
+    }
+  }
+
+  /** A group starts firing: adopt its open ticket, reopen a recent one, or create one. */
+  private async open(event: DeliveryEvent, local: TicketRef | undefined): Promise<TicketRef> {
+    const identity = this.system.identity(event);
+    // A ticket found after a create that got no answer is that create's: it needs no comment.
+    const ours = !local && this.uncertain.has(identity);
+    const remote = local ? await this.current(local) : await this.search(identity, event);
+    this.uncertain.delete(identity);
+    const decision = decideNew(remote, local, event.now, this.settings.reopenWindowMs);
+    const log = this.log(event);
+    switch (decision.step) {
+      case 'adopt':
+        if (ours) {
+          log.info(
+            { ticket: decision.ticket.key },
+            `${this.system.peer} ticket of the unanswered create found`,
+          );
+          return withoutResolve(decision.ticket);
+        }
+        await this.system.comment(decision.ticket, event, 'adopt');
+        log.info({ ticket: decision.ticket.key }, `${this.system.peer} ticket already open: commented`);
+        return withoutResolve(decision.ticket);
+      case 'reopen':
+        await this.system.reopen(decision.ticket, event);
+        log.info({ ticket: decision.ticket.key }, `${this.system.peer} ticket reopened`);
+        return withoutResolve(decision.ticket);
+      case 'create':
+        return this.create(event, identity, decision.earlier);
+    }
+  }
+
+  /** The local ticket's state; a deleted one counts as none. */
+  private async current(local: TicketRef): Promise<RemoteTicket | undefined> {
+    try {
+      return await this.system.get(local);
+    } catch (err) {
+      if (err instanceof TicketGoneError) return undefined;
+      throw err;
+    }
+  }
+
+  private async search(identity: string, event: DeliveryEvent): Promise<RemoteTicket | undefined> {
+    const found = await this.system.find(identity, []);
+    const doubtSince = this.uncertain.get(identity);
+    if (found || doubtSince === undefined) return found;
+    const waitUntil = doubtSince + this.system.searchLagMs;
+    if (this.now() < waitUntil)
+      throw new ChannelError(
+        `an earlier create of this ticket got no answer and ${this.system.peer} search does not show it yet; ` +
+          `not creating a second one before ${new Date(waitUntil).toISOString()}`,
+        true,
+      );
+    this.log(event).warn(
+      { identity },
+      `an earlier create got no answer and ${this.system.peer} search still misses it: creating the ticket`,
+    );
+    return undefined;
+  }
+
+  private async create(event: DeliveryEvent, identity: string, earlier?: TicketRef): Promise<TicketRef> {
+    try {
+      const ref = await this.system.create(event, identity, earlier);
+      this.log(event).info({ ticket: ref.key, earlier: earlier?.key }, `${this.system.peer} ticket created`);
+      return ref;
+    } catch (err) {
+      if (err instanceof HttpError && err.uncertain) this.uncertain.set(identity, this.now());
+      throw err;
+    }
+  }
+
+  private log(event: DeliveryEvent): Logger {
+    return this.logger.child({ channel: this.name, group: event.group.identity });
+  }
+
+  async close(): Promise<void> {}
+}
+
+function withoutResolve(ref: TicketRef): TicketRef {
+  const { resolvedAt: _, ...rest } = ref;
+  return rest as TicketRef;
+}

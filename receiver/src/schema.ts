@@ -1,0 +1,112 @@
+// The leaves of the receiver's config schema, shared by config.ts and each channel's own schema: every
+// leaf knows what it expects, so that every error can say the key, the value and the expectation.
+import { z } from 'zod';
+import type { RateLimit } from './outbox/rate-limit.js';
+import { DURATION_EXPECTED, parseDurationMs } from './units.js';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function leaf<T>(inner: z.ZodType<T>, expected: string) {
+  return z.unknown().transform((value, ctx): T => {
+    if (value === undefined || value === null) {
+      ctx.addIssue({ code: 'custom', message: `missing: expected ${expected}` });
+      return z.NEVER;
+    }
+    const result = inner.safeParse(value);
+    if (!result.success) {
+      ctx.addIssue({ code: 'custom', message: `expected ${expected}` });
+      return z.NEVER;
+    }
+    return result.data;
+  });
+}
+
+export const text = (expected = 'a non-empty string') => leaf(z.string().min(1), expected);
+export const duration = () =>
+  leaf(
+    z
+      .string()
+      .transform((s) => parseDurationMs(s) ?? -1)
+      .pipe(z.number().min(0)),
+    DURATION_EXPECTED,
+  );
+export const positiveDuration = () =>
+  leaf(
+    z
+      .string()
+      .transform((s) => parseDurationMs(s) ?? -1)
+      .pipe(z.number().positive()),
+    `a positive ${DURATION_EXPECTED}`,
+  );
+export const bool = () => leaf(z.boolean(), 'true or false');
+export const whole = (min: number, max: number) =>
+  leaf(z.number().int().min(min).max(max), `a whole number from ${min} to ${max}`);
+export const envName = () =>
+  leaf(
+    z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/),
+    'the name of an environment variable, such as SLACK_BOT_TOKEN',
+  );
+export const path = () => leaf(z.string().min(1), 'a file path');
+export const EMAIL = /^(?:[^<>\r\n]*<[^\s@<>]+@[^\s@<>]+>|[^\s@<>]+@[^\s@<>]+)$/;
+export const address = () =>
+  leaf(
+    z.string().regex(EMAIL),
+    'an email address such as alerts@example.com or "Alerts <alerts@example.com>"',
+  );
+export const list = <T>(item: z.ZodType<T>, expected: string) =>
+  z.array(item, { error: `expected ${expected}` });
+export const rateLimit = () =>
+  z.strictObject({
+    per_second: leaf(z.number().positive(), 'a positive number of messages per second'),
+    burst: leaf(z.number().int().min(1), 'a whole number ≥ 1'),
+  });
+
+/** An http(s) URL. */
+export const httpUrl = (expected = 'an http(s) URL') => leaf(z.url({ protocol: /^https?$/ }), expected);
+
+export function show(value: unknown): string {
+  const text = JSON.stringify(value);
+  if (text === undefined) return String(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+export function fail(key: string, value: unknown, expected: string): never {
+  if (value === undefined) throw new ConfigError(`${key}: missing: expected ${expected}`);
+  throw new ConfigError(`${key}: ${show(value)} is not valid: expected ${expected}`);
+}
+
+export const toRateLimit = (r: { per_second: number; burst: number }): RateLimit => ({
+  perSecond: r.per_second,
+  burst: r.burst,
+});
+
+/** Reads a secret named by a config key: from an environment variable or a file (undefined when not asked). */
+export type SecretEnv = (key: string, name: string | undefined) => string | undefined;
+export type SecretFile = (key: string, path: string | undefined) => string | undefined;
+export interface Secrets {
+  fromEnv: SecretEnv;
+  fromFile: SecretFile;
+  /** Whether secrets are read at all (render needs none). */
+  read: boolean;
+}
+
+/**
+ * A secret given as `<name>_env` or `<name>_file` (one of them): its value when secrets are read.
+ * `key` is the config path without the suffix, such as `channels[2].api_token`.
+ */
+export function secretOf(
+  secrets: Secrets,
+  key: string,
+  source: { env: string | undefined; file: string | undefined },
+  required: boolean,
+): string | undefined {
+  if (source.env !== undefined && source.file !== undefined)
+    fail(`${key}_file`, source.file, `only one of ${key}_env and ${key}_file`);
+  if (source.env === undefined && source.file === undefined) {
+    if (required) fail(`${key}_env`, undefined, `${key}_env or ${key}_file naming where the secret is`);
+    return undefined;
+  }
+  return secrets.fromFile(`${key}_file`, source.file) ?? secrets.fromEnv(`${key}_env`, source.env);
+}
