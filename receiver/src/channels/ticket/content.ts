@@ -117,7 +117,9 @@ export function ticketComment(
 
 function whatToDo(group: GroupView, limits: ContentLimits): Block[] {
   const text = truncate(group.remediation.text, limits.maxValue, `\n\n${TRUNCATED}`);
-  return [heading(`What to do${remediationOrigin(group)}`), ...fromMarkdown(text)];
+  // A runbook is Markdown; an annotation is written line by line, and its lines are kept.
+  const breaks = group.remediation.source !== 'runbook';
+  return [heading(`What to do${remediationOrigin(group)}`), ...fromMarkdown(text, { breaks })];
 }
 
 function alertList(alerts: AlertView[], now: number, limits: ContentLimits, leftOut: number): Block {

@@ -26,9 +26,12 @@ export const bullets = (items: Inline[][]): Block => ({
   items: items.map((content) => [para(...content)]),
 });
 
-/** Markdown (as runbooks are written) → blocks. Raw HTML is kept as text, never interpreted. */
-export function fromMarkdown(markdown: string): Block[] {
-  return blocksOf(lexer(markdown));
+/**
+ * Markdown (as runbooks are written) → blocks. Raw HTML is kept as text, never interpreted. `breaks`:
+ * every newline is a line break (text written line by line, such as an alert annotation).
+ */
+export function fromMarkdown(markdown: string, options: { breaks?: boolean } = {}): Block[] {
+  return blocksOf(lexer(markdown, { gfm: true, breaks: options.breaks ?? false }));
 }
 
 function blocksOf(tokens: Token[]): Block[] {

@@ -1,0 +1,136 @@
+// Generic webhook destination: one JSON POST per event (documented body, version "1") to any URL, for
+// systems without a channel of their own. With a secret, each POST carries an HMAC-SHA256 signature
+// over "<timestamp>.<body>"; the body is serialised once and those exact bytes are signed and sent.
+// X-License-Monitor-Delivery stays the same on every retry of an event, so the peer can drop repeats.
+// The URL may itself be a secret (a token in its path or query): it appears in no log line and no
+// error, nor do the bearer token and the signature.
+import { createHmac } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { ChannelRef, DeliveryEvent } from '../../outbox/plan.js';
+import type { RateLimit } from '../../outbox/rate-limit.js';
+import { VERSION } from '../../version.js';
+import { type Channel, ChannelError, type WireRequest } from '../channel.js';
+import { HttpClient, type HttpClientOptions } from '../http.js';
+import type { WebhookChannelSettings } from './config.js';
+import { renderWebhookBody } from './render.js';
+
+export const HEADER = {
+  event: 'X-License-Monitor-Event',
+  delivery: 'X-License-Monitor-Delivery',
+  timestamp: 'X-License-Monitor-Timestamp',
+  signature: 'X-License-Monitor-Signature',
+} as const;
+
+/** How the URL is named in errors (the URL itself may hold a secret). */
+const URL_LABEL = '<url>';
+/** Characters of the peer's answer kept in an error. */
+const PEER_TEXT_MAX = 300;
+
+/** `sha256=<hex>`: HMAC-SHA256 with the secret over `<timestamp>.<raw body bytes>`. */
+export function webhookSignature(secret: string, timestamp: string, body: string | Buffer): string {
+  return `sha256=${createHmac('sha256', secret).update(`${timestamp}.`).update(body).digest('hex')}`;
+}
+
+/** The shared client, posting to the configured URL exactly as written (no trailing slash removed). */
+class WebhookClient extends HttpClient {
+  constructor(
+    private readonly target: string,
+    options: HttpClientOptions,
+  ) {
+    super(options);
+  }
+
+  override url(_path: string): string {
+    return this.target;
+  }
+}
+
+export class WebhookChannel implements Channel {
+  readonly type = 'webhook';
+  readonly name: string;
+  readonly rateLimit: RateLimit;
+  readonly concurrency = 4;
+  private readonly client: WebhookClient | undefined;
+
+  constructor(
+    private readonly settings: WebhookChannelSettings,
+    private readonly logger: Logger,
+  ) {
+    this.name = settings.name;
+    this.rateLimit = settings.rateLimit;
+    if (settings.url !== undefined)
+      this.client = new WebhookClient(settings.url, {
+        peer: 'Webhook',
+        baseUrl: settings.url,
+        headers: {
+          ...settings.headers,
+          'User-Agent': `license-receiver/${VERSION}`,
+          ...(settings.bearerToken !== undefined ? { Authorization: `Bearer ${settings.bearerToken}` } : {}),
+        },
+        timeoutMs: settings.timeoutMs,
+        describe: peerText,
+      });
+  }
+
+  render(event: DeliveryEvent, _ref?: ChannelRef): WireRequest[] {
+    return [
+      { action: 'POST webhook', body: renderWebhookBody(event, { maxAlerts: this.settings.maxAlerts }) },
+    ];
+  }
+
+  async send(event: DeliveryEvent, _ref: ChannelRef | undefined): Promise<ChannelRef | undefined> {
+    const client = this.client;
+    if (!client) throw new ChannelError('no webhook URL was loaded', false);
+    const body = renderWebhookBody(event, { maxAlerts: this.settings.maxAlerts });
+    const raw = JSON.stringify(body);
+    const headers: Record<string, string> = {
+      'Content-Type': 'application/json',
+      [HEADER.event]: event.kind,
+      [HEADER.delivery]: body.deliveryId,
+    };
+    if (this.settings.secret !== undefined) {
+      const timestamp = String(Math.floor(Date.now() / 1000));
+      headers[HEADER.timestamp] = timestamp;
+      headers[HEADER.signature] = webhookSignature(this.settings.secret, timestamp, raw);
+    }
+    const started = Date.now();
+    try {
+      const response = await client.request('POST', URL_LABEL, undefined, { raw, headers });
+      this.logger.debug(
+        {
+          kind: event.kind,
+          delivery_id: body.deliveryId,
+          status: response.status,
+          bytes: Buffer.byteLength(raw),
+          ms: Date.now() - started,
+        },
+        'webhook delivered',
+      );
+    } catch (err) {
+      throw this.redact(err);
+    }
+    return undefined;
+  }
+
+  /** Errors never carry the URL (a network error's text may quote it). */
+  private redact(err: unknown): unknown {
+    const url = this.settings.url;
+    if (!(err instanceof Error) || url === undefined) return err;
+    if (err.message.includes(url)) err.message = err.message.split(url).join(URL_LABEL);
+    return err;
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** The first characters of the peer's answer, on one line (JSON answers as compact JSON). */
+function peerText(body: unknown): string | undefined {
+  if (body === undefined) return undefined;
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line === '' ? undefined : line.slice(0, PEER_TEXT_MAX);
+}
+
+export function createWebhookChannel(settings: WebhookChannelSettings, logger: Logger): Channel {
+  return new WebhookChannel(settings, logger);
+}
