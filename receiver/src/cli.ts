@@ -218,8 +218,22 @@ function render(
   return 0;
 }
 
+/** Ticket text fields in markup (wiki, Markdown, plain text), printed once more as the system reads them. */
+const MARKUP_FIELDS = ['description', 'body', 'work_notes', 'close_notes'];
+
 function formatRequest(type: string, request: WireRequest): string {
-  if (type !== 'email') return JSON.stringify(request.body, null, 2);
+  if (type !== 'email') {
+    const json = JSON.stringify(request.body, null, 2);
+    const body = request.body as Record<string, unknown> | undefined;
+    const holders = [body, body?.fields as Record<string, unknown> | undefined];
+    const markup = MARKUP_FIELDS.flatMap((field) =>
+      holders
+        .map((h) => h?.[field])
+        .filter((v): v is string => typeof v === 'string' && v.includes('\n'))
+        .map((v) => `----- ${field} -----\n${v}`),
+    );
+    return [json, ...markup].join('\n');
+  }
   const mail = request.body as {
     from: string;
     to: string[];

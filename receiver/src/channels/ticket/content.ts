@@ -81,7 +81,10 @@ export function ticketComment(
       const at = group.resolvedAt ?? now;
       return [
         para(
-          t(`Resolved at ${humanTime(at)} after firing for ${humanDuration(at - event.openedAt)}.`, 'strong'),
+          t(
+            `Resolved at ${humanTime(at)} after firing for ${humanDuration(at - group.startedAt)}.`,
+            'strong',
+          ),
         ),
         para(t('The alert stopped firing; license-monitor resolved this ticket.')),
         alertList(group.resolved, now, limits, 0),

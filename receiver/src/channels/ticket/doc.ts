@@ -220,11 +220,13 @@ function wikiInlines(inlines: Inline[]): string {
   return inlines
     .map((i) => {
       if (isBreak(i)) return '\\\\\n';
-      let text = i.marks?.includes('code') ? `{{${wikiEscape(i.text)}}}` : wikiEscape(i.text);
+      const [, lead = '', core = '', trail = ''] = /^(\s*)([\s\S]*?)(\s*)$/.exec(i.text) ?? [];
+      if (!core) return i.text;
+      let text = i.marks?.includes('code') ? `{{${wikiEscape(core)}}}` : wikiEscape(core);
       if (i.marks?.includes('strong')) text = `*${text}*`;
       if (i.marks?.includes('em')) text = `_${text}_`;
       if (i.href) text = `[${text}|${i.href.replace(/[|\]]/g, encodeURIComponent)}]`;
-      return text;
+      return lead + text + trail;
     })
     .join('');
 }
@@ -276,22 +278,26 @@ function mdBlock(block: Block, indent: string): string {
 
 function mdInlines(inlines: Inline[]): string {
   return inlines
-    .map((i) => {
+    .map((i, n) => {
       if (isBreak(i)) return '\\\n';
+      // Emphasis markers must touch the text (`**Severity:** x`, not `**Severity: **x`).
+      const [, lead = '', core = '', trail = ''] = /^(\s*)([\s\S]*?)(\s*)$/.exec(i.text) ?? [];
+      if (!core) return i.text;
       let text: string;
       if (i.marks?.includes('code')) {
-        const ticks = '`'.repeat(longestRun(i.text, '`') + 1);
-        text = `${ticks}${i.text.startsWith('`') || i.text.endsWith('`') ? ` ${i.text} ` : i.text}${ticks}`;
-      } else
-        text = i.text
-          .replace(/\r?\n/g, ' ')
-          .replace(MD_SPECIAL, '\\$1')
-          .replace(/@/g, '@\u200b') // no @mentions from alert text
-          .replace(MD_LINE_START, (_, space: string, marker: string) => `${space}\\${marker}`);
+        const ticks = '`'.repeat(longestRun(core, '`') + 1);
+        text = `${ticks}${core.startsWith('`') || core.endsWith('`') ? ` ${core} ` : core}${ticks}`;
+      } else {
+        text = core.replace(/\r?\n/g, ' ').replace(MD_SPECIAL, '\\$1').replace(/@/g, '@\u200b'); // no @mentions from alert text
+        // Block markers matter only where a line starts: the first piece, or after a line break.
+        const previous = inlines[n - 1];
+        if (n === 0 || (previous && isBreak(previous)))
+          text = text.replace(MD_LINE_START, (_, space: string, marker: string) => `${space}\\${marker}`);
+      }
       if (i.marks?.includes('strong')) text = `**${text}**`;
       if (i.marks?.includes('em')) text = `_${text}_`;
       if (i.href) text = `[${text}](${i.href.replace(/[()\s]/g, encodeURIComponent)})`;
-      return text;
+      return lead + text + trail;
     })
     .join('');
 }
@@ -315,8 +321,10 @@ export function toPlainText(blocks: Block[]): string {
 
 function plainBlock(block: Block, indent: string): string {
   switch (block.type) {
-    case 'heading':
-      return plainInlines(block.content).toUpperCase();
+    case 'heading': {
+      const text = plainInlines(block.content);
+      return /[:.?!]$/.test(text) ? text : `${text}:`;
+    }
     case 'paragraph':
       return indent + plainInlines(block.content).replaceAll('\n', `\n${indent}`);
     case 'list':

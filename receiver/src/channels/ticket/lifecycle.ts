@@ -148,7 +148,11 @@ export class TicketChannel implements Channel {
           return local;
         }
         this.log(event).warn({ ticket: local?.key }, `${this.system.peer} ticket is gone: opening a new one`);
-        return this.open(event, undefined);
+        return this.open(event, undefined).catch((again: unknown) => {
+          if (again instanceof TicketGoneError)
+            throw new ChannelError(`${this.system.peer} ticket vanished while it was being replaced`, true);
+          throw again;
+        });
       }
       throw err;
     }

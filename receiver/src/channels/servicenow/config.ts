@@ -1,0 +1,96 @@
+// The `type: servicenow` channel's config: the instance, the credentials (basic auth or an OAuth
+// bearer token), how severity maps to urgency and impact, extra incident fields, and the states and
+// close code used to resolve and reopen.
+import { z } from 'zod';
+import { envName, fail, httpUrl, leaf, list, path, type Secrets, secretOf, text } from '../../schema.js';
+import {
+  type Severity,
+  severityMap,
+  type TicketSettings,
+  ticketKeys,
+  ticketSettings,
+} from '../ticket/config.js';
+
+const LEVEL = leaf(z.enum(['1', '2', '3']), '"1" (high), "2" (medium) or "3" (low)');
+
+export const servicenowSchema = z.strictObject({
+  ...ticketKeys({ per_second: 2, burst: 5 }),
+  type: z.literal('servicenow'),
+  url: httpUrl('the instance URL, such as https://example.service-now.com'),
+  username: text('the ServiceNow user name').optional(),
+  password_env: envName().optional(),
+  password_file: path().optional(),
+  token_env: envName().optional(),
+  token_file: path().optional(),
+  urgency: severityMap('"1", "2" or "3"').default({ critical: '1', error: '1', warning: '2', info: '3' }),
+  impact: severityMap('"1", "2" or "3"').default({ critical: '2', error: '2', warning: '2', info: '3' }),
+  fields: leaf(
+    z.record(z.string().regex(/^[a-z0-9_]+$/), z.string()),
+    'a map from an incident field (such as assignment_group or category) to a string value',
+  ).default({}),
+  resolve_state: text('an incident state value such as "6" (Resolved)').default('6'),
+  reopen_state: text('an incident state value such as "2" (In Progress)').default('2'),
+  close_code: text('a resolution code such as "Solved (Permanently)"').default('Solved (Permanently)'),
+  wont_fix_close_codes: list(text('a resolution code'), 'a list of resolution codes').default([]),
+});
+
+export interface ServiceNowChannelSettings extends TicketSettings {
+  type: 'servicenow';
+  url: string;
+  username?: string;
+  password?: string;
+  token?: string;
+  urgency: Partial<Record<Severity, string>>;
+  impact: Partial<Record<Severity, string>>;
+  fields: Record<string, string>;
+  resolveState: string;
+  reopenState: string;
+  closeCode: string;
+  wontFixCloseCodes: string[];
+}
+
+export function buildServiceNowSettings(
+  raw: z.output<typeof servicenowSchema>,
+  key: string,
+  secrets: Secrets,
+): ServiceNowChannelSettings {
+  for (const map of ['urgency', 'impact'] as const)
+    for (const [severity, value] of Object.entries(raw[map]))
+      if (!LEVEL.safeParse(value).success) fail(`${key}.${map}.${severity}`, value, '"1", "2" or "3"');
+  const basic =
+    raw.username !== undefined || raw.password_env !== undefined || raw.password_file !== undefined;
+  const bearer = raw.token_env !== undefined || raw.token_file !== undefined;
+  if (basic === bearer)
+    fail(
+      key,
+      raw.name,
+      'a ServiceNow channel with either username and password_env/password_file, or token_env/token_file (OAuth bearer token)',
+    );
+  if (basic && raw.username === undefined) fail(`${key}.username`, undefined, 'the ServiceNow user name');
+  const settings: ServiceNowChannelSettings = {
+    ...ticketSettings(raw),
+    type: 'servicenow',
+    url: raw.url.replace(/\/+$/, ''),
+    urgency: raw.urgency,
+    impact: raw.impact,
+    fields: raw.fields,
+    resolveState: raw.resolve_state,
+    reopenState: raw.reopen_state,
+    closeCode: raw.close_code,
+    wontFixCloseCodes: raw.wont_fix_close_codes,
+  };
+  if (basic) {
+    settings.username = raw.username as string;
+    const password = secretOf(
+      secrets,
+      `${key}.password`,
+      { env: raw.password_env, file: raw.password_file },
+      true,
+    );
+    if (password !== undefined) settings.password = password;
+  } else {
+    const token = secretOf(secrets, `${key}.token`, { env: raw.token_env, file: raw.token_file }, true);
+    if (token !== undefined) settings.token = token;
+  }
+  return settings;
+}
