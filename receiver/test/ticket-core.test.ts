@@ -121,8 +121,14 @@ describe('ticket document renderings', () => {
     expect(wiki).toContain('[the docs|https://docs.example.com/a_b]');
     expect(wiki).toContain('# First \\{step\\}');
     expect(wiki).toContain('_step_');
+    // A code block in a list item stays in the item (a block would restart the numbering).
+    expect(wiki).toContain(
+      '# Second _step_ with a soft break \\\\ {{kubectl get licensekeys \\{noformat\\}}}',
+    );
     // A code block cannot end early: its own closing tag inside is defused.
-    expect(wiki).toContain('{noformat}\nkubectl get licensekeys { noformat}\n{noformat}');
+    expect(toWiki([{ type: 'code', text: 'a {noformat} b' }])).toBe(
+      '{noformat}\na { noformat} b\n{noformat}',
+    );
   });
 
   it('wiki markup: a value with newlines cannot start a heading or a macro', () => {

@@ -1,8 +1,10 @@
 // Scenario 1: a licence that comes to expire in 5 days becomes CalicoLicenseExpiryCritical in
 // Prometheus, one Alertmanager notification, exactly one Slack message carrying the remediation and
 // one email; its renewal resolves it everywhere: the Slack message edited plus a reply in its thread,
-// and an email in the same thread. (Jira: one issue, then transitioned — once the channel exists.)
+// and an email in the same thread; one Jira issue with the remediation, transitioned to Done with a
+// comment.
 import { describe, expect, it } from 'vitest';
+import { plainText } from '../fakes/jira-api.js';
 import { MAIL_TO, nth, settle, slackText, slackUrls, usePipeline, waitFor } from './harness.js';
 
 const ALERT = 'CalicoLicenseExpiryCritical';
@@ -11,7 +13,7 @@ describe('e2e: licence expiring in 5 days, then renewed', () => {
   // A healthy licence first, so that the change of the file is what the pipeline reacts to.
   const pipeline = usePipeline({ expiresInDays: 300 });
 
-  it('sends exactly one Slack message with the remediation and one email', async () => {
+  it('sends exactly one Slack message with the remediation, one email and one Jira issue', async () => {
     const { slack } = pipeline();
     expect(await pipeline().alerts()).toEqual([]);
 
@@ -40,9 +42,19 @@ describe('e2e: licence expiring in 5 days, then renewed', () => {
     expect(mail.secure, 'delivered over STARTTLS').toBe(true);
     expect(mail.parsed.subject).toContain(ALERT);
     for (const line of remediation.trim().split('\n')) expect(mail.parsed.text).toContain(line.trim());
+
+    await waitFor(() => pipeline().jiraIssues().length > 0, 10_000, 'a Jira issue');
+    const issues = pipeline().jiraIssues();
+    expect(issues).toHaveLength(1);
+    const issue = nth(issues, 0);
+    expect(issue.fields.summary).toContain(ALERT);
+    expect(issue.fields.labels.some((l) => /^ALERT\{[0-9a-f]{32}\}$/.test(l))).toBe(true);
+    const description = plainText(issue.fields.description);
+    for (const line of remediation.trim().split('\n')) expect(description).toContain(line.trim());
+    expect(issue.fields.status.statusCategory.key).not.toBe('done');
   }, 60_000);
 
-  it('resolves on renewal: the Slack message edited, a thread reply, an email in the same thread', async () => {
+  it('resolves on renewal: the Slack message edited, a thread reply, an email in the same thread, the Jira issue done', async () => {
     const { slack } = pipeline();
     const root = nth(pipeline().slackRoots(), 0);
     const first = nth(pipeline().mails, 0);
@@ -67,5 +79,17 @@ describe('e2e: licence expiring in 5 days, then renewed', () => {
     const second = nth(pipeline().mails, 1);
     expect(second.parsed.inReplyTo).toBe(first.parsed.messageId);
     expect(second.parsed.subject).toBe(first.parsed.subject);
+
+    await waitFor(
+      () => pipeline().jiraIssues()[0]?.fields.status.statusCategory.key === 'done',
+      10_000,
+      'the Jira issue resolved',
+    );
+    expect(pipeline().jiraIssues()).toHaveLength(1);
+    const issue = nth(pipeline().jiraIssues(), 0);
+    expect(issue.fields.resolution?.name).toBe('Done');
+    const comments = pipeline().jira.comments(issue.key);
+    expect(comments).toHaveLength(1);
+    expect(comments[0]).toMatch(/^Resolved at .+ after firing for /);
   }, 60_000);
 });

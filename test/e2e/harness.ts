@@ -10,8 +10,8 @@
 // (restarts included), what the Slack fake and the SMTP server received; a failing test prints it
 // (printLogsOnFailure).
 //
-// Jira: when the receiver's ticket channel and test/fakes/jira-api.ts exist, start the fake in
-// `boot()` next to the Slack fake, add its channel to `receiverConfig()` and its issues to `logs()`.
+// Licence-expiry alerts also open a Jira (Cloud) issue in the Jira fake: tickets are where the renewal
+// work is tracked.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +32,7 @@ import {
   waitForHttp,
   writeFileAtomic,
 } from '../../scripts/lib/pipeline.mjs';
+import { FakeJira, type JiraIssueJson, plainText } from '../fakes/jira-api.js';
 import { FakeSlack, type SlackMessage, visibleText } from '../fakes/slack-api.js';
 import { type Metrics, scrape, waitFor } from '../helpers/metrics.js';
 import { type Started, start, waitForLog } from '../helpers/process.js';
@@ -41,6 +42,7 @@ import { createTestPki, type TestPki } from '../helpers/tls.js';
 const DAY = 86_400_000;
 export const SLACK_CHANNEL = '#licence-alerts';
 export const MAIL_TO = 'licensing@example.com';
+export const JIRA_PROJECT = 'LIC';
 const WEBHOOK_TOKEN = 'e2e-webhook-token';
 
 /**
@@ -92,6 +94,7 @@ export interface PromAlert {
 export class Pipeline {
   readonly dir: string;
   slack!: FakeSlack;
+  jira!: FakeJira;
   smtp!: TestSmtpServer;
   pki!: TestPki;
   rulesFile = '';
@@ -130,6 +133,7 @@ export class Pipeline {
     const alertmanagerBin = requireProgram('prometheus-alertmanager');
     this.pki = createTestPki();
     this.slack = await FakeSlack.start();
+    this.jira = await FakeJira.start({ deployment: 'cloud', projects: [{ key: JIRA_PROJECT }] });
     this.smtp = await TestSmtpServer.start({
       tls: { key: this.pki.read('server.key'), cert: this.pki.read('server.pem') },
     });
@@ -294,9 +298,22 @@ export class Pipeline {
           from: 'license-monitor@example.com',
           to: [MAIL_TO],
         },
-        // Jira: the ticket channel, pointed at the Jira fake, goes here.
+        {
+          name: 'jira',
+          type: 'jira',
+          url: this.jira.url,
+          api: 'auto',
+          project: JIRA_PROJECT,
+          email: this.jira.email,
+          api_token_env: 'JIRA_API_TOKEN',
+          reopen_transition: 'Reopen',
+        },
       ],
       routes: [
+        {
+          matchers: ['alertname=~"CalicoLicense(ExpiringSoon|ExpiryCritical|InGracePeriod|Expired)"'],
+          channels: ['slack', 'licensing-mail', 'jira'],
+        },
         // Over capacity is a compliance matter for the licence owners, not the on-call channel.
         { matchers: ['alertname="CalicoLicenseNodesOverCapacity"'], channels: ['licensing-mail'] },
         { matchers: ['alertname=~"CalicoLicense.+"'], channels: ['slack', 'licensing-mail'] },
@@ -310,6 +327,7 @@ export class Pipeline {
     writeFileSync(config, this.receiverConfig());
     const receiver = this.spawn('receiver', process.execPath, [RECEIVER_MAIN, 'serve', '--config', config], {
       SLACK_BOT_TOKEN: this.slack.token,
+      JIRA_API_TOKEN: this.jira.apiToken,
     });
     this.receiver = receiver;
     await waitForLog(receiver, 'license-receiver serving');
@@ -386,6 +404,11 @@ export class Pipeline {
     return this.slack.roots(SLACK_CHANNEL);
   }
 
+  /** Issues in the Jira fake's project. */
+  jiraIssues(): JiraIssueJson[] {
+    return this.jira.issues();
+  }
+
   /** Mails the SMTP server accepted. */
   get mails(): ReceivedMail[] {
     return this.smtp.mails;
@@ -416,6 +439,19 @@ export class Pipeline {
       parts.push(`===== Slack fake: calls =====\n${calls.join('\n')}`);
       parts.push(`===== Slack fake: messages =====\n${messages.join('\n---\n')}`);
     }
+    if (this.jira) {
+      const calls = this.jira.calls.map(
+        (c) => `${new Date(c.at).toISOString()} ${c.method} ${c.path} ${c.status}`,
+      );
+      const issues = this.jira
+        .issues()
+        .map(
+          (i) =>
+            `${i.key} [${i.fields.status?.name}] ${i.fields.summary}\n${plainText(i.fields.description)}\ncomments:\n${this.jira.comments(i.key).join('\n---\n')}`,
+        );
+      parts.push(`===== Jira fake: calls =====\n${calls.join('\n')}`);
+      parts.push(`===== Jira fake: issues =====\n${issues.join('\n=====\n')}`);
+    }
     if (this.smtp) {
       const mails = this.smtp.mails.map(
         (m) =>
@@ -430,7 +466,7 @@ export class Pipeline {
     if (this.stopped) return;
     this.stopped = true;
     await Promise.allSettled(this.processes.map(({ started }) => started.stop()));
-    await Promise.allSettled([this.slack?.close(), this.smtp?.close()]);
+    await Promise.allSettled([this.slack?.close(), this.jira?.close(), this.smtp?.close()]);
     this.pki?.cleanup();
     rmSync(this.dir, { recursive: true, force: true });
   }

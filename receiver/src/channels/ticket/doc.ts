@@ -196,15 +196,26 @@ function wikiBlock(block: Block, listPrefix: string): string {
     case 'paragraph':
       return wikiInlines(block.content);
     case 'list': {
+      // A wiki list item is one line: a block inside it (a code block, a second paragraph) would end
+      // the list and restart its numbering, so those continue the line after a forced break (\\).
       const prefix = listPrefix + (block.ordered ? '#' : '*');
       return block.items
         .map((item) => {
-          const [first, ...rest] = item;
-          const head = first && first.type === 'paragraph' ? wikiInlines(first.content) : '';
-          const tail = (first && first.type !== 'paragraph' ? [first, ...rest] : rest).map((b) =>
-            b.type === 'list' ? wikiBlock(b, prefix) : wikiBlock(b, ''),
-          );
-          return [`${prefix} ${head}`, ...tail].join('\n');
+          const line: string[] = [];
+          const nested: string[] = [];
+          for (const b of item) {
+            if (b.type === 'list') nested.push(wikiBlock(b, prefix));
+            else if (b.type === 'paragraph') line.push(wikiInlines(b.content).replaceAll('\\\\\n', '\\\\ '));
+            else if (b.type === 'code')
+              line.push(
+                ...b.text
+                  .split('\n')
+                  .filter(Boolean)
+                  .map((l) => `{{${wikiEscape(l)}}}`),
+              );
+            else line.push(wikiBlock(b, '').replace(/\n/g, ' '));
+          }
+          return [`${prefix} ${line.join(' \\\\ ')}`, ...nested].join('\n');
         })
         .join('\n');
     }
