@@ -4,7 +4,12 @@ import type { ChannelSettings } from '../config.js';
 import type { Channel } from './channel.js';
 import { ConsoleChannel } from './console/index.js';
 import { EmailChannel } from './email/index.js';
+import { createGitHubSystem } from './github/index.js';
+import { createJiraSystem } from './jira/index.js';
+import { createServiceNowSystem } from './servicenow/index.js';
 import { SlackChannel } from './slack/index.js';
+import { TicketChannel } from './ticket/lifecycle.js';
+import { createWebhookChannel } from './webhook/index.js';
 
 /** Email free-text values are capped so that one 100 KB annotation does not make a 100 KB mail. */
 const EMAIL_MAX_VALUE = 20_000;
@@ -43,6 +48,14 @@ export function createChannel(settings: ChannelSettings, logger: Logger): Channe
       );
     case 'console':
       return new ConsoleChannel({ name: settings.name, maxAlerts: settings.maxAlerts }, logger);
+    case 'jira':
+      return new TicketChannel('jira', settings, createJiraSystem(settings, log), log);
+    case 'servicenow':
+      return new TicketChannel('servicenow', settings, createServiceNowSystem(settings, log), log);
+    case 'github':
+      return new TicketChannel('github', settings, createGitHubSystem(settings, log), log);
+    case 'webhook':
+      return createWebhookChannel(settings, log);
   }
 }
 
