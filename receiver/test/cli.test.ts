@@ -145,6 +145,61 @@ describe('commands', () => {
     expect(invalid.output()).toContain('alerts[0].labels.severity: expected a string, received a number (3)');
   });
 
+  it('render --channel shows the exact ticket bodies: Jira Cloud in ADF, Data Center in wiki markup', async () => {
+    const render = (channel: string, json = true) =>
+      run([
+        'render',
+        '--config',
+        join(EXAMPLES, 'tickets.yaml'),
+        '--payload',
+        join(EXAMPLES, 'payload-firing.json'),
+        '--channel',
+        channel,
+        ...(json ? ['--json'] : []),
+      ]);
+    const cloud = render('jira-cloud');
+    expect(await cloud.exited).toBe(0);
+    type Fields = { summary: string; description: unknown; labels: string[]; priority: unknown };
+    const [jira] = JSON.parse(cloud.output()) as {
+      requests: { action: string; body: { fields: Fields } }[];
+    }[];
+    expect(jira?.requests.map((r) => r.action)).toEqual([
+      'POST /rest/api/3/search/jql',
+      'POST /rest/api/3/issue',
+    ]);
+    const fields = jira?.requests[1]?.body.fields as Fields;
+    expect(fields.summary).toBe(
+      'CalicoLicenseExpiringSoon cluster=prod: The Calico Enterprise licence expires in less than 30 days.',
+    );
+    expect(fields.description).toMatchObject({ type: 'doc', version: 1 });
+    const adf = JSON.stringify(fields.description);
+    expect(adf).toContain('{"type":"codeBlock","attrs":{"language":"sh"}');
+    expect(adf).toContain('kubectl apply -f <customer>-license.yaml');
+    expect(fields.labels).toEqual(['calico-licence', expect.stringMatching(/^ALERT\{[0-9a-f]{32}\}$/)]);
+    expect(fields.priority).toEqual({ name: 'High' });
+
+    const dc = render('jira-dc', false);
+    expect(await dc.exited).toBe(0);
+    const text = dc.output();
+    expect(text).toContain('===== jira-dc (jira): POST /rest/api/2/search =====');
+    expect(text).toContain('===== jira-dc (jira): POST /rest/api/2/issue =====');
+    const wiki = text.slice(text.indexOf('----- description -----'));
+    expect(wiki).toContain('\nh3. What to do (from the runbook CalicoLicenseExpiringSoon.md)\n');
+    expect(wiki).toContain('{{kubectl apply \\-f <customer>\\-license.yaml}}');
+    expect(wiki).toContain('* *Days left:* 12');
+
+    for (const [channel, actions] of [
+      ['servicenow', ['GET /api/now/table/incident', 'POST /api/now/table/incident']],
+      ['github', ['GET /repos/acme/platform-licences/issues', 'POST /repos/acme/platform-licences/issues']],
+      ['hook', ['POST webhook']],
+    ] as const) {
+      const p = render(channel);
+      expect(await p.exited, p.output()).toBe(0);
+      const [result] = JSON.parse(p.output()) as { requests: { action: string }[] }[];
+      expect(result?.requests.map((r) => r.action.split('?')[0])).toEqual(actions);
+    }
+  });
+
   it('test-send posts a sample firing, then resolved, notification to Slack', async () => {
     const file = writeConfig('test-send.yaml', {
       runbooks_dir: RUNBOOKS,

@@ -434,7 +434,7 @@ describe('GitHub render', () => {
       [
         '- **Severity:** warning',
         '- **Cluster:** prod',
-        '- **Started:** 2026-11-28 08:00 UTC (4h ago)',
+        '- **Started:** 2026-11-28 08:00 UTC',
         '- **Days left:** 12',
         '- **Nodes:** 95 used of 100 licensed',
       ].join('\n'),

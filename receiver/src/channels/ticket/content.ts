@@ -48,7 +48,12 @@ export function ticketDescription(
   if (group.description && group.description !== group.summary)
     blocks.push(para(t(truncate(group.description, limits.maxValue))));
   if (earlier) blocks.push(para(t('This alert fired before: '), link(earlier.key, earlier.url), t('.')));
-  blocks.push(bullets(factPairs(group, now).map(([k, v]) => [t(`${k}: `, 'strong'), t(v)])));
+  // A ticket is read for days: times are absolute ("4h ago" would soon be wrong).
+  const facts = factPairs(group, now).map(([k, v, at]): [string, string] => [
+    k,
+    at === undefined ? v : humanTime(at),
+  ]);
+  blocks.push(bullets(facts.map(([k, v]) => [t(`${k}: `, 'strong'), t(v)])));
   blocks.push(...whatToDo(group, limits));
   blocks.push(heading(`Alerts (${group.firing.length} firing, ${group.resolved.length} resolved)`));
   blocks.push(alertList([...group.firing, ...group.resolved], now, limits, group.truncatedAlerts));
