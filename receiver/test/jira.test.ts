@@ -419,6 +419,64 @@ describe('duplicates', () => {
   });
 });
 
+describe('a create that got no answer', () => {
+  const GROUP_ID = IDENTITY.slice('ALERT{'.length, -1);
+  const CREATE = { method: 'POST', path: /^\/rest\/api\/3\/issue$/ };
+  const doubtRecorded = async (harness: Harness) =>
+    typeof (await harness.receiver.store.record('jira', GROUP_ID))?.ref.uncertainCreateAt === 'number';
+
+  it('survives a restart while search lags: the doubt is kept in SQLite, one issue, no comment', async () => {
+    const { h, jira } = await startBoth({ searchLagMs: 3000 }, { search_lag: '20s', timeout: '300ms' });
+    jira.failNext({ delayMs: 800 }, 1, CREATE);
+    await h.post(firing());
+    await waitFor(() => doubtRecorded(h), 5000, 'the unanswered create recorded');
+    await h.receiver.stop();
+    expect(jira.issues()).toHaveLength(1); // Jira did create it; the receiver never heard
+    const again = await startReceiver(h.config, pino({ level: 'silent' }));
+    try {
+      await waitFor(
+        async () => (await again.store.stats()).every((s) => s.pending === 0 && s.inflight === 0),
+        15_000,
+        'the outbox to drain',
+      );
+      expect((await again.store.record('jira', GROUP_ID))?.ref).toMatchObject({ key: 'LIC-1' });
+      expect(await again.store.dead()).toEqual([]);
+    } finally {
+      await again.stop();
+    }
+    expect(jira.issues()).toHaveLength(1);
+    expect(jira.callsTo('POST', CREATE.path)).toHaveLength(1);
+    expect(jira.comments('LIC-1')).toEqual([]);
+  });
+
+  it('after the reopen window: the older issue in search is not taken for the new one', async () => {
+    const { h, jira } = await startBoth({ searchLagMs: 1500 }, { search_lag: '20s', timeout: '300ms' });
+    await h.post(firing());
+    await h.drained();
+    await h.post(resolved());
+    await h.drained();
+    jira.backdateResolution('LIC-1', 8 * DAY);
+    await new Promise((r) => setTimeout(r, 1700)); // search shows LIC-1 resolved; a new issue stays hidden
+    jira.failNext({ delayMs: 800 }, 1, CREATE);
+    await h.post(firing('2026-11-28T11:00:00Z'));
+    await h.drained(15_000);
+    expect(jira.issues().map((i) => i.key)).toEqual(['LIC-1', 'LIC-2']);
+    expect((await h.receiver.store.record('jira', GROUP_ID))?.ref).toMatchObject({ key: 'LIC-2' });
+    expect(jira.callsTo('POST', CREATE.path)).toHaveLength(2);
+    expect(jira.issue('LIC-1')?.fields.status.name).toBe('Done'); // not reopened
+    expect(jira.comments('LIC-2')).toEqual([]);
+    expect(await h.receiver.store.dead()).toEqual([]);
+  });
+
+  it('a group first seen resolved opens no issue', async () => {
+    const { h, jira } = await startBoth();
+    await h.post(resolved());
+    await h.drained();
+    expect(jira.issues()).toEqual([]);
+    expect(jira.callsTo('POST', /\/search\/jql$/)).toHaveLength(1);
+  });
+});
+
 // ---- Faults ----
 
 describe('faults', () => {

@@ -13,10 +13,17 @@ export class ChannelError extends Error {
     readonly retryable: boolean,
     /** The destination's Retry-After, in milliseconds. */
     readonly retryAfterMs?: number,
-    options?: ErrorOptions,
+    options?: ErrorOptions & { keep?: ChannelRef },
   ) {
     super(message, options);
+    if (options?.keep) this.keep = options.keep;
   }
+
+  /**
+   * A reference to store although the delivery failed: what the next attempt must know (a ticket
+   * create whose outcome is unknown). Only a retryable error carries one.
+   */
+  readonly keep?: ChannelRef;
 }
 
 /** One request a channel would make, as it goes on the wire (for `render`). */

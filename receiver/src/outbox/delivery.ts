@@ -8,7 +8,7 @@ import { type Channel, ChannelError } from '../channels/channel.js';
 import type { ReceiverMetrics } from '../metrics.js';
 import type { GroupView } from '../notification.js';
 import { type BackoffPolicy, retryDelay } from './backoff.js';
-import { nextRecord, planDelivery } from './plan.js';
+import { type DeliveryRecord, nextRecord, planDelivery } from './plan.js';
 import { TokenBucket } from './rate-limit.js';
 import type { OutboxRow, OutboxStore } from './store.js';
 
@@ -208,7 +208,15 @@ export class DeliveryLoop {
         return;
       }
       const delay = retryDelay(this.options.backoff, attempts, failure.retryAfterMs, this.options.random);
-      await store.reschedule(row, t + delay, failure.message);
+      // What the channel asked to keep (a ticket create of unknown outcome) stands for the group as open.
+      const keep: DeliveryRecord | undefined = failure.keep && {
+        state: 'open',
+        ref: failure.keep,
+        firing: [],
+        openedAt: record?.openedAt ?? t,
+        updatedAt: t,
+      };
+      await store.reschedule(row, t + delay, failure.message, keep);
       metrics.retried.inc({ channel: channel.name });
       log.warn(
         { kind: event.kind, attempts, err: failure.message, retry_in_ms: delay },

@@ -290,27 +290,38 @@ export class SqliteStore implements OutboxStore {
     };
   }
 
+  private putRecord(row: OutboxRow, record: DeliveryRecord): void {
+    this.statements.putRecord.run(
+      row.channel,
+      row.groupId,
+      record.state,
+      JSON.stringify(record.ref),
+      JSON.stringify(record.firing),
+      record.openedAt,
+      record.updatedAt,
+    );
+  }
+
   async complete(row: OutboxRow, record: DeliveryRecord | undefined): Promise<void> {
     const s = this.statements;
     this.db.transaction(() => {
-      if (record)
-        s.putRecord.run(
-          row.channel,
-          row.groupId,
-          record.state,
-          JSON.stringify(record.ref),
-          JSON.stringify(record.firing),
-          record.openedAt,
-          record.updatedAt,
-        );
+      if (record) this.putRecord(row, record);
       const owner = s.notificationOf.get(row.id) as { id: number } | undefined;
       s.deleteRow.run(row.id);
       if (owner) s.deleteUnused.run(owner.id, owner.id);
     })();
   }
 
-  async reschedule(row: OutboxRow, nextAttemptAt: number, error: string): Promise<void> {
-    this.statements.reschedule.run(nextAttemptAt, error.slice(0, 2000), row.id);
+  async reschedule(
+    row: OutboxRow,
+    nextAttemptAt: number,
+    error: string,
+    record?: DeliveryRecord,
+  ): Promise<void> {
+    this.db.transaction(() => {
+      if (record) this.putRecord(row, record);
+      this.statements.reschedule.run(nextAttemptAt, error.slice(0, 2000), row.id);
+    })();
   }
 
   async deadLetter(row: OutboxRow, error: string, now: number): Promise<void> {

@@ -65,8 +65,11 @@ export interface OutboxStore {
   record(channel: string, groupId: string): Promise<DeliveryRecord | undefined>;
   /** The row was delivered (or had nothing to do): delete it and keep the group's new record. */
   complete(row: OutboxRow, record: DeliveryRecord | undefined): Promise<void>;
-  /** A retryable failure: back to pending, tried again at `nextAttemptAt`. */
-  reschedule(row: OutboxRow, nextAttemptAt: number, error: string): Promise<void>;
+  /**
+   * A retryable failure: back to pending, tried again at `nextAttemptAt`; `record`, when given, replaces
+   * the group's record in the same transaction (what the channel must know on the next attempt).
+   */
+  reschedule(row: OutboxRow, nextAttemptAt: number, error: string, record?: DeliveryRecord): Promise<void>;
   /** Gives up on the row; it stays visible as dead. */
   deadLetter(row: OutboxRow, error: string, now: number): Promise<void>;
   /** After a crash: rows left in flight go back to pending. Returns how many. */

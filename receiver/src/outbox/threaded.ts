@@ -106,8 +106,8 @@ export class ThreadedSqliteStore implements OutboxStore {
   complete(row: OutboxRow, record: DeliveryRecord | undefined): Promise<void> {
     return this.call('complete', row, record);
   }
-  reschedule(row: OutboxRow, nextAttemptAt: number, error: string): Promise<void> {
-    return this.call('reschedule', row, nextAttemptAt, error);
+  reschedule(row: OutboxRow, nextAttemptAt: number, error: string, record?: DeliveryRecord): Promise<void> {
+    return this.call('reschedule', row, nextAttemptAt, error, record);
   }
   deadLetter(row: OutboxRow, error: string, now: number): Promise<void> {
     return this.call('deadLetter', row, error, now);

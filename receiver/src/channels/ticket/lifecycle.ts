@@ -96,12 +96,22 @@ export function decideNew(
   return { step: 'create', earlier: remote.ref };
 }
 
+/**
+ * Kept in the group's record when a create got no answer (it may have succeeded): from then on the
+ * ticket is looked up by search, and a miss is not trusted until the system's search lag has passed.
+ */
+interface UncertainCreate extends ChannelRef {
+  uncertainCreateAt: number;
+}
+
+function uncertainSince(ref: ChannelRef | undefined): number | undefined {
+  return typeof ref?.uncertainCreateAt === 'number' ? ref.uncertainCreateAt : undefined;
+}
+
 export class TicketChannel implements Channel {
   readonly name: string;
   readonly rateLimit: RateLimit;
   readonly concurrency = 1;
-  /** identity → when a create of it ended without an answer. */
-  private readonly uncertain = new Map<string, number>();
 
   constructor(
     readonly type: string,
@@ -117,6 +127,8 @@ export class TicketChannel implements Channel {
   render(event: DeliveryEvent, ref?: ChannelRef): WireRequest[] {
     const local = isTicketRef(ref) ? ref : undefined;
     const s = this.system;
+    if (event.group.status === 'resolved' && (event.kind === 'new' || !local))
+      return s.preview('find', event);
     switch (event.kind) {
       case 'new': {
         if (!local) return [...s.preview('find', event), ...s.preview('create', event)];
@@ -135,30 +147,33 @@ export class TicketChannel implements Channel {
   }
 
   async send(event: DeliveryEvent, ref: ChannelRef | undefined): Promise<ChannelRef | undefined> {
-    const local = isTicketRef(ref) ? ref : undefined;
+    const local = isTicketRef(ref) ? withResolveTime(ref) : undefined;
+    const doubt = uncertainSince(ref);
     try {
+      if (doubt !== undefined) return await this.afterUncertainCreate(event, local, doubt);
       return await this.step(event, local);
     } catch (err) {
-      if (err instanceof TicketGoneError) {
-        if (event.kind === 'resolve') {
-          this.log(event).warn(
-            { ticket: local?.key },
-            `${this.system.peer} ticket is gone: nothing to resolve`,
-          );
-          return local;
-        }
-        this.log(event).warn({ ticket: local?.key }, `${this.system.peer} ticket is gone: opening a new one`);
-        return this.open(event, undefined).catch((again: unknown) => {
-          if (again instanceof TicketGoneError)
-            throw new ChannelError(`${this.system.peer} ticket vanished while it was being replaced`, true);
-          throw again;
-        });
+      if (!(err instanceof TicketGoneError)) throw err;
+      if (event.group.status === 'resolved') {
+        this.log(event).warn(
+          { ticket: local?.key },
+          `${this.system.peer} ticket is gone: nothing to resolve`,
+        );
+        return {};
       }
-      throw err;
+      this.log(event).warn({ ticket: local?.key }, `${this.system.peer} ticket is gone: opening a new one`);
+      return this.open(event, undefined).catch((again: unknown) => {
+        if (again instanceof TicketGoneError)
+          throw new ChannelError(`${this.system.peer} ticket vanished while it was being replaced`, true);
+        throw again;
+      });
     }
   }
 
-  private async step(event: DeliveryEvent, local: TicketRef | undefined): Promise<TicketRef | undefined> {
+  private async step(event: DeliveryEvent, local: TicketRef | undefined): Promise<ChannelRef | undefined> {
+    // A group seen only resolved (or resolved with no ticket known): resolve its open ticket, if any.
+    if (event.group.status === 'resolved' && (event.kind === 'new' || !local))
+      return this.resolveFound(event, await this.system.find(this.system.identity(event), []));
     switch (event.kind) {
       case 'new':
         return this.open(event, local);
@@ -169,42 +184,68 @@ export class TicketChannel implements Channel {
       case 'reminder':
         if (local && this.settings.reminderComments) await this.system.comment(local, event, 'reminder');
         return local;
-      case 'resolve': {
-        if (!local) return undefined;
-        await this.system.resolve(local, event);
-        this.log(event).info({ ticket: local.key }, `${this.system.peer} ticket resolved`);
-        return { ...local, resolvedAt: event.now };
-      }
+      case 'resolve':
+        return this.resolveFound(event, { ref: local as TicketRef, open: true, wontFix: false });
     }
+  }
+
+  /** Resolves the ticket if it is open; no ticket: nothing to do. */
+  private async resolveFound(event: DeliveryEvent, ticket: RemoteTicket | undefined): Promise<ChannelRef> {
+    if (!ticket) return {};
+    if (ticket.open) {
+      await this.system.resolve(ticket.ref, event);
+      this.log(event).info({ ticket: ticket.ref.key }, `${this.system.peer} ticket resolved`);
+    }
+    return { ...ticketOnly(ticket.ref), resolvedAt: event.now };
+  }
+
+  /**
+   * An earlier create got no answer. Search for its ticket (not the group's older one); until the
+   * search lag has passed, a miss means "not visible yet": retry rather than create a second ticket.
+   */
+  private async afterUncertainCreate(
+    event: DeliveryEvent,
+    local: TicketRef | undefined,
+    since: number,
+  ): Promise<ChannelRef | undefined> {
+    const found = await this.system.find(this.system.identity(event), []);
+    const created = found && found.ref.id !== local?.id ? found : undefined;
+    const log = this.log(event);
+    if (created) {
+      log.info({ ticket: created.ref.key }, `${this.system.peer} ticket of the unanswered create found`);
+      return event.group.status === 'resolved' ? this.resolveFound(event, created) : ticketOnly(created.ref);
+    }
+    const waitUntil = since + this.system.searchLagMs;
+    if (this.now() < waitUntil)
+      throw new ChannelError(
+        `an earlier create of this ticket got no answer and ${this.system.peer} search does not show it yet; ` +
+          `not creating a second one before ${new Date(waitUntil).toISOString()}`,
+        true,
+      );
+    log.warn(
+      `an earlier create got no answer and ${this.system.peer} search still misses it: going on without it`,
+    );
+    if (event.group.status === 'resolved') return local ?? {};
+    return this.open(event, local);
   }
 
   /** A group starts firing: adopt its open ticket, reopen a recent one, or create one. */
   private async open(event: DeliveryEvent, local: TicketRef | undefined): Promise<TicketRef> {
     const identity = this.system.identity(event);
-    // A ticket found after a create that got no answer is that create's: it needs no comment.
-    const ours = !local && this.uncertain.has(identity);
-    const remote = local ? await this.current(local) : await this.search(identity, event);
-    this.uncertain.delete(identity);
+    const remote = local ? await this.current(local) : await this.system.find(identity, []);
     const decision = decideNew(remote, local, event.now, this.settings.reopenWindowMs);
     const log = this.log(event);
     switch (decision.step) {
       case 'adopt':
-        if (ours) {
-          log.info(
-            { ticket: decision.ticket.key },
-            `${this.system.peer} ticket of the unanswered create found`,
-          );
-          return withoutResolve(decision.ticket);
-        }
         await this.system.comment(decision.ticket, event, 'adopt');
         log.info({ ticket: decision.ticket.key }, `${this.system.peer} ticket already open: commented`);
-        return withoutResolve(decision.ticket);
+        return ticketOnly(decision.ticket);
       case 'reopen':
         await this.system.reopen(decision.ticket, event);
         log.info({ ticket: decision.ticket.key }, `${this.system.peer} ticket reopened`);
-        return withoutResolve(decision.ticket);
+        return ticketOnly(decision.ticket);
       case 'create':
-        return this.create(event, identity, decision.earlier);
+        return this.create(event, identity, local, decision.earlier);
     }
   }
 
@@ -218,32 +259,21 @@ export class TicketChannel implements Channel {
     }
   }
 
-  private async search(identity: string, event: DeliveryEvent): Promise<RemoteTicket | undefined> {
-    const found = await this.system.find(identity, []);
-    const doubtSince = this.uncertain.get(identity);
-    if (found || doubtSince === undefined) return found;
-    const waitUntil = doubtSince + this.system.searchLagMs;
-    if (this.now() < waitUntil)
-      throw new ChannelError(
-        `an earlier create of this ticket got no answer and ${this.system.peer} search does not show it yet; ` +
-          `not creating a second one before ${new Date(waitUntil).toISOString()}`,
-        true,
-      );
-    this.log(event).warn(
-      { identity },
-      `an earlier create got no answer and ${this.system.peer} search still misses it: creating the ticket`,
-    );
-    return undefined;
-  }
-
-  private async create(event: DeliveryEvent, identity: string, earlier?: TicketRef): Promise<TicketRef> {
+  private async create(
+    event: DeliveryEvent,
+    identity: string,
+    local: TicketRef | undefined,
+    earlier?: TicketRef,
+  ): Promise<TicketRef> {
     try {
       const ref = await this.system.create(event, identity, earlier);
       this.log(event).info({ ticket: ref.key, earlier: earlier?.key }, `${this.system.peer} ticket created`);
       return ref;
     } catch (err) {
-      if (err instanceof HttpError && err.uncertain) this.uncertain.set(identity, this.now());
-      throw err;
+      if (!(err instanceof HttpError && err.uncertain)) throw err;
+      // The record keeps the group's older ticket (to tell it from the new one) and when this happened.
+      const keep: UncertainCreate = { ...(local ?? {}), uncertainCreateAt: this.now() };
+      throw new ChannelError(err.message, true, err.retryAfterMs, { cause: err, keep });
     }
   }
 
@@ -254,7 +284,12 @@ export class TicketChannel implements Channel {
   async close(): Promise<void> {}
 }
 
-function withoutResolve(ref: TicketRef): TicketRef {
-  const { resolvedAt: _, ...rest } = ref;
-  return rest as TicketRef;
+/** The ticket's own fields: no resolve time, no marker. */
+function ticketOnly(ref: TicketRef): TicketRef {
+  return { key: ref.key, id: ref.id, url: ref.url };
+}
+
+/** The ticket's own fields and when this channel resolved it; no marker. */
+function withResolveTime(ref: TicketRef): TicketRef {
+  return ref.resolvedAt === undefined ? ticketOnly(ref) : { ...ticketOnly(ref), resolvedAt: ref.resolvedAt };
 }
