@@ -5,15 +5,12 @@ import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FakeGitHub } from '../../test/fakes/github-api.js';
 import { waitFor } from '../../test/helpers/metrics.js';
-import { parseWebhookPayload } from '../src/alertmanager.js';
 import { classifyGitHub, describeGitHub } from '../src/channels/github/index.js';
 import { createChannel } from '../src/channels/index.js';
 import { parseConfig } from '../src/config.js';
-import { buildGroupView } from '../src/notification.js';
-import { groupIdentity } from '../src/outbox/idempotency.js';
-import { type DeliveryEvent, type DeliveryRecord, planDelivery } from '../src/outbox/plan.js';
+import type { DeliveryEvent, DeliveryRecord } from '../src/outbox/plan.js';
 import { type RunningReceiver, startReceiver } from '../src/receiver.js';
-import { RunbookCatalog } from '../src/remediation.js';
+import { plannedEvent } from './fixtures/events.js';
 import { fixture, RUNBOOKS_DIR, withAlerts } from './fixtures/payloads.js';
 import { cleanupPki, type Harness, startHarness, TOKEN } from './harness.js';
 
@@ -396,18 +393,7 @@ describe('GitHub render', () => {
   const channel = createChannel(config.channels[0] as (typeof config.channels)[0], pino({ level: 'silent' }));
 
   function event(body: Json, record?: DeliveryRecord): DeliveryEvent {
-    const parsed = parseWebhookPayload(body);
-    if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
-    const receiver = parsed.payload.receiver ?? '';
-    const view = buildGroupView(parsed.payload, {
-      identity: groupIdentity(parsed.payload, receiver),
-      receiver,
-      catalog: new RunbookCatalog(RUNBOOKS_DIR),
-      clusterLabel: 'cluster',
-    });
-    const plan = planDelivery(view, record, false, NOW);
-    if (plan.skip) throw new Error(plan.reason);
-    return plan.event;
+    return plannedEvent(body, { record, now: NOW });
   }
 
   it('a first firing: find by the identity label, then create the issue', () => {

@@ -13,19 +13,16 @@ import {
   plainText,
 } from '../../test/fakes/jira-api.js';
 import { waitFor } from '../../test/helpers/metrics.js';
-import { parseWebhookPayload } from '../src/alertmanager.js';
 import type { WireRequest } from '../src/channels/channel.js';
 import { createChannel } from '../src/channels/index.js';
 import { describeJira, jiraTime } from '../src/channels/jira/index.js';
 import { findJql, jqlString } from '../src/channels/jira/render.js';
 import type { AdfNode } from '../src/channels/ticket/doc.js';
 import { parseConfig } from '../src/config.js';
-import { buildGroupView } from '../src/notification.js';
-import { groupIdentity } from '../src/outbox/idempotency.js';
-import { type DeliveryEvent, type DeliveryRecord, planDelivery } from '../src/outbox/plan.js';
+import type { DeliveryEvent, DeliveryRecord } from '../src/outbox/plan.js';
 import { startReceiver } from '../src/receiver.js';
-import { RunbookCatalog } from '../src/remediation.js';
-import { fixture, hugeAnnotation, manyAlerts, RUNBOOKS_DIR, withAlerts } from './fixtures/payloads.js';
+import { plannedEvent } from './fixtures/events.js';
+import { fixture, hugeAnnotation, manyAlerts, withAlerts } from './fixtures/payloads.js';
 import { cleanupPki, type Harness, startHarness, TOKEN } from './harness.js';
 
 type Json = Record<string, unknown>;
@@ -587,18 +584,7 @@ const bodyOf = (request: WireRequest | undefined) => (request?.body ?? {}) as Js
 
 /** The event the delivery loop would plan, given what the channel showed before (`record`). */
 function eventOf(body: unknown, record?: DeliveryRecord): DeliveryEvent {
-  const parsed = parseWebhookPayload(body);
-  if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
-  const receiver = parsed.payload.receiver ?? '';
-  const view = buildGroupView(parsed.payload, {
-    identity: groupIdentity(parsed.payload, receiver),
-    receiver,
-    catalog: new RunbookCatalog(RUNBOOKS_DIR),
-    clusterLabel: 'cluster',
-  });
-  const plan = planDelivery(view, record, false, NOW);
-  if (plan.skip) throw new Error(plan.reason);
-  return plan.event;
+  return plannedEvent(body, { record, now: NOW });
 }
 
 /** A jira channel as `license-receiver render` builds it: no secrets read. */

@@ -2,19 +2,15 @@
 // fake Slack's own checker (written from Slack's documentation, not from the renderer).
 import { describe, expect, it } from 'vitest';
 import { checkBlocks, visibleText } from '../../test/fakes/slack-api.js';
-import { parseWebhookPayload } from '../src/alertmanager.js';
 import { escapeHtml, headerValue, markdownToHtml, renderEmail } from '../src/channels/email/render.js';
 import { escapeMrkdwn, markdownToMrkdwn } from '../src/channels/slack/mrkdwn.js';
 import { renderSlackMessage, renderSlackReply, SLACK_LIMITS } from '../src/channels/slack/render.js';
 import { truncate } from '../src/channels/text.js';
-import { buildGroupView } from '../src/notification.js';
-import { groupIdentity } from '../src/outbox/idempotency.js';
-import { type DeliveryEvent, type DeliveryRecord, planDelivery } from '../src/outbox/plan.js';
-import { RunbookCatalog } from '../src/remediation.js';
-import { fixture, hugeAnnotation, manyAlerts, RUNBOOKS_DIR } from './fixtures/payloads.js';
+import type { DeliveryEvent, DeliveryRecord } from '../src/outbox/plan.js';
+import { groupViewOf, plannedEvent } from './fixtures/events.js';
+import { fixture, hugeAnnotation, manyAlerts } from './fixtures/payloads.js';
 
 const NOW = Date.parse('2026-11-28T12:00:00Z');
-const catalog = new RunbookCatalog(RUNBOOKS_DIR);
 const slackOptions = { maxAlerts: 10, mentions: { critical: '<!subteam^S0ONCALL>' } };
 const emailOptions = {
   from: 'Alerts <alerts@example.com>',
@@ -24,22 +20,10 @@ const emailOptions = {
   maxValue: 20_000,
 };
 
-function view(body: unknown) {
-  const parsed = parseWebhookPayload(body);
-  if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
-  const receiver = parsed.payload.receiver ?? '';
-  return buildGroupView(parsed.payload, {
-    identity: groupIdentity(parsed.payload, receiver),
-    receiver,
-    catalog,
-    clusterLabel: 'cluster',
-  });
-}
+const _view = groupViewOf;
 
 function event(body: unknown, record?: DeliveryRecord, reminder = false): DeliveryEvent {
-  const plan = planDelivery(view(body), record, reminder, NOW);
-  if (plan.skip) throw new Error(plan.reason);
-  return plan.event;
+  return plannedEvent(body, { record, reminder, now: NOW });
 }
 
 const ALL = [

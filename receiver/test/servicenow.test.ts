@@ -13,11 +13,10 @@ import { createChannel } from '../src/channels/index.js';
 import type { ServiceNowChannelSettings } from '../src/channels/servicenow/config.js';
 import { describeError } from '../src/channels/servicenow/index.js';
 import type { ChannelSettings } from '../src/config.js';
-import { buildGroupView } from '../src/notification.js';
 import { groupIdentity } from '../src/outbox/idempotency.js';
-import { type DeliveryEvent, type DeliveryRecord, planDelivery } from '../src/outbox/plan.js';
-import { RunbookCatalog } from '../src/remediation.js';
-import { fixture, hugeAnnotation, manyAlerts, RUNBOOKS_DIR, withAlerts } from './fixtures/payloads.js';
+import type { DeliveryEvent, DeliveryRecord } from '../src/outbox/plan.js';
+import { plannedEvent } from './fixtures/events.js';
+import { fixture, hugeAnnotation, manyAlerts, withAlerts } from './fixtures/payloads.js';
 import { cleanupPki, type Harness, startHarness } from './harness.js';
 
 type Json = Record<string, unknown>;
@@ -438,7 +437,6 @@ describe('ServiceNow faults', () => {
 
 describe('ServiceNow requests (render)', () => {
   const NOW = Date.parse('2026-11-28T12:00:00Z');
-  const catalog = new RunbookCatalog(RUNBOOKS_DIR);
   const settings: ServiceNowChannelSettings = {
     name: 'servicenow',
     type: 'servicenow',
@@ -466,18 +464,7 @@ describe('ServiceNow requests (render)', () => {
   };
 
   function event(body: Json, record?: DeliveryRecord): DeliveryEvent {
-    const parsed = parseWebhookPayload(body);
-    if (!parsed.ok) throw new Error('bad fixture');
-    const receiver = parsed.payload.receiver ?? '';
-    const view = buildGroupView(parsed.payload, {
-      identity: groupIdentity(parsed.payload, receiver),
-      receiver,
-      catalog,
-      clusterLabel: 'cluster',
-    });
-    const plan = planDelivery(view, record, false, NOW);
-    if (plan.skip) throw new Error(plan.reason);
-    return plan.event;
+    return plannedEvent(body, { record, now: NOW });
   }
   const open: DeliveryRecord = {
     state: 'open',

@@ -11,17 +11,14 @@ import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebhookSink } from '../../test/fakes/webhook-sink.js';
 import { waitFor } from '../../test/helpers/metrics.js';
-import { parseWebhookPayload } from '../src/alertmanager.js';
 import type { HttpError } from '../src/channels/http.js';
 import { createWebhookChannel } from '../src/channels/webhook/index.js';
 import type { WebhookBody } from '../src/channels/webhook/render.js';
 import { ConfigError, parseConfig } from '../src/config.js';
-import { buildGroupView } from '../src/notification.js';
-import { groupIdentity } from '../src/outbox/idempotency.js';
-import { type DeliveryEvent, planDelivery } from '../src/outbox/plan.js';
-import { RunbookCatalog } from '../src/remediation.js';
+import type { DeliveryEvent } from '../src/outbox/plan.js';
 import { VERSION } from '../src/version.js';
-import { fixture, RUNBOOKS_DIR } from './fixtures/payloads.js';
+import { plannedEvent } from './fixtures/events.js';
+import { fixture } from './fixtures/payloads.js';
 import { cleanupPki, type Harness, startHarness } from './harness.js';
 
 const SECRET = 'whsec-7f3a9c-test-secret';
@@ -279,17 +276,7 @@ function writeUrl(target: WebhookSink, path: string): string {
 describe('webhook channel on its own', () => {
   /** A delivery event of the firing fixture, as the delivery loop would plan it. */
   function firingEvent(): DeliveryEvent {
-    const parsed = parseWebhookPayload(fixture('firing'));
-    if (!parsed.ok) throw new Error('bad fixture');
-    const view = buildGroupView(parsed.payload, {
-      identity: groupIdentity(parsed.payload, 'license-receiver'),
-      receiver: 'license-receiver',
-      catalog: new RunbookCatalog(RUNBOOKS_DIR),
-      clusterLabel: 'cluster',
-    });
-    const plan = planDelivery(view, undefined, false, Date.now());
-    if (plan.skip) throw new Error('nothing to send');
-    return plan.event;
+    return plannedEvent(fixture('firing'), { now: Date.now() });
   }
 
   it('sends what render shows; logs and errors carry neither URL, token nor signature', async () => {

@@ -2,6 +2,7 @@
 // base URL, fixed headers (auth), a timeout, no redirects (a redirect could carry a credential to
 // another host), and every failure classified once: network errors, timeouts, 408, 429 and 5xx are
 // retryable (with the peer's Retry-After); other statuses are permanent, with the peer's own words.
+import { VERSION } from '../version.js';
 import { ChannelError } from './channel.js';
 
 export class HttpError extends ChannelError {
@@ -72,6 +73,7 @@ export class HttpClient {
         method,
         headers: {
           Accept: 'application/json',
+          'User-Agent': `license-receiver/${VERSION}`,
           ...(payload !== undefined ? { 'Content-Type': 'application/json' } : {}),
           ...this.options.headers,
           ...request.headers,

@@ -4,7 +4,6 @@
 // minute); any other 403 is a missing permission and is not retried.
 import type { Logger } from 'pino';
 import type { DeliveryEvent } from '../../outbox/plan.js';
-import { VERSION } from '../../version.js';
 import type { WireRequest } from '../channel.js';
 import { HttpClient, HttpError, type HttpResponse, retryAfterMs } from '../http.js';
 import type { CommentKind } from '../ticket/content.js';
@@ -173,7 +172,6 @@ export function githubHeaders(token: string | undefined): Record<string, string>
   return {
     Accept: 'application/vnd.github+json',
     'X-GitHub-Api-Version': '2022-11-28',
-    'User-Agent': `license-receiver/${VERSION}`,
     ...(token !== undefined ? { Authorization: `Bearer ${token}` } : {}),
   };
 }

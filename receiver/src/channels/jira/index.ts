@@ -4,7 +4,6 @@
 // (API v2, wiki markup); `api: auto` asks serverInfo once. The request bodies are built in render.ts.
 import type { Logger } from 'pino';
 import type { DeliveryEvent } from '../../outbox/plan.js';
-import { VERSION } from '../../version.js';
 import { ChannelError, type WireRequest } from '../channel.js';
 import { HttpClient, HttpError, type HttpResponse } from '../http.js';
 import type { CommentKind } from '../ticket/content.js';
@@ -75,7 +74,6 @@ class JiraSystem implements TicketSystem {
       peer: PEER,
       baseUrl: settings.url,
       headers: {
-        'User-Agent': `license-receiver/${VERSION}`,
         ...(this.authorization !== undefined ? { Authorization: this.authorization } : {}),
       },
       timeoutMs: settings.timeoutMs,

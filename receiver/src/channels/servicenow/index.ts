@@ -4,7 +4,6 @@
 // incident naming the old one is opened instead. The request bodies are built in render.ts.
 import type { Logger } from 'pino';
 import type { DeliveryEvent } from '../../outbox/plan.js';
-import { VERSION } from '../../version.js';
 import { ChannelError, type WireRequest } from '../channel.js';
 import { HttpClient, type HttpResponse } from '../http.js';
 import type { CommentKind } from '../ticket/content.js';
@@ -61,7 +60,6 @@ export class ServiceNowSystem implements TicketSystem {
       peer: PEER,
       baseUrl: settings.url,
       headers: {
-        'User-Agent': `license-receiver/${VERSION}`,
         ...(this.authorization !== undefined ? { Authorization: this.authorization } : {}),
       },
       timeoutMs: settings.timeoutMs,

@@ -8,7 +8,6 @@ import { createHmac } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ChannelRef, DeliveryEvent } from '../../outbox/plan.js';
 import type { RateLimit } from '../../outbox/rate-limit.js';
-import { VERSION } from '../../version.js';
 import { type Channel, ChannelError, type WireRequest } from '../channel.js';
 import { HttpClient, type HttpClientOptions } from '../http.js';
 import type { WebhookChannelSettings } from './config.js';
@@ -64,7 +63,6 @@ export class WebhookChannel implements Channel {
         baseUrl: settings.url,
         headers: {
           ...settings.headers,
-          'User-Agent': `license-receiver/${VERSION}`,
           ...(settings.bearerToken !== undefined ? { Authorization: `Bearer ${settings.bearerToken}` } : {}),
         },
         timeoutMs: settings.timeoutMs,
