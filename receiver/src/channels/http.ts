@@ -110,6 +110,17 @@ export class HttpClient {
   }
 }
 
+/** `Bearer <token>` when there is a token, else `Basic` of user and password, else undefined. */
+export function authorizationHeader(
+  token: string | undefined,
+  user?: string,
+  password?: string,
+): string | undefined {
+  if (token !== undefined) return `Bearer ${token}`;
+  if (user === undefined || password === undefined) return undefined;
+  return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+}
+
 function parseBody(text: string): unknown {
   if (text === '') return undefined;
   try {

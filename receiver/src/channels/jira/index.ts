@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import type { DeliveryEvent } from '../../outbox/plan.js';
 import { ChannelError, type WireRequest } from '../channel.js';
-import { HttpClient, HttpError, type HttpResponse } from '../http.js';
+import { authorizationHeader, HttpClient, HttpError, type HttpResponse } from '../http.js';
 import type { CommentKind } from '../ticket/content.js';
 import {
   identityLabel,
@@ -69,7 +69,7 @@ class JiraSystem implements TicketSystem {
     private readonly logger: Logger,
   ) {
     this.searchLagMs = settings.searchLagMs;
-    this.authorization = authorizationOf(settings);
+    this.authorization = authorizationHeader(settings.personalAccessToken, settings.email, settings.apiToken);
     this.client = new HttpClient({
       peer: PEER,
       baseUrl: settings.url,
@@ -272,12 +272,6 @@ class JiraSystem implements TicketSystem {
   private refOf(id: string, key: string): TicketRef {
     return { key, id, url: browseUrl(this.settings, key) };
   }
-}
-
-function authorizationOf(s: JiraChannelSettings): string | undefined {
-  if (s.personalAccessToken !== undefined) return `Bearer ${s.personalAccessToken}`;
-  if (s.email === undefined || s.apiToken === undefined) return undefined;
-  return `Basic ${Buffer.from(`${s.email}:${s.apiToken}`).toString('base64')}`;
 }
 
 function credentialsOf(s: JiraChannelSettings): string {

@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import type { DeliveryEvent } from '../../outbox/plan.js';
 import { ChannelError, type WireRequest } from '../channel.js';
-import { HttpClient, type HttpResponse } from '../http.js';
+import { authorizationHeader, HttpClient, type HttpResponse } from '../http.js';
 import type { CommentKind } from '../ticket/content.js';
 import {
   identityLabel,
@@ -55,7 +55,7 @@ export class ServiceNowSystem implements TicketSystem {
     private readonly settings: ServiceNowChannelSettings,
     private readonly logger: Logger,
   ) {
-    this.authorization = authorizationOf(settings);
+    this.authorization = authorizationHeader(settings.token, settings.username, settings.password);
     this.client = new HttpClient({
       peer: PEER,
       baseUrl: settings.url,
@@ -199,12 +199,6 @@ export class ServiceNowSystem implements TicketSystem {
 
 export function createServiceNowSystem(settings: ServiceNowChannelSettings, logger: Logger): TicketSystem {
   return new ServiceNowSystem(settings, logger);
-}
-
-function authorizationOf(settings: ServiceNowChannelSettings): string | undefined {
-  if (settings.token !== undefined) return `Bearer ${settings.token}`;
-  if (settings.username === undefined || settings.password === undefined) return undefined;
-  return `Basic ${Buffer.from(`${settings.username}:${settings.password}`).toString('base64')}`;
 }
 
 /** ServiceNow's `{ error: { message, detail }, status: 'failure' }` → `message: detail`. */
