@@ -534,6 +534,13 @@ describe('ServiceNow requests (render)', () => {
       },
     ]);
 
+    const noted = createChannel(
+      { ...settings, closeNotes: 'Licence renewed.' } as ChannelSettings,
+      pino({ level: 'silent' }),
+    );
+    const [, patch] = noted.render(event(fixture('resolved'), open), open.ref);
+    expect(patch?.body).toMatchObject({ close_notes: `Licence renewed.\n\n${text}`, work_notes: text });
+
     const closed: DeliveryRecord = { ...open, state: 'closed', ref: { ...ref, resolvedAt: NOW - 60_000 } };
     const reopen = channel.render(event(fixture('firing'), closed), closed.ref);
     expect(reopen[1]).toEqual({

@@ -31,6 +31,7 @@ export const servicenowSchema = z.strictObject({
   resolve_state: text('an incident state value such as "6" (Resolved)').default('6'),
   reopen_state: text('an incident state value such as "2" (In Progress)').default('2'),
   close_code: text('a resolution code such as "Solved (Permanently)"').default('Solved (Permanently)'),
+  close_notes: text('a text put first in the close notes').optional(),
   wont_fix_close_codes: list(text('a resolution code'), 'a list of resolution codes').default([]),
 });
 
@@ -46,6 +47,8 @@ export interface ServiceNowChannelSettings extends TicketSettings {
   resolveState: string;
   reopenState: string;
   closeCode: string;
+  /** Put before the generated resolve text in close_notes. */
+  closeNotes?: string;
   wontFixCloseCodes: string[];
 }
 
@@ -78,6 +81,7 @@ export function buildServiceNowSettings(
     reopenState: raw.reopen_state,
     closeCode: raw.close_code,
     wontFixCloseCodes: raw.wont_fix_close_codes,
+    ...(raw.close_notes !== undefined ? { closeNotes: raw.close_notes } : {}),
   };
   if (basic) {
     settings.username = raw.username as string;

@@ -142,7 +142,10 @@ export function commentBody(
   return { work_notes: noteText(settings, event, kind) };
 }
 
-/** Resolves with the configured state and close code; the resolve comment is also the close notes. */
+/**
+ * Resolves with the configured state and close code; the close notes are the configured text before
+ * the resolve comment (how long it fired), which is also the work note.
+ */
 export function resolveBody(
   settings: ServiceNowChannelSettings,
   event: DeliveryEvent,
@@ -151,7 +154,7 @@ export function resolveBody(
   return {
     state: settings.resolveState,
     close_code: settings.closeCode,
-    close_notes: text,
+    close_notes: settings.closeNotes ? `${settings.closeNotes}\n\n${text}` : text,
     work_notes: text,
   };
 }
