@@ -175,7 +175,6 @@ describe('Jira Cloud: the lifecycle of one alert group', () => {
       jql: `project = "LIC" AND labels = "${IDENTITY}" ORDER BY created DESC`,
       fields: ['status', 'resolution', 'resolutiondate'],
       maxResults: 1,
-      reconcileIssues: [],
     });
     expect(fake.callsTo('POST', /^\/rest\/api\/3\/issue$/).map((c) => c.status)).toEqual([201]);
   });
@@ -633,7 +632,6 @@ describe('render (pure)', () => {
       jql: `project = "LIC" AND labels = "${IDENTITY}" ORDER BY created DESC`,
       fields: ['status', 'resolution', 'resolutiondate'],
       maxResults: 1,
-      reconcileIssues: [],
     });
     const { fields } = bodyOf(requests[1]) as { fields: Json };
     expect(fields).toEqual(expectedFields);

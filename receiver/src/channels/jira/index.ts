@@ -85,8 +85,8 @@ class JiraSystem implements TicketSystem {
     return identityLabel(event);
   }
 
-  async find(identity: string, known: TicketRef[]): Promise<RemoteTicket | undefined> {
-    const request = findRequest(await this.api(), this.settings, identity, known);
+  async find(identity: string): Promise<RemoteTicket | undefined> {
+    const request = findRequest(await this.api(), this.settings, identity);
     const res = await this.call<{ issues?: unknown }>(request);
     const issues = res.body?.issues;
     if (!Array.isArray(issues)) throw unexpected(request);

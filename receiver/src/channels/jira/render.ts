@@ -71,16 +71,13 @@ export function findJql(s: Pick<JiraTarget, 'project'>, identity: string): strin
 }
 
 /**
- * The newest issue with the identity label. Cloud's /search/jql is eventually consistent; the ids in
- * `reconcileIssues` are read as they are now. The old /rest/api/3/search answers 410 on Cloud.
+ * The newest issue with the identity label. Cloud's /search/jql is eventually consistent: the lifecycle
+ * does not trust a miss after a create it got no answer to. The old /rest/api/3/search answers 410.
  */
-export function findRequest(api: JiraApi, s: JiraTarget, identity: string, known: { id: string }[] = []) {
+export function findRequest(api: JiraApi, s: JiraTarget, identity: string) {
   const jql = findJql(s, identity);
   const fields = [...READ_FIELDS];
-  if (api === 'cloud') {
-    const reconcileIssues = known.map((r) => Number(r.id)).filter(Number.isSafeInteger);
-    return post(`${apiRoot(api)}/search/jql`, { jql, fields, maxResults: 1, reconcileIssues });
-  }
+  if (api === 'cloud') return post(`${apiRoot(api)}/search/jql`, { jql, fields, maxResults: 1 });
   return post(`${apiRoot(api)}/search`, { jql, fields, maxResults: 1, startAt: 0 });
 }
 

@@ -58,8 +58,8 @@ export interface TicketSystem {
   readonly searchLagMs: number;
   /** What marks a ticket as this group's: a label, a correlation id. */
   identity(event: DeliveryEvent): string;
-  /** The newest ticket with this identity, or undefined. `known` helps read-after-write searches. */
-  find(identity: string, known: TicketRef[]): Promise<RemoteTicket | undefined>;
+  /** The newest ticket with this identity, or undefined. */
+  find(identity: string): Promise<RemoteTicket | undefined>;
   /** The ticket's state now; throws TicketGoneError when it no longer exists. */
   get(ref: TicketRef): Promise<RemoteTicket>;
   create(event: DeliveryEvent, identity: string, earlier?: TicketRef): Promise<TicketRef>;
@@ -173,7 +173,7 @@ export class TicketChannel implements Channel {
   private async step(event: DeliveryEvent, local: TicketRef | undefined): Promise<ChannelRef | undefined> {
     // A group seen only resolved (or resolved with no ticket known): resolve its open ticket, if any.
     if (event.group.status === 'resolved' && (event.kind === 'new' || !local))
-      return this.resolveFound(event, await this.system.find(this.system.identity(event), []));
+      return this.resolveFound(event, await this.system.find(this.system.identity(event)));
     switch (event.kind) {
       case 'new':
         return this.open(event, local);
@@ -208,7 +208,7 @@ export class TicketChannel implements Channel {
     local: TicketRef | undefined,
     since: number,
   ): Promise<ChannelRef | undefined> {
-    const found = await this.system.find(this.system.identity(event), []);
+    const found = await this.system.find(this.system.identity(event));
     const created = found && found.ref.id !== local?.id ? found : undefined;
     const log = this.log(event);
     if (created) {
@@ -232,7 +232,7 @@ export class TicketChannel implements Channel {
   /** A group starts firing: adopt its open ticket, reopen a recent one, or create one. */
   private async open(event: DeliveryEvent, local: TicketRef | undefined): Promise<TicketRef> {
     const identity = this.system.identity(event);
-    const remote = local ? await this.current(local) : await this.system.find(identity, []);
+    const remote = local ? await this.current(local) : await this.system.find(identity);
     const decision = decideNew(remote, local, event.now, this.settings.reopenWindowMs);
     const log = this.log(event);
     switch (decision.step) {
