@@ -415,6 +415,24 @@ describe('duplicates', () => {
   });
 });
 
+describe("Alertmanager's repeat of an unchanged group", () => {
+  it.each([
+    [false, 0],
+    [true, 1],
+  ])('reminder_comments %s → %i comment(s)', async (reminders, count) => {
+    // dedupe_window 0: the same content again is Alertmanager's repeat_interval, not an HA twin.
+    const { h, jira } = await startBoth({}, { reminder_comments: reminders }, { dedupe_window: '0s' });
+    await h.post(firing());
+    await h.drained();
+    await h.post(firing());
+    await h.drained();
+    expect(jira.issues()).toHaveLength(1);
+    const comments = jira.comments('LIC-1');
+    expect(comments).toHaveLength(count);
+    for (const c of comments) expect(c).toMatch(/^Still firing: 1 alert since 2026-11-28 08:00 UTC/);
+  });
+});
+
 describe('a create that got no answer', () => {
   const GROUP_ID = IDENTITY.slice('ALERT{'.length, -1);
   const CREATE = { method: 'POST', path: /^\/rest\/api\/3\/issue$/ };
