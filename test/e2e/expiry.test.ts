@@ -4,6 +4,7 @@
 // and an email in the same thread; one Jira issue with the remediation, transitioned to Done with a
 // comment.
 import { describe, expect, it } from 'vitest';
+import { jiraTime } from '../../receiver/src/channels/jira/index.js';
 import { plainText } from '../fakes/jira-api.js';
 import { MAIL_TO, nth, settle, slackText, slackUrls, usePipeline, waitFor } from './harness.js';
 
@@ -45,6 +46,8 @@ describe('e2e: licence expiring in 5 days, then renewed', () => {
 
     await waitFor(() => pipeline().jiraIssues().length > 0, 10_000, 'a Jira issue');
     const issues = pipeline().jiraIssues();
+    const created = jiraTime(nth(issues, 0).fields.created) ?? Number.NaN;
+    console.log(`e2e: licence file changed → Jira issue created ${created - changed} ms later`);
     expect(issues).toHaveLength(1);
     const issue = nth(issues, 0);
     expect(issue.fields.summary).toContain(ALERT);
