@@ -1,5 +1,5 @@
 // One HTTP client for the channels that speak JSON over HTTP (Jira, ServiceNow, GitHub, webhook): a
-// base URL, fixed headers (auth), a timeout, no redirects (a redirect could carry a credential to
+// base URL, fixed headers, credentials, a timeout, no redirects (a redirect could carry a credential to
 // another host), and every failure classified once: network errors, timeouts, 408, 429 and 5xx are
 // retryable (with the peer's Retry-After); other statuses are permanent, with the peer's own words.
 import { VERSION } from '../version.js';
@@ -32,11 +32,21 @@ export interface HttpResponse<T = unknown> {
   body: T;
 }
 
+/** Sent as `Authorization`: a bearer token, else user and password (Basic). */
+export interface Credentials {
+  token?: string | undefined;
+  user?: string | undefined;
+  password?: string | undefined;
+  /** What to name when none were loaded (`API token`): then no request is made. Absent: optional. */
+  required?: string;
+}
+
 export interface HttpClientOptions {
   /** Names the peer in errors: `Jira`, `GitHub`… */
   peer: string;
   baseUrl: string;
-  headers: Record<string, string>;
+  credentials?: Credentials;
+  headers?: Record<string, string>;
   timeoutMs: number;
   /** The peer's error text from an error body (Jira's errorMessages, GitHub's message…). */
   describe?: (body: unknown) => string | undefined;
@@ -53,7 +63,12 @@ export interface RequestOptions {
 }
 
 export class HttpClient {
-  constructor(readonly options: HttpClientOptions) {}
+  private readonly authorization: string | undefined;
+
+  constructor(readonly options: HttpClientOptions) {
+    const c = options.credentials;
+    this.authorization = c && authorizationHeader(c.token, c.user, c.password);
+  }
 
   url(path: string): string {
     return `${this.options.baseUrl.replace(/\/+$/, '')}${path}`;
@@ -65,7 +80,9 @@ export class HttpClient {
     body?: unknown,
     request: RequestOptions = {},
   ): Promise<HttpResponse<T>> {
-    const { peer, timeoutMs } = this.options;
+    const { peer, timeoutMs, credentials } = this.options;
+    if (this.authorization === undefined && credentials?.required)
+      throw new ChannelError(`no ${peer} ${credentials.required} was loaded`, false);
     const payload = request.raw ?? (body === undefined ? undefined : JSON.stringify(body));
     let res: Response;
     try {
@@ -76,6 +93,7 @@ export class HttpClient {
           'User-Agent': `license-receiver/${VERSION}`,
           ...(payload !== undefined ? { 'Content-Type': 'application/json' } : {}),
           ...this.options.headers,
+          ...(this.authorization !== undefined ? { Authorization: this.authorization } : {}),
           ...request.headers,
         },
         ...(payload !== undefined ? { body: payload } : {}),
@@ -111,7 +129,7 @@ export class HttpClient {
 }
 
 /** `Bearer <token>` when there is a token, else `Basic` of user and password, else undefined. */
-export function authorizationHeader(
+function authorizationHeader(
   token: string | undefined,
   user?: string,
   password?: string,

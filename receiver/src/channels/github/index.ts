@@ -28,6 +28,7 @@ import {
 } from './render.js';
 
 const PEER = 'GitHub';
+const GITHUB_HEADERS = { Accept: 'application/vnd.github+json', 'X-GitHub-Api-Version': '2022-11-28' };
 /** GitHub's advice when a rate limit says neither retry-after nor a reset time. */
 const RATE_LIMIT_WAIT_MS = 60_000;
 /** Statuses of an issue that no longer answers: deleted (410, or 404), transferred away (301). */
@@ -61,7 +62,8 @@ class GitHubSystem implements TicketSystem {
     this.client = new HttpClient({
       peer: PEER,
       baseUrl: settings.apiUrl,
-      headers: githubHeaders(settings.token),
+      headers: GITHUB_HEADERS,
+      credentials: { token: settings.token, required: 'token' },
       timeoutMs: settings.timeoutMs,
       describe: describeGitHub,
       classify: (response) => classifyGitHub(response, this.repository),
@@ -166,14 +168,6 @@ class GitHubSystem implements TicketSystem {
     const text = describeGitHub(res.body);
     return `GitHub answered HTTP ${res.status} to ${request.method} ${request.path}${text ? `: ${text}` : ''}`;
   }
-}
-
-export function githubHeaders(token: string | undefined): Record<string, string> {
-  return {
-    Accept: 'application/vnd.github+json',
-    'X-GitHub-Api-Version': '2022-11-28',
-    ...(token !== undefined ? { Authorization: `Bearer ${token}` } : {}),
-  };
 }
 
 function refOf(issue: GitHubIssue): TicketRef {

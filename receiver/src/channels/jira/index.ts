@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import type { DeliveryEvent } from '../../outbox/plan.js';
 import { ChannelError, type WireRequest } from '../channel.js';
-import { authorizationHeader, HttpClient, HttpError, type HttpResponse } from '../http.js';
+import { HttpClient, HttpError, type HttpResponse } from '../http.js';
 import type { CommentKind } from '../ticket/content.js';
 import {
   identityLabel,
@@ -60,7 +60,6 @@ class JiraSystem implements TicketSystem {
   readonly peer = PEER;
   readonly searchLagMs: number;
   private readonly client: HttpClient;
-  private readonly authorization: string | undefined;
   /** The API `auto` found (serverInfo is asked once; a failed ask is asked again). */
   private detected: JiraApi | undefined;
 
@@ -69,12 +68,14 @@ class JiraSystem implements TicketSystem {
     private readonly logger: Logger,
   ) {
     this.searchLagMs = settings.searchLagMs;
-    this.authorization = authorizationHeader(settings.personalAccessToken, settings.email, settings.apiToken);
     this.client = new HttpClient({
       peer: PEER,
       baseUrl: settings.url,
-      headers: {
-        ...(this.authorization !== undefined ? { Authorization: this.authorization } : {}),
+      credentials: {
+        token: settings.personalAccessToken,
+        user: settings.email,
+        password: settings.apiToken,
+        required: 'API token or personal access token',
       },
       timeoutMs: settings.timeoutMs,
       describe: describeJira,
@@ -245,8 +246,6 @@ class JiraSystem implements TicketSystem {
   }
 
   private async call<T = unknown>(request: JiraRequest, accept: number[] = []): Promise<HttpResponse<T>> {
-    if (this.authorization === undefined)
-      throw new ChannelError(`no ${PEER} API token or personal access token was loaded`, false);
     try {
       return await this.client.request<T>(request.method, request.path, request.body, { accept });
     } catch (err) {

@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import type { DeliveryEvent } from '../../outbox/plan.js';
 import { ChannelError, type WireRequest } from '../channel.js';
-import { authorizationHeader, HttpClient, type HttpResponse } from '../http.js';
+import { HttpClient, type HttpResponse } from '../http.js';
 import type { CommentKind } from '../ticket/content.js';
 import {
   identityLabel,
@@ -49,18 +49,19 @@ export class ServiceNowSystem implements TicketSystem {
   // The Table API reads the database: a created incident is found at once.
   readonly searchLagMs = 0;
   private readonly client: HttpClient;
-  private readonly authorization: string | undefined;
 
   constructor(
     private readonly settings: ServiceNowChannelSettings,
     private readonly logger: Logger,
   ) {
-    this.authorization = authorizationHeader(settings.token, settings.username, settings.password);
     this.client = new HttpClient({
       peer: PEER,
       baseUrl: settings.url,
-      headers: {
-        ...(this.authorization !== undefined ? { Authorization: this.authorization } : {}),
+      credentials: {
+        token: settings.token,
+        user: settings.username,
+        password: settings.password,
+        required: 'password or token',
       },
       timeoutMs: settings.timeoutMs,
       describe: describeError,
@@ -171,8 +172,6 @@ export class ServiceNowSystem implements TicketSystem {
     body?: unknown,
     accept?: number[],
   ): Promise<HttpResponse> {
-    if (this.authorization === undefined)
-      throw new ChannelError(`no ${PEER} password or token was loaded`, false);
     return this.client.request(method, path, body, accept ? { accept } : {});
   }
 

@@ -61,10 +61,8 @@ export class WebhookChannel implements Channel {
       this.client = new WebhookClient(settings.url, {
         peer: 'Webhook',
         baseUrl: settings.url,
-        headers: {
-          ...settings.headers,
-          ...(settings.bearerToken !== undefined ? { Authorization: `Bearer ${settings.bearerToken}` } : {}),
-        },
+        headers: settings.headers,
+        credentials: { token: settings.bearerToken },
         timeoutMs: settings.timeoutMs,
         describe: peerText,
       });
