@@ -22,8 +22,8 @@
 // headers untouched, no retry-after), 429 with retry-after, HTTP 5xx, or a delayed answer (the
 // request is handled — the issue IS created — and answered only after the delay).
 import { randomBytes } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
+import { closeLoopback, listenLoopback } from '../helpers/loopback.js';
 
 export interface FakeGitHubOptions {
   /** Default 'ghp_testtoken'. */
@@ -208,13 +208,9 @@ export class FakeGitHub {
 
   static async start(options: FakeGitHubOptions = {}): Promise<FakeGitHub> {
     const fake = new FakeGitHub(options);
-    fake.server = http.createServer((req, res) => {
-      fake.handle(req, res).catch((err: Error) => {
-        if (!res.headersSent) res.writeHead(500).end(String(err));
-      });
-    });
-    await new Promise<void>((resolve) => fake.server.listen(0, '127.0.0.1', resolve));
-    fake.url = `http://127.0.0.1:${(fake.server.address() as AddressInfo).port}${fake.pathPrefix}`;
+    const { server, url } = await listenLoopback((req, res) => fake.handle(req, res));
+    fake.server = server;
+    fake.url = `${url}${fake.pathPrefix}`;
     return fake;
   }
 
@@ -285,10 +281,7 @@ export class FakeGitHub {
   async close(): Promise<void> {
     for (const t of this.pendingTimers) clearTimeout(t);
     this.pendingTimers.clear();
-    await new Promise<void>((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
+    await closeLoopback(this.server);
   }
 
   // ---- inspection ---------------------------------------------------------------------------------

@@ -17,8 +17,8 @@
 // its id in `reconcileIssues`. It can be told to fail on purpose: 429 with Retry-After, HTTP 5xx (502
 // and 503 with an HTML body, as from Atlassian's edge), or a delayed answer (the request is applied,
 // the client may time out first).
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
+import { closeLoopback, listenLoopback } from '../helpers/loopback.js';
 
 type Json = Record<string, unknown>;
 
@@ -357,13 +357,9 @@ export class FakeJira {
 
   static async start(options: FakeJiraOptions = {}): Promise<FakeJira> {
     const fake = new FakeJira(options);
-    fake.server = http.createServer((req, res) => {
-      fake.handle(req, res).catch((err: Error) => {
-        res.writeHead(500).end(String(err));
-      });
-    });
-    await new Promise<void>((resolve) => fake.server.listen(0, '127.0.0.1', resolve));
-    fake.url = `http://127.0.0.1:${(fake.server.address() as AddressInfo).port}`;
+    const { server, url } = await listenLoopback((req, res) => fake.handle(req, res));
+    fake.server = server;
+    fake.url = url;
     return fake;
   }
 
@@ -455,10 +451,7 @@ export class FakeJira {
   async close(): Promise<void> {
     for (const t of this.pendingTimers) clearTimeout(t);
     this.pendingTimers.clear();
-    await new Promise<void>((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
+    await closeLoopback(this.server);
   }
 
   // ---- HTTP ----

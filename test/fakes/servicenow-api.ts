@@ -27,8 +27,8 @@
 // (JSON) or 502/503 (an HTML page, as from the load balancer), or a delayed answer (the write is
 // done at once, the answer comes after `delayMs`: a request in flight). Faults apply after auth.
 import { randomBytes } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
+import { closeLoopback, listenLoopback } from '../helpers/loopback.js';
 
 /** An incident as stored; every value is a string, as ServiceNow returns them. */
 export interface Incident {
@@ -270,13 +270,9 @@ export class FakeServiceNow {
 
   static async start(options: FakeServiceNowOptions = {}): Promise<FakeServiceNow> {
     const fake = new FakeServiceNow(options);
-    fake.server = http.createServer((req, res) => {
-      fake.handle(req, res).catch((err: Error) => {
-        res.writeHead(500).end(String(err));
-      });
-    });
-    await new Promise<void>((resolve) => fake.server.listen(0, '127.0.0.1', resolve));
-    fake.url = `http://127.0.0.1:${(fake.server.address() as AddressInfo).port}`;
+    const { server, url } = await listenLoopback((req, res) => fake.handle(req, res));
+    fake.server = server;
+    fake.url = url;
     return fake;
   }
 
@@ -344,10 +340,7 @@ export class FakeServiceNow {
   async close(): Promise<void> {
     for (const t of this.pendingTimers) clearTimeout(t);
     this.pendingTimers.clear();
-    await new Promise<void>((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
+    await closeLoopback(this.server);
   }
 
   private find(numberOrSysId: string): Stored | undefined {

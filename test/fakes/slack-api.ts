@@ -9,8 +9,8 @@
 // one message a second, short bursts) with 429 + Retry-After, and can be told to fail on purpose:
 // 429 with Retry-After, HTTP 5xx, a Slack error, or a delayed answer (a message in flight).
 import { createHash } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
+import { closeLoopback, listenLoopback } from '../helpers/loopback.js';
 
 export interface SlackMessage {
   channel: string;
@@ -176,13 +176,9 @@ export class FakeSlack {
 
   static async start(options: FakeSlackOptions = {}): Promise<FakeSlack> {
     const fake = new FakeSlack(options);
-    fake.server = http.createServer((req, res) => {
-      fake.handle(req, res).catch((err: Error) => {
-        res.writeHead(500).end(String(err));
-      });
-    });
-    await new Promise<void>((resolve) => fake.server.listen(0, '127.0.0.1', resolve));
-    fake.url = `http://127.0.0.1:${(fake.server.address() as AddressInfo).port}`;
+    const { server, url } = await listenLoopback((req, res) => fake.handle(req, res));
+    fake.server = server;
+    fake.url = url;
     return fake;
   }
 
@@ -233,10 +229,7 @@ export class FakeSlack {
 
   async close(): Promise<void> {
     for (const t of this.pendingTimers) clearTimeout(t);
-    await new Promise<void>((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
+    await closeLoopback(this.server);
   }
 
   private takeFault(method: string): Fault | undefined {

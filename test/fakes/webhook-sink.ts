@@ -4,7 +4,7 @@
 // optional Retry-After, other headers and a body), or a delayed answer (the request is recorded — the
 // peer has it — and answered 200 only after the delay, as with a timeout on the sender's side).
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeLoopback, listenLoopback } from '../helpers/loopback.js';
 
 export interface SinkRequest {
   /** When the request's body had been read (ms since the epoch). */
@@ -39,9 +39,9 @@ export class WebhookSink {
 
   static async start(): Promise<WebhookSink> {
     const sink = new WebhookSink();
-    sink.server = http.createServer((req, res) => sink.handle(req, res));
-    await new Promise<void>((resolve) => sink.server.listen(0, '127.0.0.1', resolve));
-    sink.url = `http://127.0.0.1:${(sink.server.address() as AddressInfo).port}`;
+    const { server, url } = await listenLoopback((req, res) => sink.handle(req, res));
+    sink.server = server;
+    sink.url = url;
     return sink;
   }
 
@@ -107,9 +107,6 @@ export class WebhookSink {
   async close(): Promise<void> {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    await new Promise<void>((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
+    await closeLoopback(this.server);
   }
 }
