@@ -139,6 +139,17 @@ function authorizationHeader(
   return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 }
 
+/** A peer's text on one line: runs of white space (newlines included) become one space. */
+export function oneLine(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
+}
+
+/** The words of an HTML error page (a proxy's, a gateway's) on one line, or undefined when it has none. */
+export function pageWords(page: string, max: number): string | undefined {
+  const text = oneLine(page.replace(/<[^>]*>/g, ' '));
+  return text === '' ? undefined : text.slice(0, max);
+}
+
 function parseBody(text: string): unknown {
   if (text === '') return undefined;
   try {

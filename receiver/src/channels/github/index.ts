@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import type { DeliveryEvent } from '../../outbox/plan.js';
 import type { WireRequest } from '../channel.js';
-import { HttpClient, HttpError, type HttpResponse, retryAfterMs } from '../http.js';
+import { HttpClient, HttpError, type HttpResponse, oneLine, retryAfterMs } from '../http.js';
 import type { CommentKind } from '../ticket/content.js';
 import {
   identityLabel,
@@ -189,7 +189,7 @@ export function describeGitHub(body: unknown): string | undefined {
   if (typeof body !== 'object' || body === null) return undefined;
   const { message, errors } = body as { message?: unknown; errors?: unknown };
   if (typeof message !== 'string') return undefined;
-  const text = message.replace(/\s+/g, ' ').trim();
+  const text = oneLine(message);
   const details = Array.isArray(errors) ? errors.map(errorText).filter((e) => e !== '') : [];
   return details.length > 0 ? `${text} (${details.join('; ')})` : text;
 }

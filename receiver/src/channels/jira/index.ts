@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import type { DeliveryEvent } from '../../outbox/plan.js';
 import { ChannelError, type WireRequest } from '../channel.js';
-import { HttpClient, HttpError, type HttpResponse } from '../http.js';
+import { HttpClient, HttpError, type HttpResponse, oneLine, pageWords } from '../http.js';
 import type { CommentKind } from '../ticket/content.js';
 import {
   identityLabel,
@@ -283,8 +283,7 @@ function credentialsOf(s: JiraChannelSettings): string {
 export function describeJira(body: unknown): string | undefined {
   if (typeof body === 'string') {
     // An HTML page from Atlassian's edge or a proxy: its words only.
-    const text = oneLine(body.replace(/<[^>]*>/g, ' '));
-    return text === '' ? undefined : text.slice(0, PEER_TEXT_MAX);
+    return pageWords(body, PEER_TEXT_MAX);
   }
   if (typeof body !== 'object' || body === null) return undefined;
   const { errorMessages, errors, message } = body as Record<string, unknown>;
@@ -298,8 +297,6 @@ export function describeJira(body: unknown): string | undefined {
   if (parts.length === 0 && typeof message === 'string' && message.trim()) parts.push(oneLine(message));
   return parts.length === 0 ? undefined : parts.join('; ').slice(0, PEER_TEXT_MAX);
 }
-
-const oneLine = (text: string) => text.replace(/\s+/g, ' ').trim();
 
 function issueOf(value: unknown, request: JiraRequest): JiraIssue {
   const issue = value as { id?: unknown; key?: unknown; fields?: unknown } | undefined;

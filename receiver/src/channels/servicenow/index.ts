@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import type { DeliveryEvent } from '../../outbox/plan.js';
 import { ChannelError, type WireRequest } from '../channel.js';
-import { HttpClient, type HttpResponse } from '../http.js';
+import { HttpClient, type HttpResponse, oneLine, pageWords } from '../http.js';
 import type { CommentKind } from '../ticket/content.js';
 import {
   identityLabel,
@@ -204,8 +204,7 @@ export function createServiceNowSystem(settings: ServiceNowChannelSettings, logg
 export function describeError(body: unknown): string | undefined {
   if (typeof body === 'string') {
     // An HTML page from a proxy or a sleeping instance: its words only.
-    const text = oneLine(body.replace(/<[^>]*>/g, ' '));
-    return text === '' ? undefined : text.slice(0, PEER_TEXT_MAX);
+    return pageWords(body, PEER_TEXT_MAX);
   }
   const error = errorOf(body);
   if (!error) return undefined;
@@ -220,8 +219,6 @@ function errorOf(body: unknown): { message?: unknown; detail?: unknown } | undef
   const error = (body as { error?: unknown } | undefined)?.error;
   return error && typeof error === 'object' ? error : undefined;
 }
-
-const oneLine = (text: string) => text.replace(/\s+/g, ' ').trim();
 
 /** The `result` of an answer; a 2xx without it is not the Table API (a login page, a proxy). */
 function resultOf(res: HttpResponse, what: string): unknown {

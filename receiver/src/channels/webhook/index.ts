@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { ChannelRef, DeliveryEvent } from '../../outbox/plan.js';
 import type { RateLimit } from '../../outbox/rate-limit.js';
 import { type Channel, ChannelError, type WireRequest } from '../channel.js';
-import { HttpClient, type HttpClientOptions } from '../http.js';
+import { HttpClient, type HttpClientOptions, oneLine } from '../http.js';
 import type { WebhookChannelSettings } from './config.js';
 import { renderWebhookBody } from './render.js';
 
@@ -123,7 +123,7 @@ export class WebhookChannel implements Channel {
 function peerText(body: unknown): string | undefined {
   if (body === undefined) return undefined;
   const text = typeof body === 'string' ? body : JSON.stringify(body);
-  const line = text.replace(/\s+/g, ' ').trim();
+  const line = oneLine(text);
   return line === '' ? undefined : line.slice(0, PEER_TEXT_MAX);
 }
 
