@@ -1,8 +1,9 @@
 // The leaves of the receiver's config schema, shared by config.ts and each channel's own schema: every
 // leaf knows what it expects, so that every error can say the key, the value and the expectation.
+
+import { DURATION_EXPECTED, POSITIVE_DURATION_EXPECTED, parseDurationMs } from '@license-monitor/common';
 import { z } from 'zod';
 import type { RateLimit } from './outbox/rate-limit.js';
-import { DURATION_EXPECTED, parseDurationMs } from './units.js';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -38,7 +39,7 @@ export const positiveDuration = () =>
       .string()
       .transform((s) => parseDurationMs(s) ?? -1)
       .pipe(z.number().positive()),
-    `a positive ${DURATION_EXPECTED}`,
+    POSITIVE_DURATION_EXPECTED,
   );
 export const bool = () => leaf(z.boolean(), 'true or false');
 export const whole = (min: number, max: number) =>

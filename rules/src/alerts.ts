@@ -1,7 +1,9 @@
 // The alerts: for each input source, each alert's PromQL expression and description, or why the
 // source cannot express it. Pure: configuration in, rules out.
+
+import { parseDurationSeconds } from '@license-monitor/common';
 import { ALERT_NAMES, type AlertName, type Config, type Source } from './config.js';
-import { daysExpr, parseDurationSeconds, secondsExpr } from './duration.js';
+import { daysExpr, secondsExpr } from './duration.js';
 
 export interface Rule {
   alert: AlertName;
