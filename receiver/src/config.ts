@@ -7,6 +7,7 @@ import { dirname, resolve } from 'node:path';
 import * as yaml from 'js-yaml';
 import { z } from 'zod';
 import { formatPath } from './alertmanager.js';
+import type { RateLimit } from './channels/channel.js';
 import type { SmtpSettings } from './channels/email/index.js';
 import { buildGitHubSettings, type GitHubChannelSettings, githubSchema } from './channels/github/config.js';
 import { buildJiraSettings, type JiraChannelSettings, jiraSchema } from './channels/jira/config.js';
@@ -22,7 +23,6 @@ import {
 } from './channels/webhook/config.js';
 import type { BackoffPolicy } from './outbox/backoff.js';
 import { IDENTITY_PLACEHOLDER } from './outbox/idempotency.js';
-import type { RateLimit } from './outbox/rate-limit.js';
 import { MatcherError, parseMatcher, type Route } from './routing.js';
 import {
   address,

@@ -3,7 +3,7 @@
 
 import { DURATION_EXPECTED, POSITIVE_DURATION_EXPECTED, parseDurationMs } from '@license-monitor/common';
 import { z } from 'zod';
-import type { RateLimit } from './outbox/rate-limit.js';
+import type { RateLimit } from './channels/channel.js';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';

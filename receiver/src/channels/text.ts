@@ -2,8 +2,8 @@
 // status words, alert lines, and the plain-text rendering used by email and the console channel.
 
 import type { AlertView, GroupView } from '../notification.js';
-import type { DeliveryEvent } from '../outbox/plan.js';
 import { humanDuration, humanTime } from '../units.js';
+import type { DeliveryEvent } from './channel.js';
 
 export const TRUNCATED = '… (truncated)';
 

@@ -1,8 +1,6 @@
 // Console destination: the rendered notification as one JSON log line (for demos and dry runs).
 import type { Logger } from 'pino';
-import type { ChannelRef, DeliveryEvent } from '../../outbox/plan.js';
-import type { RateLimit } from '../../outbox/rate-limit.js';
-import type { Channel, WireRequest } from '../channel.js';
+import type { Channel, ChannelRef, DeliveryEvent, RateLimit, WireRequest } from '../channel.js';
 import { headline, plainText } from '../text.js';
 
 export interface ConsoleChannelConfig {

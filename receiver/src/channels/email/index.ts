@@ -2,9 +2,14 @@
 // mail of an incident keeps its Message-ID in the group's record; later mails of the group reply to it.
 import nodemailer from 'nodemailer';
 import type { Logger } from 'pino';
-import type { ChannelRef, DeliveryEvent } from '../../outbox/plan.js';
-import type { RateLimit } from '../../outbox/rate-limit.js';
-import { type Channel, ChannelError, type WireRequest } from '../channel.js';
+import {
+  type Channel,
+  ChannelError,
+  type ChannelRef,
+  type DeliveryEvent,
+  type RateLimit,
+  type WireRequest,
+} from '../channel.js';
 import { type EmailRef, type EmailRenderOptions, isEmailRef, renderEmail } from './render.js';
 
 export interface SmtpSettings {

@@ -1,8 +1,9 @@
 // Alert group → email, pure: a subject that stays the same for the whole thread, text and HTML parts
 // with the same content, threading headers. Every value is HTML-escaped in the HTML part, and no
 // header takes raw label text: control characters (CR, LF…) become spaces and length is capped.
-import type { ChannelRef, DeliveryEvent } from '../../outbox/plan.js';
+
 import { humanTime } from '../../units.js';
+import type { ChannelRef, DeliveryEvent } from '../channel.js';
 import {
   alertName,
   alertText,

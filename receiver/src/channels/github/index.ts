@@ -3,8 +3,7 @@
 // the primary budget (wait for x-ratelimit-reset), the secondary limit (wait for retry-after, else a
 // minute); any other 403 is a missing permission and is not retried.
 import type { Logger } from 'pino';
-import type { DeliveryEvent } from '../../outbox/plan.js';
-import type { WireRequest } from '../channel.js';
+import type { DeliveryEvent, WireRequest } from '../channel.js';
 import { HttpClient, HttpError, type HttpResponse, oneLine, retryAfterMs } from '../http.js';
 import type { CommentKind } from '../ticket/content.js';
 import {

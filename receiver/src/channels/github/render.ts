@@ -1,7 +1,6 @@
 // The GitHub Issues requests of each lifecycle step, as they go on the wire. Pure.
 // https://docs.github.com/rest/issues/issues and https://docs.github.com/rest/issues/comments
-import type { DeliveryEvent } from '../../outbox/plan.js';
-import type { WireRequest } from '../channel.js';
+import type { DeliveryEvent, WireRequest } from '../channel.js';
 import { bySeverity } from '../ticket/config.js';
 import {
   type CommentKind,

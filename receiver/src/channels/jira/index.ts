@@ -3,8 +3,7 @@
 // changes; workflow transitions by name to resolve and reopen. Cloud (API v3, ADF) and Data Center
 // (API v2, wiki markup); `api: auto` asks serverInfo once. The request bodies are built in render.ts.
 import type { Logger } from 'pino';
-import type { DeliveryEvent } from '../../outbox/plan.js';
-import { ChannelError, type WireRequest } from '../channel.js';
+import { ChannelError, type DeliveryEvent, type WireRequest } from '../channel.js';
 import { HttpClient, HttpError, type HttpResponse, oneLine, pageWords } from '../http.js';
 import type { CommentKind } from '../ticket/content.js';
 import {

@@ -2,8 +2,7 @@
 // descriptions and comments in Atlassian Document Format; Data Center speaks /rest/api/2 with wiki
 // markup strings. Texts come from the shared ticket content. Pure.
 // https://developer.atlassian.com/cloud/jira/platform/rest/v3/ and https://docs.atlassian.com/software/jira/docs/api/REST/latest/
-import type { DeliveryEvent } from '../../outbox/plan.js';
-import type { WireRequest } from '../channel.js';
+import type { DeliveryEvent, WireRequest } from '../channel.js';
 import { bySeverity } from '../ticket/config.js';
 import {
   type CommentKind,

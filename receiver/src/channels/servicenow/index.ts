@@ -3,8 +3,7 @@
 // back. A Closed (7) or Canceled (8) incident accepts no update, so it is never reopened: a new
 // incident naming the old one is opened instead. The request bodies are built in render.ts.
 import type { Logger } from 'pino';
-import type { DeliveryEvent } from '../../outbox/plan.js';
-import { ChannelError, type WireRequest } from '../channel.js';
+import { ChannelError, type DeliveryEvent, type WireRequest } from '../channel.js';
 import { HttpClient, type HttpResponse, oneLine, pageWords } from '../http.js';
 import type { CommentKind } from '../ticket/content.js';
 import {

@@ -13,9 +13,14 @@ import {
   WebClient,
 } from '@slack/web-api';
 import type { Logger } from 'pino';
-import type { ChannelRef, DeliveryEvent } from '../../outbox/plan.js';
-import type { RateLimit } from '../../outbox/rate-limit.js';
-import { type Channel, ChannelError, type WireRequest } from '../channel.js';
+import {
+  type Channel,
+  ChannelError,
+  type ChannelRef,
+  type DeliveryEvent,
+  type RateLimit,
+  type WireRequest,
+} from '../channel.js';
 import { causeText, retryAfterMs } from '../http.js';
 import {
   type Block,

@@ -4,8 +4,8 @@
 // msg_blocks_too_long. What is cut says so.
 
 import type { AlertView, GroupView } from '../../notification.js';
-import type { DeliveryEvent } from '../../outbox/plan.js';
 import { humanDuration, humanTime } from '../../units.js';
+import type { DeliveryEvent } from '../channel.js';
 import {
   alertName,
   alertText,

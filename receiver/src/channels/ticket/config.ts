@@ -1,7 +1,7 @@
 // Config keys every ticket channel (Jira, ServiceNow, GitHub) shares, and their checked form.
 import { z } from 'zod';
-import type { RateLimit } from '../../outbox/rate-limit.js';
 import { bool, duration, leaf, positiveDuration, rateLimit, text, toRateLimit, whole } from '../../schema.js';
+import type { RateLimit } from '../channel.js';
 
 const WEEK_MS = 7 * 86_400_000;
 

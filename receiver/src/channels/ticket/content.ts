@@ -2,8 +2,8 @@
 // values, what to do, links) and the comments of the lifecycle (change, reminder, resolve, reopen).
 // Built once as a document; each system renders it in its own markup. Pure.
 import type { AlertView, GroupView } from '../../notification.js';
-import type { DeliveryEvent } from '../../outbox/plan.js';
 import { humanDuration, humanTime } from '../../units.js';
+import type { DeliveryEvent } from '../channel.js';
 import {
   alertName,
   alertText,

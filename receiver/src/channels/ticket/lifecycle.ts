@@ -8,9 +8,14 @@
 // lag has passed, a search that misses the ticket is not trusted and the delivery is retried instead
 // of creating a second ticket.
 import type { Logger } from 'pino';
-import type { ChannelRef, DeliveryEvent } from '../../outbox/plan.js';
-import type { RateLimit } from '../../outbox/rate-limit.js';
-import { type Channel, ChannelError, type WireRequest } from '../channel.js';
+import {
+  type Channel,
+  ChannelError,
+  type ChannelRef,
+  type DeliveryEvent,
+  type RateLimit,
+  type WireRequest,
+} from '../channel.js';
 import { HttpError } from '../http.js';
 import type { TicketSettings } from './config.js';
 import type { CommentKind } from './content.js';

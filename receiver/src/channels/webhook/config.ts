@@ -1,7 +1,6 @@
 // The `type: webhook` channel's config: where to POST (the URL may itself be a secret), an optional
 // bearer token, an optional HMAC-SHA256 signing secret, and static headers.
 import { z } from 'zod';
-import type { RateLimit } from '../../outbox/rate-limit.js';
 import {
   envName,
   fail,
@@ -16,6 +15,7 @@ import {
   toRateLimit,
   whole,
 } from '../../schema.js';
+import type { RateLimit } from '../channel.js';
 
 export const webhookSchema = z.strictObject({
   name: text('a channel name'),

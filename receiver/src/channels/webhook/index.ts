@@ -6,9 +6,14 @@
 // error, nor do the bearer token and the signature.
 import { createHmac } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { ChannelRef, DeliveryEvent } from '../../outbox/plan.js';
-import type { RateLimit } from '../../outbox/rate-limit.js';
-import { type Channel, ChannelError, type WireRequest } from '../channel.js';
+import {
+  type Channel,
+  ChannelError,
+  type ChannelRef,
+  type DeliveryEvent,
+  type RateLimit,
+  type WireRequest,
+} from '../channel.js';
 import { HttpClient, type HttpClientOptions, oneLine } from '../http.js';
 import type { WebhookChannelSettings } from './config.js';
 import { renderWebhookBody } from './render.js';
