@@ -93,6 +93,20 @@ export interface Secrets {
   read: boolean;
 }
 
+/** What a channel's builder gets besides its checked keys. */
+export interface BuildContext {
+  /** Where the channel is in the config, such as `channels[2]`: errors name `${key}.<field>`. */
+  key: string;
+  secrets: Secrets;
+  /** A path relative to the config file, checked to be an existing file; fails naming `key`. */
+  existingFile(key: string, path: string): string;
+}
+
+/** A channel's config keys: `name`, `type: <type>` and its own, unknown keys refused. */
+export function channelSchema<Type extends string, Shape extends z.ZodRawShape>(type: Type, shape: Shape) {
+  return z.strictObject({ name: text('a channel name'), type: z.literal(type), ...shape });
+}
+
 /**
  * A secret given as `<name>_env` or `<name>_file` (one of them): its value when secrets are read.
  * `key` is the config path without the suffix, such as `channels[2].api_token`.

@@ -1,7 +1,7 @@
 // The `type: github` channel's config: the API base URL (GitHub Enterprise Server: https://HOST/api/v3),
 // the repository, the token and the labels of a new issue.
 import { z } from 'zod';
-import { envName, httpUrl, leaf, list, path, type Secrets, secretOf } from '../../schema.js';
+import { type BuildContext, envName, httpUrl, leaf, list, path, secretOf } from '../../schema.js';
 import {
   type Severity,
   severityMap,
@@ -41,8 +41,7 @@ export interface GitHubChannelSettings extends TicketSettings {
 
 export function buildGitHubSettings(
   raw: z.output<typeof githubSchema>,
-  key: string,
-  secrets: Secrets,
+  { key, secrets }: BuildContext,
 ): GitHubChannelSettings {
   const [owner = '', repo = ''] = raw.repository.split('/');
   const settings: GitHubChannelSettings = {

@@ -3,6 +3,7 @@
 // workflow's transition names.
 import { z } from 'zod';
 import {
+  type BuildContext,
   duration,
   envName,
   fail,
@@ -10,7 +11,6 @@ import {
   leaf,
   list,
   path,
-  type Secrets,
   secretOf,
   text,
 } from '../../schema.js';
@@ -80,8 +80,7 @@ export interface JiraChannelSettings extends TicketSettings {
 
 export function buildJiraSettings(
   raw: z.output<typeof jiraSchema>,
-  key: string,
-  secrets: Secrets,
+  { key, secrets }: BuildContext,
 ): JiraChannelSettings {
   const cloudAuth =
     raw.email !== undefined || raw.api_token_env !== undefined || raw.api_token_file !== undefined;

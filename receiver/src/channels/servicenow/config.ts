@@ -2,7 +2,7 @@
 // bearer token), how severity maps to urgency and impact, extra incident fields, and the states and
 // close code used to resolve and reopen.
 import { z } from 'zod';
-import { envName, fail, httpUrl, leaf, list, path, type Secrets, secretOf, text } from '../../schema.js';
+import { type BuildContext, envName, fail, httpUrl, leaf, list, path, secretOf, text } from '../../schema.js';
 import {
   type Severity,
   severityMap,
@@ -54,8 +54,7 @@ export interface ServiceNowChannelSettings extends TicketSettings {
 
 export function buildServiceNowSettings(
   raw: z.output<typeof servicenowSchema>,
-  key: string,
-  secrets: Secrets,
+  { key, secrets }: BuildContext,
 ): ServiceNowChannelSettings {
   for (const map of ['urgency', 'impact'] as const)
     for (const [severity, value] of Object.entries(raw[map]))

@@ -21,27 +21,18 @@ import {
   type RateLimit,
   type WireRequest,
 } from '../channel.js';
+import { defineChannel } from '../descriptor.js';
 import { causeText, retryAfterMs } from '../http.js';
-import {
-  type Block,
-  renderSlackMessage,
-  renderSlackReply,
-  type SlackMessage,
-  type SlackRenderOptions,
-} from './render.js';
+import { buildSlackSettings, type SlackSettings, slackSchema } from './config.js';
+import { type Block, renderSlackMessage, renderSlackReply, type SlackMessage } from './render.js';
 
-export interface SlackChannelConfig extends SlackRenderOptions {
-  name: string;
-  mode: 'api' | 'webhook';
-  /** Web API mode: bot token and channel (name or ID). */
-  token?: string;
-  channel?: string;
-  apiUrl: string;
-  /** Incoming-webhook mode. */
-  webhookUrl?: string;
-  rateLimit: RateLimit;
-  timeoutMs: number;
-}
+export const slackChannel = defineChannel({
+  type: 'slack',
+  schema: slackSchema,
+  build: buildSlackSettings,
+  create: (settings, logger) => new SlackChannel(settings, logger),
+  summary: (settings) => settings.mode,
+});
 
 /** Slack errors (`ok: false`) worth another try; every other one is permanent. */
 const RETRYABLE_ERRORS = new Set([
@@ -73,7 +64,7 @@ export class SlackChannel implements Channel {
   private readonly client: WebClient | undefined;
 
   constructor(
-    private readonly config: SlackChannelConfig,
+    private readonly config: SlackSettings,
     private readonly logger: Logger,
   ) {
     this.name = config.name;

@@ -16,6 +16,7 @@ import {
   type RateLimit,
   type WireRequest,
 } from '../channel.js';
+import { printJson } from '../descriptor.js';
 import { HttpError } from '../http.js';
 import type { TicketSettings } from './config.js';
 import type { CommentKind } from './content.js';
@@ -297,4 +298,20 @@ function ticketOnly(ref: TicketRef): TicketRef {
 /** The ticket's own fields and when this channel resolved it; no marker. */
 function withResolveTime(ref: TicketRef): TicketRef {
   return ref.resolvedAt === undefined ? ticketOnly(ref) : { ...ticketOnly(ref), resolvedAt: ref.resolvedAt };
+}
+
+/** Ticket text fields in markup (wiki, Markdown, plain text), printed once more as the system reads them. */
+const MARKUP_FIELDS = ['description', 'body', 'work_notes', 'close_notes'];
+
+/** How `render` prints a ticket request: its JSON, then each multi-line markup field as text. */
+export function printTicketRequest(request: WireRequest): string {
+  const body = request.body as Record<string, unknown> | undefined;
+  const holders = [body, body?.fields as Record<string, unknown> | undefined];
+  const markup = MARKUP_FIELDS.flatMap((field) =>
+    holders
+      .map((h) => h?.[field])
+      .filter((v): v is string => typeof v === 'string' && v.includes('\n'))
+      .map((v) => `----- ${field} -----\n${v}`),
+  );
+  return [printJson(request), ...markup].join('\n');
 }

@@ -2,6 +2,7 @@
 // bearer token, an optional HMAC-SHA256 signing secret, and static headers.
 import { z } from 'zod';
 import {
+  type BuildContext,
   envName,
   fail,
   httpUrl,
@@ -9,7 +10,6 @@ import {
   path,
   positiveDuration,
   rateLimit,
-  type Secrets,
   secretOf,
   text,
   toRateLimit,
@@ -55,8 +55,7 @@ export interface WebhookChannelSettings {
 
 export function buildWebhookSettings(
   raw: z.output<typeof webhookSchema>,
-  key: string,
-  secrets: Secrets,
+  { key, secrets }: BuildContext,
 ): WebhookChannelSettings {
   const sources = (['url', 'url_env', 'url_file'] as const).filter((k) => raw[k] !== undefined);
   if (sources.length === 0)

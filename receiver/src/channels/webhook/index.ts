@@ -14,9 +14,17 @@ import {
   type RateLimit,
   type WireRequest,
 } from '../channel.js';
+import { defineChannel } from '../descriptor.js';
 import { HttpClient, type HttpClientOptions, oneLine } from '../http.js';
-import type { WebhookChannelSettings } from './config.js';
+import { buildWebhookSettings, type WebhookChannelSettings, webhookSchema } from './config.js';
 import { renderWebhookBody } from './render.js';
+
+export const webhookChannel = defineChannel({
+  type: 'webhook',
+  schema: webhookSchema,
+  build: buildWebhookSettings,
+  create: (settings, logger) => new WebhookChannel(settings, logger),
+});
 
 export const HEADER = {
   event: 'X-License-Monitor-Event',
