@@ -10,6 +10,8 @@ export default defineConfig({
       'packages/*/test/**/*.test.ts',
       'test/**/*.test.ts',
     ],
+    // The receiver's store thread from TypeScript source (production starts the compiled worker).
+    setupFiles: ['receiver/test/setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     // Tests start real servers and processes; two cores, so keep parallelism modest.
