@@ -1,7 +1,6 @@
 // The ticket channels' shared core: the new-firing decision, the document model's four renderings
 // (escaping included) and the sizing of a ticket body.
 import { describe, expect, it } from 'vitest';
-import { fitting, ticketSummary } from '../src/channels/ticket/content.js';
 import {
   bullets,
   fromMarkdown,
@@ -12,7 +11,8 @@ import {
   toMarkdown,
   toPlainText,
   toWiki,
-} from '../src/channels/ticket/doc.js';
+} from '../src/channels/doc.js';
+import { fitting, ticketSummary } from '../src/channels/ticket/content.js';
 import { decideNew, type RemoteTicket, type TicketRef } from '../src/channels/ticket/lifecycle.js';
 import type { GroupView } from '../src/notification.js';
 
@@ -118,7 +118,7 @@ describe('ticket document renderings', () => {
     const wiki = toWiki(blocks);
     expect(wiki).toContain('*now*');
     expect(wiki).toContain('{{kubectl apply \\-f x\\|y.yaml}}');
-    expect(wiki).toContain('[the docs|https://docs.example.com/a_b]');
+    expect(wiki).toContain('[the docs (docs.example.com)|https://docs.example.com/a_b]');
     expect(wiki).toContain('# First \\{step\\}');
     expect(wiki).toContain('_step_');
     // A code block in a list item stays in the item (a block would restart the numbering).

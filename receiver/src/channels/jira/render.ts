@@ -3,6 +3,7 @@
 // markup strings. Texts come from the shared ticket content. Pure.
 // https://developer.atlassian.com/cloud/jira/platform/rest/v3/ and https://docs.atlassian.com/software/jira/docs/api/REST/latest/
 import type { DeliveryEvent, WireRequest } from '../channel.js';
+import { type AdfNode, type Block, toAdf, toWiki } from '../doc.js';
 import { bySeverity } from '../ticket/config.js';
 import {
   type CommentKind,
@@ -13,7 +14,6 @@ import {
   ticketDescription,
   ticketSummary,
 } from '../ticket/content.js';
-import { type AdfNode, type Block, toAdf, toWiki } from '../ticket/doc.js';
 import type { JiraChannelSettings } from './config.js';
 
 export type JiraApi = 'cloud' | 'datacenter';
