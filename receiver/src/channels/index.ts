@@ -7,6 +7,7 @@ import type { ChannelDescriptor, SettingsOf } from './descriptor.js';
 import { emailChannel } from './email/index.js';
 import { githubChannel } from './github/index.js';
 import { jiraChannel } from './jira/index.js';
+import { msteamsChannel } from './msteams/index.js';
 import { servicenowChannel } from './servicenow/index.js';
 import { slackChannel } from './slack/index.js';
 import { webhookChannel } from './webhook/index.js';
@@ -20,6 +21,7 @@ export const CHANNELS = [
   servicenowChannel,
   githubChannel,
   webhookChannel,
+  msteamsChannel,
 ] as const;
 
 /** The settings of any channel: a union discriminated by `type`. */
