@@ -8,7 +8,7 @@ import { bodyBytes, renderTeamsMessage, type TeamsMessage } from '../src/channel
 import { ConfigError, parseConfig } from '../src/config.js';
 import type { DeliveryRecord } from '../src/outbox/plan.js';
 import { plannedEvent } from './fixtures/events.js';
-import { fixture, hugeAnnotation, manyAlerts } from './fixtures/payloads.js';
+import { fixture, hugeAnnotation, manyAlerts, RENDER_CASES } from './fixtures/payloads.js';
 import { type Harness, startHarness } from './harness.js';
 
 const NOW = Date.parse('2026-11-28T12:00:00Z');
@@ -26,23 +26,8 @@ function event(body: unknown, record?: DeliveryRecord): DeliveryEvent {
 }
 const cardOf = (message: TeamsMessage) => message.attachments[0]?.content;
 
-const PAYLOADS: [string, () => unknown][] = [
-  ...[
-    'firing',
-    'resolved',
-    'mixed',
-    'truncated',
-    'unicode',
-    'channel-mention',
-    'injection',
-    'unknown-fields',
-  ].map((name) => [name, () => fixture(name)] as [string, () => unknown]),
-  ['200 alerts', () => manyAlerts(200)],
-  ['100 KB annotation', () => hugeAnnotation(100 * 1024)],
-];
-
 describe('Teams card', () => {
-  it.each(PAYLOADS)(
+  it.each(RENDER_CASES)(
     '%s: a valid Adaptive Card 1.5 in a Workflows message, within 28 KB',
     (_name, payload) => {
       for (const record of [undefined, OPEN]) {

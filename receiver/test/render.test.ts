@@ -9,7 +9,7 @@ import { renderSlackMessage, renderSlackReply, SLACK_LIMITS } from '../src/chann
 import { truncate } from '../src/channels/text.js';
 import type { DeliveryEvent, DeliveryRecord } from '../src/outbox/plan.js';
 import { groupViewOf, plannedEvent } from './fixtures/events.js';
-import { fixture, hugeAnnotation, manyAlerts } from './fixtures/payloads.js';
+import { fixture, hugeAnnotation, manyAlerts, RENDER_CASES } from './fixtures/payloads.js';
 
 const NOW = Date.parse('2026-11-28T12:00:00Z');
 const slackOptions = { maxAlerts: 10, mentions: { critical: '<!subteam^S0ONCALL>' } };
@@ -27,21 +27,7 @@ function event(body: unknown, record?: DeliveryRecord, reminder = false): Delive
   return plannedEvent(body, { record, reminder, now: NOW });
 }
 
-const ALL = [
-  'firing',
-  'resolved',
-  'mixed',
-  'truncated',
-  'unicode',
-  'channel-mention',
-  'injection',
-  'unknown-fields',
-];
-const generated: [string, () => unknown][] = [
-  ...ALL.map((name) => [name, () => fixture(name)] as [string, () => unknown]),
-  ['200 alerts', () => manyAlerts(200)],
-  ['100 KB annotation', () => hugeAnnotation(100 * 1024)],
-];
+const generated = RENDER_CASES;
 
 describe('Slack Block Kit', () => {
   it.each(generated)('%s: within Slack limits, with a text fallback', (_name, payload) => {
