@@ -93,6 +93,19 @@ export interface Secrets {
   read: boolean;
 }
 
+/**
+ * Fails for a secret whose content is not what `expected` says, naming the key it came from and that
+ * key's value (the variable or file), never the secret itself.
+ */
+export function failSecret(
+  key: string,
+  source: { env: string | undefined; file: string | undefined },
+  expected: string,
+): never {
+  if (source.env !== undefined) fail(`${key}_env`, source.env, expected);
+  fail(`${key}_file`, source.file, expected);
+}
+
 /** What a channel's builder gets besides its checked keys. */
 export interface BuildContext {
   /** Where the channel is in the config, such as `channels[2]`: errors name `${key}.<field>`. */

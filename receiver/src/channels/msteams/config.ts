@@ -6,7 +6,7 @@ import {
   type BuildContext,
   channelSchema,
   envName,
-  fail,
+  failSecret,
   path,
   positiveDuration,
   rateLimit,
@@ -30,16 +30,9 @@ const CONNECTOR_HOST = /(^|\.)webhook\.office\.com$|^outlook\.office(365)?\.com$
 export type MsTeamsSettings = ReturnType<typeof buildMsTeamsSettings>;
 
 export function buildMsTeamsSettings(raw: z.output<typeof msteamsSchema>, { key, secrets }: BuildContext) {
-  const webhookUrl = secretOf(
-    secrets,
-    `${key}.webhook_url`,
-    { env: raw.webhook_url_env, file: raw.webhook_url_file },
-    true,
-  );
+  const source = { env: raw.webhook_url_env, file: raw.webhook_url_file };
+  const webhookUrl = secretOf(secrets, `${key}.webhook_url`, source, true);
   if (webhookUrl !== undefined) {
-    // The URL is a secret: errors name where it came from, never the URL.
-    const where = raw.webhook_url_env !== undefined ? 'webhook_url_env' : 'webhook_url_file';
-    const named = raw.webhook_url_env ?? raw.webhook_url_file;
     let url: URL | undefined;
     try {
       url = new URL(webhookUrl);
@@ -47,11 +40,15 @@ export function buildMsTeamsSettings(raw: z.output<typeof msteamsSchema>, { key,
       url = undefined;
     }
     if (!url || !/^https?:$/.test(url.protocol))
-      fail(`${key}.${where}`, named, 'a secret holding the http(s) URL of a Teams Workflows webhook');
+      failSecret(
+        `${key}.webhook_url`,
+        source,
+        'a secret holding the http(s) URL of a Teams Workflows webhook',
+      );
     if (CONNECTOR_HOST.test(url.hostname))
-      fail(
-        `${key}.${where}`,
-        named,
+      failSecret(
+        `${key}.webhook_url`,
+        source,
         'a Teams Workflows webhook URL ("Post to a channel when a webhook request is received"); Office 365 connector URLs (webhook.office.com) are retired and not supported',
       );
   }

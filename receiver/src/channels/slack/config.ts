@@ -5,6 +5,7 @@ import {
   channelSchema,
   envName,
   fail,
+  failSecret,
   leaf,
   path,
   positiveDuration,
@@ -53,19 +54,10 @@ export function buildSlackSettings(raw: z.output<typeof slackSchema>, { key, sec
       'no channel with an incoming webhook (the webhook URL decides the channel)',
     );
   const token = secretOf(secrets, `${key}.token`, { env: raw.token_env, file: raw.token_file }, false);
-  const webhookUrl = secretOf(
-    secrets,
-    `${key}.webhook_url`,
-    { env: raw.webhook_url_env, file: raw.webhook_url_file },
-    false,
-  );
-  // A URL read from a secret is not shown: the error names where it came from.
+  const hookSource = { env: raw.webhook_url_env, file: raw.webhook_url_file };
+  const webhookUrl = secretOf(secrets, `${key}.webhook_url`, hookSource, false);
   if (webhookUrl !== undefined && !/^https?:\/\//.test(webhookUrl))
-    fail(
-      raw.webhook_url_env !== undefined ? `${key}.webhook_url_env` : `${key}.webhook_url_file`,
-      raw.webhook_url_env ?? raw.webhook_url_file,
-      'a secret holding an http(s) URL',
-    );
+    failSecret(`${key}.webhook_url`, hookSource, 'a secret holding an http(s) URL');
   return {
     type: 'slack' as const,
     name: raw.name,
