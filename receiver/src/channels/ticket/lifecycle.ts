@@ -171,31 +171,35 @@ export class TicketChannel implements Channel {
     switch (plan.step) {
       case 'resolve-found':
         return s.preview('find', event);
-      case 'open': {
-        const assumed: RemoteTicket | undefined = local && {
-          ref: local,
-          open: false,
-          wontFix: false,
-          ...(local.resolvedAt !== undefined ? { resolvedAt: local.resolvedAt } : {}),
-        };
-        const decision = decideNew(assumed, local, event.now, this.settings.reopenWindowMs);
-        const lookup = s.preview('find', event, local);
-        switch (decision.step) {
-          case 'adopt':
-            return [...lookup, ...s.preview('comment', event, decision.ticket, 'adopt')];
-          case 'reopen':
-            return [...lookup, ...s.preview('reopen', event, decision.ticket)];
-          case 'create':
-            return [...lookup, ...s.preview('create', event, decision.earlier)];
-        }
-        break;
-      }
+      case 'open':
+        return this.previewOpen(event, local);
       case 'comment':
         return s.preview('comment', event, local, plan.kind);
       case 'resolve':
         return s.preview('resolve', event, local);
       case 'nothing':
         return [];
+    }
+  }
+
+  /** The lookup, then adopt, reopen or create as decideNew would with the ticket as this channel left it. */
+  private previewOpen(event: DeliveryEvent, local: TicketRef | undefined): WireRequest[] {
+    const s = this.system;
+    const assumed: RemoteTicket | undefined = local && {
+      ref: local,
+      open: false,
+      wontFix: false,
+      ...(local.resolvedAt !== undefined ? { resolvedAt: local.resolvedAt } : {}),
+    };
+    const decision = decideNew(assumed, local, event.now, this.settings.reopenWindowMs);
+    const lookup = s.preview('find', event, local);
+    switch (decision.step) {
+      case 'adopt':
+        return [...lookup, ...s.preview('comment', event, decision.ticket, 'adopt')];
+      case 'reopen':
+        return [...lookup, ...s.preview('reopen', event, decision.ticket)];
+      case 'create':
+        return [...lookup, ...s.preview('create', event, decision.earlier)];
     }
   }
 
