@@ -84,11 +84,9 @@ export const toRateLimit = (r: { per_second: number; burst: number }): RateLimit
 });
 
 /** Reads a secret named by a config key: from an environment variable or a file (undefined when not asked). */
-export type SecretEnv = (key: string, name: string | undefined) => string | undefined;
-export type SecretFile = (key: string, path: string | undefined) => string | undefined;
 export interface Secrets {
-  fromEnv: SecretEnv;
-  fromFile: SecretFile;
+  fromEnv(key: string, name: string | undefined): string | undefined;
+  fromFile(key: string, path: string | undefined): string | undefined;
   /** Whether secrets are read at all (render needs none). */
   read: boolean;
 }

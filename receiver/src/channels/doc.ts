@@ -144,7 +144,7 @@ function pushLines(out: Inline[], text: string, marks: Mark[]): void {
 const safeHref = (href: string) => /^(https?:|mailto:)/i.test(href);
 
 /** The host (or mail address) of `href`, unless the link's text already is the URL or that host. */
-export function disguisedHost(text: string, href: string): string | undefined {
+function disguisedHost(text: string, href: string): string | undefined {
   let target: string;
   try {
     const url = new URL(href);
