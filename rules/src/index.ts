@@ -2,7 +2,17 @@
 // Alertmanager fragment. Pure functions; the CLI (cli.ts, main.ts) does the I/O.
 
 export { DURATION_EXPECTED, parseDurationSeconds } from '@license-monitor/common';
-export { buildRules, EXPIRY_TIERS, type Rule, type RuleSet, VALUE_ALERTS } from './alerts.js';
+export {
+  buildRules,
+  CAPACITY_TIERS,
+  EXPIRY_TIERS,
+  FACTS,
+  type Fact,
+  type Rule,
+  type RuleGroup,
+  type RuleSet,
+  VALUE_ALERTS,
+} from './alerts.js';
 export {
   ALERT_NAMES,
   ALERT_PREFIX,
@@ -10,7 +20,10 @@ export {
   type Config,
   ConfigError,
   deepMerge,
+  LICENCE_ALERT_NAMES,
   loadConfig,
+  RECEIVER_ALERT_NAMES,
+  RECEIVER_ALERT_PREFIX,
   SEVERITIES,
   SOURCES,
   type Source,
