@@ -18,7 +18,7 @@ export interface DeliveryOptions {
   metrics: ReceiverMetrics;
   logger: Logger;
   /** Stored row → the group view to render (parses the stored payload, reads runbooks). */
-  viewOf: (row: OutboxRow) => GroupView;
+  viewOf: (row: OutboxRow) => GroupView | Promise<GroupView>;
   backoff: BackoffPolicy;
   maxAgeMs: number;
   pollIntervalMs: number;
@@ -140,9 +140,10 @@ export class DeliveryLoop {
     const started = this.now();
     let view: GroupView;
     try {
-      view = this.options.viewOf(row);
+      view = await this.options.viewOf(row);
     } catch (err) {
-      await store.deadLetter(row, `cannot read the stored notification: ${(err as Error).message}`, started);
+      const reason = `cannot read the stored notification: ${(err as Error).message}`;
+      await store.deadLetter(row, reason, started, { at: started });
       metrics.deadLettered.inc({ channel: channel.name });
       logger.error(
         { channel: channel.name, row: row.id, err: (err as Error).message },
@@ -158,8 +159,9 @@ export class DeliveryLoop {
     });
     const record = await store.record(channel.name, row.groupId);
     const plan = planDelivery(view, record, row.reminder, started);
+    const title = view.title;
     if (plan.skip) {
-      await store.complete(row, undefined);
+      await store.complete(row, undefined, { at: started, title });
       metrics.deduplicated.inc({ channel: channel.name, stage: 'delivery' });
       log.info({ reason: plan.reason }, 'nothing to send');
       return;
@@ -168,7 +170,7 @@ export class DeliveryLoop {
     try {
       const ref = await channel.send(event, record?.ref);
       const done = this.now();
-      await store.complete(row, nextRecord(event, record, ref));
+      await store.complete(row, nextRecord(event, record, ref), { at: done, kind: event.kind, title });
       metrics.sent.inc({ channel: channel.name, kind: event.kind });
       metrics.latency.observe({ channel: channel.name }, Math.max(0, done - row.createdAt) / 1000);
       log.info(
@@ -194,12 +196,14 @@ export class DeliveryLoop {
         (this.buckets.get(channel.name) as TokenBucket).block(t + failure.retryAfterMs, t);
         metrics.rateLimited.inc({ channel: channel.name });
       }
-      const tooOld = t - row.createdAt >= this.options.maxAgeMs;
+      // An operator's retry starts the clock again.
+      const tooOld = t - (row.retriedAt ?? row.createdAt) >= this.options.maxAgeMs;
+      const note = { at: t, kind: event.kind, title };
       if (!failure.retryable || tooOld) {
         const reason = failure.retryable
           ? `older than delivery.max_age; last error: ${failure.message}`
           : failure.message;
-        await store.deadLetter(row, reason, t);
+        await store.deadLetter(row, reason, t, note);
         metrics.deadLettered.inc({ channel: channel.name });
         log.error(
           { kind: event.kind, attempts, err: failure.message, permanent: !failure.retryable },
@@ -216,7 +220,7 @@ export class DeliveryLoop {
         openedAt: record?.openedAt ?? t,
         updatedAt: t,
       };
-      await store.reschedule(row, t + delay, failure.message, keep);
+      await store.reschedule(row, t + delay, failure.message, keep, note);
       metrics.retried.inc({ channel: channel.name });
       log.warn(
         { kind: event.kind, attempts, err: failure.message, retry_in_ms: delay },
