@@ -228,7 +228,9 @@ function prepare(db: Database.Database) {
       SELECT l.channel, l.at, l.error FROM delivery_log l JOIN (
         SELECT MAX(id) AS id FROM delivery_log WHERE outcome IN ('retry', 'dead') GROUP BY channel
       ) m ON m.id = l.id`),
-    pruneLog: db.prepare('DELETE FROM delivery_log WHERE at < ? OR id <= (SELECT MAX(id) FROM delivery_log) - ?'),
+    pruneLog: db.prepare(
+      'DELETE FROM delivery_log WHERE at < ? OR id <= (SELECT MAX(id) FROM delivery_log) - ?',
+    ),
     ping: db.prepare('SELECT 1'),
   };
 }
@@ -311,9 +313,7 @@ function takeOwnerLock(path: string, timeoutMs: number): Database.Database {
 }
 
 function schemaVersion(db: Database.Database): number | undefined {
-  const hasMeta = db
-    .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'")
-    .get();
+  const hasMeta = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get();
   if (!hasMeta) return undefined;
   const row = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as
     | { value: string }
@@ -329,9 +329,9 @@ function createSchema(db: Database.Database): void {
       throw new Error(`store schema version ${version} is newer than this receiver (${SCHEMA_VERSION})`);
     db.exec(SCHEMA);
     migrate(db);
-    db
-      .prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)")
-      .run(String(SCHEMA_VERSION));
+    db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)").run(
+      String(SCHEMA_VERSION),
+    );
     db.exec('COMMIT');
   } catch (err) {
     db.exec('ROLLBACK');
@@ -635,8 +635,7 @@ export class SqliteStore implements OutboxStore {
         if (!row) return { id, outcome: 'not-found' };
         if (row.state === 'inflight') return { id, outcome: 'in-flight' };
         if (row.state !== 'dead') return { id, outcome: 'not-dead' };
-        if (row.superseded_at !== null)
-          return { id, outcome: 'superseded', supersededAt: row.superseded_at };
+        if (row.superseded_at !== null) return { id, outcome: 'superseded', supersededAt: row.superseded_at };
         s.requeue.run(note.at, note.at, id);
         this.log(toRow(row), 'requeued', note);
         return { id, outcome: 'requeued' };
@@ -692,13 +691,15 @@ export class SqliteStore implements OutboxStore {
 
   async prune(before: number): Promise<void> {
     const s = this.statements;
-    this.db.transaction(() => {
-      s.pruneRecords.run(before);
-      s.pruneIntake.run(before);
-      s.pruneDead.run(before);
-      s.pruneNotifications.run();
-      s.pruneLog.run(before, LOG_CAP);
-    }).immediate();
+    this.db
+      .transaction(() => {
+        s.pruneRecords.run(before);
+        s.pruneIntake.run(before);
+        s.pruneDead.run(before);
+        s.pruneNotifications.run();
+        s.pruneLog.run(before, LOG_CAP);
+      })
+      .immediate();
   }
 
   async ping(): Promise<void> {
