@@ -2,13 +2,11 @@
 import type { Logger } from 'pino';
 import { type Channel, createChannel } from './channels/index.js';
 import type { ReceiverConfig } from './config.js';
-import { Intake, readStored } from './intake.js';
+import { Intake, viewFactory } from './intake.js';
 import { createMetrics, type ReceiverMetrics } from './metrics.js';
-import { buildGroupView, type GroupView } from './notification.js';
 import { DeliveryLoop } from './outbox/delivery.js';
-import type { OutboxRow, OutboxStore } from './outbox/store.js';
+import type { OutboxStore } from './outbox/store.js';
 import { ThreadedSqliteStore } from './outbox/threaded.js';
-import { RunbookCatalog } from './remediation.js';
 import { startServer } from './server.js';
 import { VERSION } from './version.js';
 
@@ -23,23 +21,6 @@ export interface ReceiverOptions {
   now?: () => number;
   /** Channels to use instead of those built from the config (tests). */
   channels?: Channel[];
-}
-
-/** Turns a stored row back into the view channels render. */
-export function viewFactory(
-  config: Pick<ReceiverConfig, 'clusterLabel' | 'alertmanagerUrl' | 'runbooksDir'>,
-) {
-  const catalog = new RunbookCatalog(config.runbooksDir);
-  return (row: OutboxRow): GroupView => {
-    const stored = readStored(row);
-    return buildGroupView(stored.payload, {
-      identity: stored.identity,
-      receiver: stored.receiver,
-      catalog,
-      clusterLabel: config.clusterLabel,
-      ...(config.alertmanagerUrl !== undefined ? { alertmanagerUrl: config.alertmanagerUrl } : {}),
-    });
-  };
 }
 
 export async function startReceiver(

@@ -317,6 +317,95 @@ describe('serve', () => {
     expect(p.output()).not.toContain(slack.token);
   });
 
+  it('outbox list/show/retry/discard beside the running receiver: a retried row is sent once', async () => {
+    const file = serveConfig('outbox');
+    const outbox = async (...args: string[]) => {
+      const p = run(['outbox', ...args, '--config', file]);
+      const code = await p.exited;
+      return { code, output: p.output() };
+    };
+    const firing = (cluster: string) => ({
+      ...fixture('firing'),
+      groupLabels: { alertname: 'CalicoLicenseExpiringSoon', cluster },
+    });
+    const posted = (cluster: string) =>
+      slack.roots().filter((m) => m.text.includes(`cluster=${cluster}:`)).length;
+    let receiver = await serve(file);
+    // Three notifications die: Slack says the channel is gone.
+    for (const cluster of ['dead-a', 'dead-b', 'dead-c']) {
+      slack.failNext({ error: 'channel_not_found' }, 1, 'chat.postMessage');
+      expect((await post(receiver.url, firing(cluster))).status).toBe(200);
+      await waitForLog(receiver.p, 'notification dead-lettered', {
+        group: `license-receiver{alertname="CalicoLicenseExpiringSoon",cluster="${cluster}"}`,
+      });
+    }
+
+    const listed = await outbox('list', '--state', 'dead', '--json');
+    expect(listed.code).toBe(0);
+    const entries = JSON.parse(listed.output) as Record<string, unknown>[];
+    expect(entries.map((e) => [e.state, e.channel, e.title, e.attempts, e.last_error])).toEqual(
+      ['dead-c', 'dead-b', 'dead-a'].map((c) => [
+        'dead',
+        'slack',
+        `CalicoLicenseExpiringSoon cluster=${c}`,
+        1,
+        'Slack answered channel_not_found',
+      ]),
+    );
+    expect(entries[0]).toMatchObject({
+      group: 'license-receiver{alertname="CalicoLicenseExpiringSoon",cluster="dead-c"}',
+      status: 'firing',
+      alertnames: ['CalicoLicenseExpiringSoon'],
+    });
+    expect(Date.parse(String(entries[0]?.created_at))).toBeGreaterThan(Date.now() - 60_000);
+    const [idC, idB, idA] = entries.map((e) => String(e.id));
+    const table = await outbox('list');
+    expect(table.output).toMatch(
+      new RegExp(
+        `^${idA}\\s+dead\\s+slack\\s.*CalicoLicenseExpiringSoon cluster=dead-a \\(firing\\)\\s+Slack answered channel_not_found$`,
+        'm',
+      ),
+    );
+    const shown = await outbox('show', String(idA));
+    expect(shown.output).toContain('Last error:   Slack answered channel_not_found');
+    expect(shown.output).toContain('Alerts:       firing CalicoLicenseExpiringSoon');
+
+    // Retry: queued again, sent once by the running receiver.
+    const retried = await outbox('retry', String(idA));
+    expect(retried).toMatchObject({ code: 0 });
+    expect(retried.output).toContain(`row ${idA} is queued again: the receiver sends it within 20ms`);
+    await waitFor(() => posted('dead-a') === 1, 5000, 'the retried row sent');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(posted('dead-a')).toBe(1);
+    // Retrying it again: it is gone (delivered).
+    const again = await outbox('retry', String(idA));
+    expect(again.code).toBe(1);
+    expect(again.output).toContain(`row ${idA} is not in the outbox`);
+
+    // Discard: gone, never sent.
+    expect((await outbox('discard', String(idC))).code).toBe(0);
+    expect((await outbox('list', '--json')).output).not.toContain('dead-c');
+
+    // With the receiver stopped, a retry waits for its next start; then it is sent once.
+    expect(await receiver.p.stop('SIGTERM')).toBe(0);
+    const offline = await outbox('retry', '--all-dead');
+    expect(offline.code).toBe(0);
+    expect(offline.output).toContain(`row ${idB} is queued again`);
+    expect(offline.output).toContain(
+      'No receiver is running on this store: the rows are sent when it starts.',
+    );
+    receiver = await serve(file);
+    await waitFor(() => posted('dead-b') === 1, 5000, 'the row retried while stopped');
+    expect((await outbox('list')).output).toContain('No rows: the outbox is empty.');
+    expect(posted('dead-c')).toBe(0);
+
+    const usage = await outbox('frobnicate');
+    expect(usage.code).toBe(2);
+    expect(usage.output).toContain('outbox: unknown subcommand "frobnicate"');
+    expect((await outbox('retry', 'x1')).output).toContain('"x1" is not a row id');
+    expect(await receiver.p.stop('SIGTERM')).toBe(0);
+  });
+
   it('after SIGKILL with rows pending, delivers every accepted notification; only the row in flight twice', async () => {
     const file = serveConfig('sigkill');
     const first = await serve(file);

@@ -312,6 +312,17 @@ function takeOwnerLock(path: string, timeoutMs: number): Database.Database {
   }
 }
 
+/** Whether a receiver holds the store at `path` now (its lock file is locked). */
+export function receiverRunning(path: string): boolean {
+  if (path === ':memory:' || !existsSync(`${path}.lock`)) return false;
+  try {
+    takeOwnerLock(path, 0).close();
+    return false;
+  } catch {
+    return true;
+  }
+}
+
 function schemaVersion(db: Database.Database): number | undefined {
   const hasMeta = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get();
   if (!hasMeta) return undefined;
