@@ -8,6 +8,7 @@ import { DeliveryLoop } from './outbox/delivery.js';
 import type { OutboxStore } from './outbox/store.js';
 import { ThreadedSqliteStore } from './outbox/threaded.js';
 import { startServer } from './server.js';
+import { createStatusUi } from './ui/index.js';
 import { VERSION } from './version.js';
 
 export interface RunningReceiver {
@@ -74,6 +75,19 @@ export async function startReceiver(
       logger,
       storeReady: () => store.ping(),
       onAccepted: () => loop.wake(),
+      ...(config.ui
+        ? {
+            ui: createStatusUi({
+              config: { ...config, ui: config.ui },
+              store,
+              channels,
+              version: VERSION,
+              logger,
+              wake: () => loop.wake(),
+              now,
+            }),
+          }
+        : {}),
     });
   } catch (err) {
     await store.close();
