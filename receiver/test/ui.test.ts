@@ -1,4 +1,5 @@
 /// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
 // The status page and /api/v1/outbox: credentials, no change without a POST from the page, and — in a
 // real Chromium (Debian's, driven by puppeteer-core) — what an operator sees and that Retry delivers a
 // dead letter once. The screenshot is written to $STATUS_PAGE_SCREENSHOT or the temp folder.
