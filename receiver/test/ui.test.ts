@@ -67,7 +67,7 @@ describe('status page over HTTP', () => {
     const h = await start();
     await twoDeadLetters(h);
     for (const headers of [
-      {},
+      {} as Record<string, string>,
       { Authorization: basic(USER, 'wrong') },
       { Authorization: basic('admin', PASSWORD) },
     ]) {
