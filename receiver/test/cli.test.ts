@@ -116,10 +116,11 @@ describe('commands', () => {
     const post = rendered[0]?.requests[0]?.body as { channel: string; text: string; blocks: unknown[] };
     expect(post.channel).toBe('#platform-alerts');
     expect(post.text).toBe(
-      '[FIRING:1] CalicoLicenseExpiringSoon cluster=prod: The Calico Enterprise licence expires in less than 30 days.',
+      '[FIRING:1] CalicoLicenseExpiringSoon cluster=c1: The Calico Enterprise licence expires soon.',
     );
     const mail = rendered[1]?.requests[0]?.body as { subject: string; text: string; html: string };
-    expect(mail.subject).toBe('[FIRING:1] CalicoLicenseExpiringSoon cluster=prod');
+    expect(mail.subject).toBe('[FIRING:1] CalicoLicenseExpiringSoon cluster=c1');
+    expect(mail.text).toContain('Expires: 2026-12-10 02:00 UTC (29 days left)');
     expect(mail.html).toContain('<h2');
 
     const human = run([
@@ -169,12 +170,15 @@ describe('commands', () => {
     ]);
     const fields = jira?.requests[1]?.body.fields as Fields;
     expect(fields.summary).toBe(
-      'CalicoLicenseExpiringSoon cluster=prod: The Calico Enterprise licence expires in less than 30 days.',
+      'CalicoLicenseExpiringSoon cluster=c1: The Calico Enterprise licence expires soon.',
     );
     expect(fields.description).toMatchObject({ type: 'doc', version: 1 });
+    // The rule's remediation annotation, line by line (it wins over the runbook).
     const adf = JSON.stringify(fields.description);
-    expect(adf).toContain('{"type":"codeBlock","attrs":{"language":"sh"}');
-    expect(adf).toContain('kubectl apply -f <customer>-license.yaml');
+    expect(adf).toContain(
+      '{"type":"hardBreak"},{"type":"text","text":"When the renewed licence arrives, apply it',
+    );
+    expect(adf).toContain('"text":"2026-12-10 02:00 UTC (29 days left)"');
     expect(fields.labels).toEqual(['calico-licence', expect.stringMatching(/^ALERT\{[0-9a-f]{32}\}$/)]);
     expect(fields.priority).toEqual({ name: 'High' });
 
@@ -184,9 +188,9 @@ describe('commands', () => {
     expect(text).toContain('===== jira-dc (jira): POST /rest/api/2/search =====');
     expect(text).toContain('===== jira-dc (jira): POST /rest/api/2/issue =====');
     const wiki = text.slice(text.indexOf('----- description -----'));
-    expect(wiki).toContain('\nh3. What to do (from the runbook CalicoLicenseExpiringSoon.md)\n');
-    expect(wiki).toContain('{{kubectl apply \\-f <customer>\\-license.yaml}}');
-    expect(wiki).toContain('* *Days left:* 12');
+    expect(wiki).toContain('\nh3. What to do\n');
+    expect(wiki).toContain('kubectl apply \\-f <customer>\\-license.yaml');
+    expect(wiki).toContain('* *Expires:* 2026\\-12\\-10 02:00 UTC (29 days left)');
 
     for (const [channel, actions] of [
       ['servicenow', ['GET /api/now/table/incident', 'POST /api/now/table/incident']],

@@ -124,8 +124,6 @@ describe('ServiceNow incident lifecycle', () => {
     expect(IDENTITY).toMatch(/^ALERT\{[0-9a-f]{32}\}$/);
     const d = inc.description;
     expect(d).toContain('The licence of cluster prod expires on 2026-12-10 (12 days left).');
-    expect(d).toContain('- Days left: 12');
-    expect(d).toContain('- Nodes: 95 used of 100 licensed');
     expect(d).toContain('Ask the contract owner to renew with Tigera');
     expect(d).toContain('    kubectl apply -f <customer>-license.yaml');
     expect(d).not.toContain('Nothing here belongs to the Mitigation section');
@@ -593,8 +591,6 @@ const DESCRIPTION = [
   '- Severity: warning',
   '- Cluster: prod',
   '- Started: 2026-11-28 08:00 UTC',
-  '- Days left: 12',
-  '- Nodes: 95 used of 100 licensed',
   '',
   'What to do (from the runbook CalicoLicenseExpiringSoon.md):',
   '',

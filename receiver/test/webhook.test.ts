@@ -13,12 +13,12 @@ import { WebhookSink } from '../../test/fakes/webhook-sink.js';
 import { waitFor } from '../../test/helpers/metrics.js';
 import type { HttpError } from '../src/channels/http.js';
 import { createWebhookChannel } from '../src/channels/webhook/index.js';
-import type { WebhookBody } from '../src/channels/webhook/render.js';
+import { renderWebhookBody, type WebhookBody } from '../src/channels/webhook/render.js';
 import { ConfigError, parseConfig } from '../src/config.js';
 import type { DeliveryEvent } from '../src/outbox/plan.js';
 import { VERSION } from '../src/version.js';
 import { plannedEvent } from './fixtures/events.js';
-import { fixture } from './fixtures/payloads.js';
+import { fixture, ruleAlert } from './fixtures/payloads.js';
 import { cleanupPki, type Harness, startHarness } from './harness.js';
 
 const SECRET = 'whsec-7f3a9c-test-secret';
@@ -112,7 +112,7 @@ describe('webhook channel', () => {
       cluster: 'prod',
       severity: 'warning',
       startedAt: '2026-11-28T08:00:00.000Z',
-      facts: { daysLeft: '12', nodesUsed: '95', nodesLicensed: '100' },
+      facts: {},
       truncatedAlerts: 0,
       groupLabels: { alertname: 'CalicoLicenseExpiringSoon', cluster: 'prod' },
     });
@@ -272,6 +272,27 @@ function writeUrl(target: WebhookSink, path: string): string {
   writeFileSync(file, `${target.url}${path}\n`);
   return file;
 }
+
+describe('webhook body', () => {
+  it("carries the rule's facts in camelCase under group.facts", () => {
+    const now = Date.parse('2026-11-10T06:00:00Z');
+    const expiry = renderWebhookBody(plannedEvent(ruleAlert('agent/CalicoLicenseExpiryCritical'), { now }), {
+      maxAlerts: 10,
+    });
+    expect(expiry.group.facts).toEqual({
+      daysLeft: '6',
+      expiresAt: '2026-11-17T02:00:00Z',
+      gracePeriodEndsAt: '2026-12-17T02:00:00Z',
+    });
+    const cores = renderWebhookBody(
+      plannedEvent(ruleAlert('agent/CalicoLicenseCoresCapacityForecast'), { now }),
+      {
+        maxAlerts: 10,
+      },
+    );
+    expect(Object.keys(cores.group.facts)).toEqual(['coresUsed', 'coresLicensed', 'coresForecast']);
+  });
+});
 
 describe('webhook channel on its own', () => {
   /** A delivery event of the firing fixture, as the delivery loop would plan it. */

@@ -6,3 +6,4 @@ export {
   parseDurationMs,
   parseDurationSeconds,
 } from './duration.js';
+export { FACT_NAMES, FACTS, type Fact, TIME_FACTS } from './facts.js';

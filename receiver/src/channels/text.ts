@@ -1,7 +1,7 @@
 // Text helpers shared by the channels: truncation that stays visible and never splits a character,
 // status words, alert lines, and the plain-text rendering used by email and the console channel.
 
-import type { AlertView, GroupView } from '../notification.js';
+import type { AlertView, GroupView, LicenceFacts } from '../notification.js';
 import { humanDuration, humanTime } from '../units.js';
 import type { DeliveryEvent } from './channel.js';
 import { type Block, fromMarkdown, toPlainText } from './doc.js';
@@ -61,8 +61,11 @@ export function since(alert: AlertView, now: number): string {
   return `since ${humanTime(alert.startsAt)} (${humanDuration(now - alert.startsAt)})`;
 }
 
-/** A fact of a group; `at` when the value is a time (so that Slack can show it in the reader's zone). */
-export type Fact = [label: string, value: string, at?: number];
+/**
+ * A fact of a group; `at` when the value is a time (so that Slack can show it in the reader's zone),
+ * with `rest`, what follows the time and stays true (`(12 days left)`).
+ */
+export type Fact = [label: string, value: string, at?: number, rest?: string];
 
 /** The one-line facts of a group: severity, start, licence values. */
 export function factPairs(group: GroupView, now: number): Fact[] {
@@ -78,12 +81,38 @@ export function factPairs(group: GroupView, now: number): Fact[] {
     pairs.push(['Resolved', humanTime(group.resolvedAt), group.resolvedAt]);
     pairs.push(['Fired for', humanDuration(group.resolvedAt - group.startedAt)]);
   }
-  if (group.facts.daysLeft !== undefined) pairs.push(['Days left', group.facts.daysLeft]);
-  if (group.facts.nodesUsed !== undefined || group.facts.nodesLicensed !== undefined)
-    pairs.push([
-      'Nodes',
-      `${group.facts.nodesUsed ?? '?'} used of ${group.facts.nodesLicensed ?? '?'} licensed`,
-    ]);
+  pairs.push(...licenceFacts(group.facts));
+  return pairs;
+}
+
+/** A fact's value; '' (the rule could not read it) is said so. */
+const known = (value: string) => (value === '' ? 'unknown' : value);
+
+/** An RFC 3339 fact as a time for people (with `at`), or as written when it is not one. */
+function timeFact(label: string, value: string, suffix = ''): Fact {
+  const at = Date.parse(value);
+  return Number.isNaN(at) || !/^\d{4}-\d\d-\d\dT/.test(value)
+    ? [label, `${known(value)}${suffix}`]
+    : [label, `${humanTime(at)}${suffix}`, at, suffix];
+}
+
+/** The facts of the rules' annotation contract, as the message's fields. */
+export function licenceFacts(facts: LicenceFacts): Fact[] {
+  const pairs: Fact[] = [];
+  const days = facts.daysLeft;
+  const daysText = days === undefined || days === '' ? '' : ` (${days} day${days === '1' ? '' : 's'} left)`;
+  if (facts.expiresAt !== undefined) pairs.push(timeFact('Expires', facts.expiresAt, daysText));
+  else if (days !== undefined) pairs.push(['Days left', known(days)]);
+  if (facts.gracePeriodEndsAt !== undefined)
+    pairs.push(timeFact('Grace period ends', facts.gracePeriodEndsAt));
+  const usage = (label: string, used?: string, licensed?: string, forecast?: string) => {
+    if (used !== undefined || licensed !== undefined)
+      pairs.push([label, `${known(used ?? '')} used of ${known(licensed ?? '')} licensed`]);
+    if (forecast !== undefined)
+      pairs.push([`${label} forecast`, `${known(forecast)} at the peak of the forecast`]);
+  };
+  usage('Nodes', facts.nodesUsed, facts.nodesLicensed, facts.nodesForecast);
+  usage('CPU cores', facts.coresUsed, facts.coresLicensed, facts.coresForecast);
   return pairs;
 }
 

@@ -153,9 +153,11 @@ export function renderSlackMessage(event: DeliveryEvent, options: SlackRenderOpt
   if (intro.length === 0) intro.push(`*${escapeMrkdwn(group.title)}*`);
   const fields = factPairs(group, now)
     .slice(0, SLACK_LIMITS.fields)
-    .map(([k, v, at]) =>
+    .map(([k, v, at, rest]) =>
       mrkdwn(
-        at !== undefined ? `*${k}*\n${slackDate(at)}` : truncate(`*${k}*\n${escapeMrkdwn(v)}`, 300, '…'),
+        at !== undefined
+          ? `*${k}*\n${slackDate(at)}${escapeMrkdwn(rest ?? '')}`
+          : truncate(`*${k}*\n${escapeMrkdwn(v)}`, 300, '…'),
       ),
     );
   blocks.push({ type: 'section', text: mrkdwn(truncate(intro.join('\n'), 2000)), fields });

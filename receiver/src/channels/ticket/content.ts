@@ -49,9 +49,9 @@ export function ticketDescription(
     blocks.push(para(t(truncate(group.description, limits.maxValue))));
   if (earlier) blocks.push(para(t('This alert fired before: '), link(earlier.key, earlier.url), t('.')));
   // A ticket is read for days: times are absolute ("4h ago" would soon be wrong).
-  const facts = factPairs(group, now).map(([k, v, at]): [string, string] => [
+  const facts = factPairs(group, now).map(([k, v, at, rest]): [string, string] => [
     k,
-    at === undefined ? v : humanTime(at),
+    at === undefined ? v : `${humanTime(at)}${rest ?? ''}`,
   ]);
   blocks.push(bullets(facts.map(([k, v]) => [t(`${k}: `, 'strong'), t(v)])));
   blocks.push(...whatToDo(group, limits));
