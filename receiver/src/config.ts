@@ -106,6 +106,8 @@ const configSchema = z.strictObject(
     runbooks_dir: path().optional(),
     cluster_label: text('a label name').default('cluster'),
     alertmanager_url: leaf(z.url({ protocol: /^https?$/ }), 'an http(s) URL').optional(),
+    prometheus_url: leaf(z.url({ protocol: /^https?$/ }), 'an http(s) URL').optional(),
+    prometheus_timeout: positiveDuration().default(2000),
     group_identity_template: leaf(
       z.string().regex(IDENTITY_PLACEHOLDER),
       'a template using {{receiver}}, {{groupLabels.NAME}}, {{commonLabels.NAME}} or {{groupKey}}',
@@ -308,6 +310,11 @@ function build(raw: RawConfig, file: string, options: LoadOptions) {
     runbooksDir,
     clusterLabel: raw.cluster_label,
     alertmanagerUrl: raw.alertmanager_url,
+    /** Where resolved messages ask for the licence values now (off without `prometheus_url`). */
+    prometheus:
+      raw.prometheus_url === undefined
+        ? undefined
+        : { url: raw.prometheus_url, timeoutMs: raw.prometheus_timeout },
     groupIdentityTemplate: raw.group_identity_template,
     dedupeWindowMs: raw.dedupe_window,
     delivery: {

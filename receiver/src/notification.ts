@@ -63,6 +63,11 @@ export interface GroupView {
   startedAt: number;
   /** Latest endsAt of the resolved alerts, when the whole group is resolved. */
   resolvedAt?: number;
+  /**
+   * For a resolved group, the licence values now (asked from Prometheus when `prometheus_url` is set):
+   * what the message may state as the current state, instead of the facts of when it fired.
+   */
+  current?: LicenceFacts;
 }
 
 export interface ViewOptions {

@@ -4,9 +4,11 @@ import { type Channel, createChannel } from './channels/index.js';
 import type { ReceiverConfig } from './config.js';
 import { Intake, viewFactory } from './intake.js';
 import { createMetrics, type ReceiverMetrics } from './metrics.js';
+import type { GroupView } from './notification.js';
 import { DeliveryLoop } from './outbox/delivery.js';
-import type { OutboxStore } from './outbox/store.js';
+import type { OutboxRow, OutboxStore } from './outbox/store.js';
 import { ThreadedSqliteStore } from './outbox/threaded.js';
+import { CurrentValues } from './prometheus.js';
 import { startServer } from './server.js';
 import { createStatusUi } from './ui/index.js';
 import { VERSION } from './version.js';
@@ -22,6 +24,32 @@ export interface ReceiverOptions {
   now?: () => number;
   /** Channels to use instead of those built from the config (tests). */
   channels?: Channel[];
+}
+
+/**
+ * Views of resolved groups carry the licence values now, from Prometheus, when `prometheus_url` is
+ * set (bounded by prometheus_timeout; without them when Prometheus cannot answer).
+ */
+function withCurrentValues(
+  viewOf: ReturnType<typeof viewFactory>,
+  config: ReceiverConfig,
+  logger: Logger,
+  now: () => number,
+): (row: OutboxRow) => GroupView | Promise<GroupView> {
+  if (!config.prometheus) return viewOf;
+  const values = new CurrentValues(
+    config.prometheus.url,
+    config.prometheus.timeoutMs,
+    config.clusterLabel,
+    logger,
+  );
+  return async (row) => {
+    const view = viewOf(row);
+    if (view.status !== 'resolved') return view;
+    const current = await values.of(view, now());
+    if (current) view.current = current;
+    return view;
+  };
 }
 
 export async function startReceiver(
@@ -60,7 +88,7 @@ export async function startReceiver(
     channels,
     metrics,
     logger,
-    viewOf: viewFactory(config),
+    viewOf: withCurrentValues(viewFactory(config), config, logger, now),
     backoff: config.delivery.backoff,
     maxAgeMs: config.delivery.maxAgeMs,
     pollIntervalMs: config.delivery.pollIntervalMs,

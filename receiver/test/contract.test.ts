@@ -4,13 +4,10 @@
 // annotation contract (FACTS in @license-monitor/common) that an alert carries — and nothing else.
 import { readFileSync } from 'node:fs';
 import { FACT_NAMES, type Fact, TIME_FACTS } from '@license-monitor/common';
-import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { Channel } from '../src/channels/channel.js';
-import { createChannel } from '../src/channels/index.js';
-import { parseConfig } from '../src/config.js';
 import { sampleLicencePayload } from '../src/sample.js';
 import { humanTime } from '../src/units.js';
+import { everyChannel } from './fixtures/channels.js';
 import { groupViewOf, plannedEvent } from './fixtures/events.js';
 import {
   EXAMPLE_FILE,
@@ -21,57 +18,6 @@ import {
   type RuleFixtures,
 } from './fixtures/from-rules.js';
 import { ruleFixtures } from './fixtures/payloads.js';
-
-/** One channel of every type, as `render` builds them (no secrets needed). */
-function everyChannel(): Channel[] {
-  const config = parseConfig(
-    {
-      channels: [
-        { name: 'slack', type: 'slack', token_env: 'T', channel: '#c' },
-        { name: 'teams', type: 'msteams', webhook_url_env: 'T' },
-        {
-          name: 'mail',
-          type: 'email',
-          smtp: { host: 'smtp.example.com' },
-          from: 'a@example.com',
-          to: ['b@example.com'],
-        },
-        { name: 'console', type: 'console' },
-        { name: 'hook', type: 'webhook', url_env: 'T' },
-        {
-          name: 'jira-cloud',
-          type: 'jira',
-          url: 'https://acme.atlassian.net',
-          api: 'cloud',
-          project: 'LIC',
-          email: 'a@example.com',
-          api_token_env: 'T',
-        },
-        {
-          name: 'jira-dc',
-          type: 'jira',
-          url: 'https://jira.example.com',
-          api: 'datacenter',
-          project: 'LIC',
-          personal_access_token_env: 'T',
-        },
-        {
-          name: 'servicenow',
-          type: 'servicenow',
-          url: 'https://acme.service-now.com',
-          username: 'u',
-          password_env: 'T',
-        },
-        { name: 'github', type: 'github', repository: 'acme/licences', token_env: 'T' },
-      ],
-      default_channels: ['console'],
-    },
-    'contract.yaml',
-    { secrets: false },
-  );
-  const silent = pino({ level: 'silent' });
-  return config.channels.map((c) => createChannel(c, silent));
-}
 
 /** How a fact reads in a message, whatever the channel's markup. */
 function expectedText(fact: Fact, value: string, annotations: Record<string, string>): string {

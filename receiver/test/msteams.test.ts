@@ -67,7 +67,9 @@ describe('Teams card', () => {
     expect(lines[0]).toBe('✅ RESOLVED · warning · CalicoLicenseExpiringSoon · prod');
     expect(lines[1]).toBe('Resolved at 2026-11-28 10:30 UTC after firing for 2h 30m.');
     expect(card?.body[0]).toMatchObject({ style: 'good' });
-    expect(cardText(card)).toContain('What was to be done');
+    expect(lines[2]).toBe('Was: The Calico Enterprise licence expires in less than 30 days.');
+    expect(cardText(card)).not.toMatch(/What (was )?to (be )?do/);
+    expect(JSON.stringify(card)).not.toContain('silences/new');
   });
 
   it('keeps every text literal: no <at> mention, no Markdown link or emphasis from alert text', () => {

@@ -9,7 +9,14 @@ import { renderSlackMessage, renderSlackReply, SLACK_LIMITS } from '../src/chann
 import { truncate } from '../src/channels/text.js';
 import type { DeliveryEvent, DeliveryRecord } from '../src/outbox/plan.js';
 import { groupViewOf, plannedEvent } from './fixtures/events.js';
-import { fixture, hugeAnnotation, manyAlerts, RENDER_CASES, ruleAlert } from './fixtures/payloads.js';
+import {
+  fixture,
+  hugeAnnotation,
+  manyAlerts,
+  RENDER_CASES,
+  ruleAlert,
+  withAlerts,
+} from './fixtures/payloads.js';
 
 const NOW = Date.parse('2026-11-28T12:00:00Z');
 const slackOptions = { maxAlerts: 10, mentions: { critical: '<!subteam^S0ONCALL>' } };
@@ -257,7 +264,7 @@ describe('email', () => {
     expect(mail.text).toContain('kubectl apply -f <customer>-license.yaml');
   });
 
-  it('keeps the first subject and replies to the first Message-ID', () => {
+  it('replies to the first Message-ID; the resolve says RESOLVED in its subject', () => {
     const ref = {
       message_id: '<root@example.com>',
       subject: '[FIRING:1] CalicoLicenseExpiringSoon cluster=prod',
@@ -270,11 +277,26 @@ describe('email', () => {
       updatedAt: NOW - 1,
     };
     const mail = renderEmail(event(fixture('resolved'), record), ref, emailOptions);
-    expect(mail.subject).toBe(ref.subject);
+    expect(mail.subject).toBe('[RESOLVED] CalicoLicenseExpiringSoon cluster=prod');
     expect(mail.inReplyTo).toBe('<root@example.com>');
     expect(mail.references).toEqual(['<root@example.com>']);
-    expect(mail.text.split('\n')[0]).toBe('Resolved at 2026-11-28 10:30 UTC after firing for 2h 30m.');
+    expect(mail.text.split('\n').slice(0, 2)).toEqual([
+      '[RESOLVED] CalicoLicenseExpiringSoon cluster=prod',
+      'Resolved at 2026-11-28 10:30 UTC after firing for 2h 30m.',
+    ]);
     expect(mail.headers['X-Alert-Status']).toBe('resolved');
+    expect(mail.headers['Thread-Topic']).toBe('CalicoLicenseExpiringSoon cluster=prod');
+    // A record from before Thread-Index was kept: no Thread-Index rather than a made-up one.
+    expect(mail.headers['Thread-Index']).toBeUndefined();
+    // An update keeps the first subject (Gmail threads by subject).
+    const [lead] = fixture('firing').alerts as Record<string, unknown>[];
+    const other = {
+      ...lead,
+      fingerprint: 'ffffffffffffffff',
+      labels: { alertname: 'CalicoLicenseExpiringSoon', node: 'x' },
+    };
+    const join = withAlerts(fixture('firing'), [other]);
+    expect(renderEmail(event(join, record), ref, emailOptions).subject).toBe(ref.subject);
   });
 
   it('escapes HTML in every value and keeps CR/LF out of headers', () => {

@@ -518,7 +518,7 @@ describe('ServiceNow requests (render)', () => {
       'The alert stopped firing; license-monitor resolved this ticket.',
       '',
       '- [resolved] CalicoLicenseExpiringSoon — resolved 2026-11-28 10:30 UTC, fired 2h 30m',
-      '  The Calico Enterprise licence expires in less than 30 days. graph (http://prometheus.example.com:9090/graph?g0.expr=license_number_of_days+%3C+30&g0.tab=1)',
+      '  was: The Calico Enterprise licence expires in less than 30 days. graph (http://prometheus.example.com:9090/graph?g0.expr=license_number_of_days+%3C+30&g0.tab=1)',
     ].join('\n');
     expect(resolve).toEqual([
       {

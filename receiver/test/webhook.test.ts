@@ -119,10 +119,10 @@ describe('webhook channel', () => {
     expect(body.group.id).toMatch(/^[0-9a-f]{32}$/);
     expect(body.group.openedAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(body.group.resolvedAt).toBeUndefined();
-    expect(body.remediation.source).toBe('runbook');
-    expect(body.remediation.runbookFile).toBe('CalicoLicenseExpiringSoon.md');
-    expect(body.remediation.text).toContain('Ask the **contract owner** to renew with Tigera');
-    expect(body.remediation.text).not.toContain('Nothing here belongs to the Mitigation section');
+    expect(body.remediation?.source).toBe('runbook');
+    expect(body.remediation?.runbookFile).toBe('CalicoLicenseExpiringSoon.md');
+    expect(body.remediation?.text).toContain('Ask the **contract owner** to renew with Tigera');
+    expect(body.remediation?.text).not.toContain('Nothing here belongs to the Mitigation section');
     expect(body.links.runbook).toBe('https://runbooks.example.com/CalicoLicenseExpiringSoon');
     expect(body.links.graph).toMatch(/^http:\/\/prometheus\.example\.com:9090\/graph/);
     expect(body.links.silence).toMatch(/^http:\/\/alertmanager\.example\.com:9093\/#\/silences\/new/);
@@ -193,7 +193,12 @@ describe('webhook channel', () => {
     expect(resolve.group.openedAt).toBe(retry.group.openedAt); // when the delivered `new` was sent
     expect(resolve.alerts[0]).toMatchObject({ status: 'resolved', endsAt: '2026-11-28T10:30:00.000Z' });
     expect(resolve.changes).toEqual({ newlyFiring: [], newlyResolved: ['a1b2c3d4e5f60718'] });
-    expect(resolve.text).toMatch(/^Resolved at 2026-11-28 10:30 UTC after firing for 2h 30m\./);
+    expect(resolve.text).toMatch(
+      /^\[RESOLVED\] CalicoLicenseExpiringSoon cluster=prod\nResolved at 2026-11-28 10:30 UTC after firing for 2h 30m\.\nWas: /,
+    );
+    // Nothing left to do: no remediation, no runbook or silence link.
+    expect(resolve.remediation).toBeUndefined();
+    expect(Object.keys(resolve.links)).toEqual(['graph']);
   });
 
   it('honours Retry-After on 429 and delivers exactly once', async () => {

@@ -64,6 +64,7 @@ export class EmailChannel implements Channel {
     }
     if (isEmailRef(ref) && event.kind !== 'new') return ref;
     const root: EmailRef = { message_id: mail.messageId, subject: mail.subject };
+    if (mail.headers['Thread-Index']) root.thread_index = mail.headers['Thread-Index'];
     return root;
   }
 
