@@ -235,7 +235,12 @@ function prepare(db: Database.Database) {
   };
 }
 
-const orUndefined = <T>(value: T | null): T | undefined => (value === null ? undefined : value);
+/** Copies the values that are not NULL (SQLite's NULL is an absent optional field). */
+function setPresent<T extends object>(target: T, values: Record<string, unknown>): T {
+  for (const [key, value] of Object.entries(values))
+    if (value !== null) Object.assign(target, { [key]: value });
+  return target;
+}
 
 function toRow(r: RowData): OutboxRow {
   const row: OutboxRow = {
@@ -247,30 +252,12 @@ function toRow(r: RowData): OutboxRow {
     createdAt: r.created_at,
     payload: r.payload,
   };
-  if (r.retried_at !== null) row.retriedAt = r.retried_at;
-  return row;
+  return setPresent(row, { retriedAt: r.retried_at });
 }
 
 function toEntry(r: EntryData): OutboxEntry {
-  const entry: OutboxEntry = {
-    id: r.id,
-    channel: r.channel,
-    groupId: r.group_id,
-    state: r.state,
-    reminder: r.reminder === 1,
-    attempts: r.attempts,
-    createdAt: r.created_at,
-    nextAttemptAt: r.next_attempt_at,
-    payload: r.payload,
-  };
-  const optional = {
-    deadAt: orUndefined(r.dead_at),
-    lastError: orUndefined(r.last_error),
-    retriedAt: orUndefined(r.retried_at),
-    supersededAt: orUndefined(r.superseded_at),
-  };
-  for (const [k, v] of Object.entries(optional)) if (v !== undefined) Object.assign(entry, { [k]: v });
-  return entry;
+  const entry: OutboxEntry = { ...toRow(r), state: r.state, nextAttemptAt: r.next_attempt_at };
+  return setPresent(entry, { deadAt: r.dead_at, lastError: r.last_error, supersededAt: r.superseded_at });
 }
 
 function toLogEntry(r: LogData): DeliveryLogEntry {
@@ -282,11 +269,7 @@ function toLogEntry(r: LogData): DeliveryLogEntry {
     rowId: r.row_id,
     outcome: r.outcome,
   };
-  if (r.kind !== null) entry.kind = r.kind as NonNullable<DeliveryLogEntry['kind']>;
-  if (r.title !== null) entry.title = r.title;
-  if (r.error !== null) entry.error = r.error;
-  if (r.by !== null) entry.by = r.by;
-  return entry;
+  return setPresent(entry, { kind: r.kind, title: r.title, error: r.error, by: r.by });
 }
 
 /**
@@ -538,14 +521,19 @@ export class SqliteStore implements OutboxStore {
     );
   }
 
-  async complete(row: OutboxRow, record: DeliveryRecord | undefined, note?: DeliveryNote): Promise<void> {
+  /** Deletes a row, and its notification once no other row needs it (inside the caller's transaction). */
+  private deleteRow(id: number): void {
     const s = this.statements;
+    const owner = s.notificationOf.get(id) as { id: number } | undefined;
+    s.deleteRow.run(id);
+    if (owner) s.deleteUnused.run(owner.id, owner.id);
+  }
+
+  async complete(row: OutboxRow, record: DeliveryRecord | undefined, note?: DeliveryNote): Promise<void> {
     this.db
       .transaction(() => {
         if (record) this.putRecord(row, record);
-        const owner = s.notificationOf.get(row.id) as { id: number } | undefined;
-        s.deleteRow.run(row.id);
-        if (owner) s.deleteUnused.run(owner.id, owner.id);
+        this.deleteRow(row.id);
         if (note) this.log(row, record ? 'sent' : 'skipped', note);
       })
       .immediate();
@@ -638,36 +626,34 @@ export class SqliteStore implements OutboxStore {
     return row && toEntry(row);
   }
 
-  async requeue(id: number, note: ActionNote): Promise<ActionResult> {
-    const s = this.statements;
+  /** An operator's action on one row, in one transaction: never on a row gone or being delivered. */
+  private act(id: number, change: (row: EntryData) => ActionResult): ActionResult {
     return this.db
       .transaction((): ActionResult => {
-        const row = s.entry.get(id) as EntryData | undefined;
+        const row = this.statements.entry.get(id) as EntryData | undefined;
         if (!row) return { id, outcome: 'not-found' };
         if (row.state === 'inflight') return { id, outcome: 'in-flight' };
-        if (row.state !== 'dead') return { id, outcome: 'not-dead' };
-        if (row.superseded_at !== null) return { id, outcome: 'superseded', supersededAt: row.superseded_at };
-        s.requeue.run(note.at, note.at, id);
-        this.log(toRow(row), 'requeued', note);
-        return { id, outcome: 'requeued' };
+        return change(row);
       })
       .immediate();
   }
 
+  async requeue(id: number, note: ActionNote): Promise<ActionResult> {
+    return this.act(id, (row) => {
+      if (row.state !== 'dead') return { id, outcome: 'not-dead' };
+      if (row.superseded_at !== null) return { id, outcome: 'superseded', supersededAt: row.superseded_at };
+      this.statements.requeue.run(note.at, note.at, id);
+      this.log(toRow(row), 'requeued', note);
+      return { id, outcome: 'requeued' };
+    });
+  }
+
   async discard(id: number, note: ActionNote): Promise<ActionResult> {
-    const s = this.statements;
-    return this.db
-      .transaction((): ActionResult => {
-        const row = s.entry.get(id) as EntryData | undefined;
-        if (!row) return { id, outcome: 'not-found' };
-        if (row.state === 'inflight') return { id, outcome: 'in-flight' };
-        const owner = s.notificationOf.get(id) as { id: number } | undefined;
-        s.deleteRow.run(id);
-        if (owner) s.deleteUnused.run(owner.id, owner.id);
-        this.log(toRow(row), 'discarded', note, row.last_error ?? undefined);
-        return { id, outcome: 'discarded' };
-      })
-      .immediate();
+    return this.act(id, (row) => {
+      this.deleteRow(id);
+      this.log(toRow(row), 'discarded', note, row.last_error ?? undefined);
+      return { id, outcome: 'discarded' };
+    });
   }
 
   async recent(limit = 50): Promise<DeliveryLogEntry[]> {
