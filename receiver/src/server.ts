@@ -166,7 +166,7 @@ export function createApp(options: ServerOptions & { isShuttingDown: () => boole
       res
         .status(503)
         .type('text/plain')
-        .send(`store unavailable: ${(err as Error).message}\n`);
+        .send(`not ready: ${(err as Error).message}\n`);
     }
   });
   app.get('/', (_req, res) => {

@@ -9,7 +9,7 @@ import { type Metrics, scrape, waitFor } from '../../test/helpers/metrics.js';
 import { type TestSmtpOptions, TestSmtpServer } from '../../test/helpers/smtp.js';
 import { createTestPki, type TestPki } from '../../test/helpers/tls.js';
 import { parseConfig, type ReceiverConfig } from '../src/config.js';
-import { type RunningReceiver, startReceiver } from '../src/receiver.js';
+import { type ReceiverOptions, type RunningReceiver, startReceiver } from '../src/receiver.js';
 import { RUNBOOKS_DIR } from './fixtures/payloads.js';
 
 export const TOKEN = 'webhook-token-123';
@@ -38,6 +38,8 @@ export interface HarnessOptions {
   slackConfig?: Record<string, unknown>;
   /** Extra environment variables the config may name (tokens of other channels). */
   env?: Record<string, string>;
+  /** Passed to startReceiver (e.g. a store that fails on demand). */
+  receiver?: ReceiverOptions;
 }
 
 export interface Harness {
@@ -108,7 +110,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   };
   const config = parseConfig(document, join(dir, 'receiver.yaml'), { secrets: true, env });
   const logger = pino({ level: process.env.RECEIVER_TEST_LOG ?? 'silent' });
-  const receiver = await startReceiver(config, logger);
+  const receiver = await startReceiver(config, logger, options.receiver);
   const harness: Harness = {
     url: receiver.url,
     slack,
