@@ -55,6 +55,22 @@ export async function startReceiver(
     path: config.store.path,
     synchronous: config.store.synchronous,
   });
+  try {
+    return await startOn(store, config, logger, options, now);
+  } catch (err) {
+    // Ends the store thread too: a process that cannot start must exit, not hold the database lock.
+    await store.close().catch(() => {});
+    throw err;
+  }
+}
+
+async function startOn(
+  store: OutboxStore,
+  config: ReceiverConfig,
+  logger: Logger,
+  options: ReceiverOptions,
+  now: () => number,
+): Promise<RunningReceiver> {
   const recovered = await store.recover();
   if (recovered > 0)
     logger.warn(
@@ -108,7 +124,7 @@ export async function startReceiver(
       onAccepted: () => loop.wake(),
     });
   } catch (err) {
-    await store.close();
+    await Promise.allSettled(channels.map((c) => c.close()));
     throw err;
   }
   loop.start();
