@@ -36,7 +36,12 @@ export interface DeliveryAttempt {
   attempt: number;
   /** When the row was queued: nothing of this delivery can have reached the peer before. */
   queuedAt: number;
+  /** Counts a look-up of an earlier attempt at the peer (metrics). */
+  lookedUp?: (result: LookupResult) => void;
 }
+
+/** A look-up found the earlier attempt (not sent again), did not (sent again), or failed (retried). */
+export type LookupResult = 'found' | 'absent' | 'failed';
 
 /** Messages a destination takes: a rate per second and a burst (a token bucket in the outbox). */
 export interface RateLimit {

@@ -11,7 +11,7 @@
 // written (a retry, a dead letter) are kept and written again the same way; their rows stay in flight
 // meanwhile and go back to pending once the store takes writes again, without a restart.
 import type { Logger } from 'pino';
-import { type Channel, ChannelError, PartlyDelivered } from '../channels/channel.js';
+import { type Channel, ChannelError, type LookupResult, PartlyDelivered } from '../channels/channel.js';
 import type { ReceiverMetrics } from '../metrics.js';
 import type { GroupView } from '../notification.js';
 import { type BackoffPolicy, retryDelay } from './backoff.js';
@@ -239,7 +239,12 @@ export class DeliveryLoop {
     }
     const event = {
       ...plan.event,
-      delivery: { id: deliveryId(row), attempt: row.attempts + 1, queuedAt: row.createdAt },
+      delivery: {
+        id: deliveryId(row),
+        attempt: row.attempts + 1,
+        queuedAt: row.createdAt,
+        lookedUp: (result: LookupResult) => metrics.lookups.inc({ channel: channel.name, result }),
+      },
     };
     let ref: Awaited<ReturnType<Channel['send']>>;
     let followUps: FollowUp[] = [];
