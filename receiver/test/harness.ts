@@ -36,6 +36,8 @@ export interface HarnessOptions {
   smtpConfig?: Record<string, unknown>;
   /** Overrides for the slack channel. */
   slackConfig?: Record<string, unknown>;
+  /** Overrides for the email channel (to, cc…). */
+  mailConfig?: Record<string, unknown>;
   /** Extra environment variables the config may name (tokens of other channels). */
   env?: Record<string, string>;
   /** Passed to startReceiver (e.g. a store that fails on demand). */
@@ -103,6 +105,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         },
         from: 'Licence alerts <alerts@example.com>',
         to: ['licensing@example.com'],
+        ...options.mailConfig,
       },
     ],
     default_channels: (options.channels ?? [{ name: 'slack' }, { name: 'mail' }]).map((c) => c.name),
