@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DURATION_EXPECTED, POSITIVE_DURATION_EXPECTED, parseDurationSeconds } from '@license-monitor/common';
 import { z } from 'zod';
+import { isNodeCount, MAX_NODES } from './license.js';
 
 export interface AgentConfig {
   source: 'file' | 'kubernetes';
@@ -114,7 +115,7 @@ function checked<T>(s: Setting, schema: z.ZodType<T>, expected: string): T {
 }
 
 const port = z.coerce.number().int().min(0).max(65_535); // 0 picks a free port
-const count = z.string().regex(/^\d+$/).transform(Number);
+const count = z.string().regex(/^\d+$/).transform(Number).refine(isNodeCount);
 const positiveDuration = z
   .string()
   .transform((text) => parseDurationSeconds(text))
@@ -164,7 +165,7 @@ function buildConfig(flags: Record<string, string | undefined>, env: NodeJS.Proc
         '--node-count / --node-count-file: expected exactly one of them with --source file',
       );
     }
-    if (nodeCount) config.nodeCount = checked(nodeCount, count, 'a whole number ≥ 0');
+    if (nodeCount) config.nodeCount = checked(nodeCount, count, `a whole number from 0 to ${MAX_NODES}`);
     if (nodeCountFile) config.nodeCountFile = existingFile(nodeCountFile);
   } else {
     config.kubeconfig = existingFile(get('kubeconfig'));

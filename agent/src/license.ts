@@ -1,5 +1,5 @@
 // Pure licence evaluation: a LicenseKey's status and a moment in time → what the metrics say.
-import { parseDurationSeconds } from '@license-monitor/common';
+import { parseDurationSeconds, parseRfc3339 } from '@license-monitor/common';
 
 export const LICENSE_STATES = [
   'valid',
@@ -54,6 +54,16 @@ export interface LicenseView {
 const DAY = 86_400;
 
 /**
+ * The most nodes a count or a licence limit may say: Kubernetes supports clusters of 5,000 nodes, the
+ * largest run tens of thousands. Beyond this a number is a mistake (`1e23`), not a cluster.
+ */
+export const MAX_NODES = 1_000_000;
+
+export function isNodeCount(value: number): boolean {
+  return Number.isSafeInteger(value) && value >= 0 && value <= MAX_NODES;
+}
+
+/**
  * Evaluates a LicenseKey at `nowSeconds`. `license` null means no LicenseKey exists.
  * `defaultGraceSeconds` applies when the status carries no gracePeriod.
  */
@@ -104,16 +114,14 @@ function stateAt(now: number, expiry: number, graceEnd: number): LicenseState {
 }
 
 function readExpiry(value: unknown): number | undefined {
-  if (typeof value !== 'string') return undefined;
-  // RFC 3339 as metav1.Time serialises it; Date.parse alone accepts too much ("2026", "May 1").
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(value)) return undefined;
-  const ms = Date.parse(value);
-  return Number.isNaN(ms) ? undefined : ms / 1000;
+  // RFC 3339 as metav1.Time serialises it, a real calendar date (not 2026-02-31).
+  const ms = typeof value === 'string' ? parseRfc3339(value) : undefined;
+  return ms === undefined ? undefined : ms / 1000;
 }
 
 function readMaxNodes(value: unknown): number | undefined {
   if (value === undefined || value === null) return Number.POSITIVE_INFINITY; // absent = unlimited (site licence)
-  return typeof value === 'number' && Number.isInteger(value) && value >= 0 ? value : undefined;
+  return typeof value === 'number' && isNodeCount(value) ? value : undefined;
 }
 
 function readGrace(value: unknown, fallback: number): { seconds: number; defaulted: boolean } {

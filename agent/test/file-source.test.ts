@@ -112,7 +112,9 @@ describe('parseLicenseKeyYaml', () => {
   });
 
   it('rejects a node count that is not a whole number', () => {
-    expect(() => parseNodeCount('-3', 'n')).toThrow('n: node count is "-3", expected a whole number ≥ 0');
+    expect(() => parseNodeCount('-3', 'n')).toThrow(
+      'n: node count is "-3", expected a whole number from 0 to 1000000',
+    );
     expect(parseNodeCount(' 7\n', 'n')).toBe(7);
   });
 });

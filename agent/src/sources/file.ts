@@ -1,11 +1,13 @@
 // File source: a LicenseKey YAML (as `kubectl get licensekeys.p default -o yaml` prints it) and a
-// node count, re-read when the files change and at every poll interval.
+// node count, re-read when the files change and at every poll interval. A file changed within the last
+// moment may be half written (an editor or `cat >` truncates, then writes): it is read again after a
+// short settle delay until two reads agree, so a rewrite in place is never read as an empty document.
 import { type FSWatcher, watch } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import * as yaml from 'js-yaml';
 import type { Logger } from 'pino';
-import type { LicenseKey } from '../license.js';
+import { isNodeCount, type LicenseKey, MAX_NODES } from '../license.js';
 import type { ErrorReason, Snapshot } from '../snapshot.js';
 import type { Source } from './source.js';
 
@@ -16,6 +18,8 @@ export interface FileSourceOptions {
   /** A fixed node count, or a file holding one. */
   nodeCount: { value: number } | { file: string };
   pollIntervalMs: number;
+  /** How long a file must stay unchanged before it is trusted (default 250 ms). */
+  settleMs?: number;
 }
 
 /** Parses a LicenseKey document (or a List holding one named default); throws naming what is wrong. */
@@ -44,9 +48,9 @@ export function parseLicenseKeyYaml(text: string, origin: string): LicenseKey {
 
 export function parseNodeCount(text: string, origin: string): number {
   const trimmed = text.trim();
-  if (!/^\d+$/.test(trimmed)) {
+  if (!/^\d+$/.test(trimmed) || !isNodeCount(Number(trimmed))) {
     throw new Error(
-      `${origin}: node count is ${JSON.stringify(trimmed.slice(0, 40))}, expected a whole number ≥ 0`,
+      `${origin}: node count is ${JSON.stringify(trimmed.slice(0, 40))}, expected a whole number from 0 to ${MAX_NODES}`,
     );
   }
   return Number(trimmed);
@@ -77,6 +81,31 @@ async function read(file: string, reason: ErrorReason): Promise<string> {
   } catch (err) {
     throw new UnreadableError(file, err as NodeJS.ErrnoException, reason);
   }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The file's content once it has settled: a file modified less than `settleMs` ago is read again after
+ * the delay, until two reads agree (at most a few times: a file written without end is taken as is).
+ */
+async function readSettled(file: string, reason: ErrorReason, settleMs: number): Promise<string> {
+  let text = await read(file, reason);
+  for (let i = 0; i < 5; i++) {
+    let modifiedAt: number;
+    try {
+      modifiedAt = (await stat(file)).mtimeMs;
+    } catch (err) {
+      throw new UnreadableError(file, err as NodeJS.ErrnoException, reason);
+    }
+    const age = Date.now() - modifiedAt;
+    if (age >= settleMs) return text;
+    await sleep(settleMs - Math.max(0, age));
+    const again = await read(file, reason);
+    if (again === text && Date.now() - modifiedAt >= settleMs) return text;
+    text = again;
+  }
+  return text;
 }
 
 function describe(value: unknown): string {
@@ -127,12 +156,15 @@ export class FileSource implements Source {
 
   private async readAll(): Promise<void> {
     const { snapshot, licenseFile, nodeCount } = this.options;
+    const settle = this.options.settleMs ?? 250;
     await this.attempt('license', async () => {
-      snapshot.setLicense(parseLicenseKeyYaml(await read(licenseFile, 'license_read'), licenseFile));
+      const text = await readSettled(licenseFile, 'license_read', settle);
+      snapshot.setLicense(parseLicenseKeyYaml(text, licenseFile));
     });
     await this.attempt('nodes', async () => {
       if ('value' in nodeCount) return snapshot.setNodeCount(nodeCount.value);
-      snapshot.setNodeCount(parseNodeCount(await read(nodeCount.file, 'nodes_read'), nodeCount.file));
+      const text = await readSettled(nodeCount.file, 'nodes_read', settle);
+      snapshot.setNodeCount(parseNodeCount(text, nodeCount.file));
     });
   }
 

@@ -39,6 +39,15 @@ describe('bad requests', () => {
     ).toBeUndefined();
   });
 
+  it('an impossible date (2026-02-31) is refused, naming the field, not read as 3 March', async () => {
+    const { post } = await start();
+    const body = fixture('firing');
+    body.alerts = (body.alerts as Json[]).map((a) => ({ ...a, startsAt: '2026-02-31T08:00:00Z' }));
+    const res = await post(body);
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { field: string }).field).toBe('alerts[0].startsAt');
+  });
+
   it('a 1 MB label makes no 1 MB mail: every value is capped at 20,000 characters', async () => {
     const { post, smtp, slack, drained } = await start({ config: { limits: { max_body_size: '4MiB' } } });
     const body = fixture('firing');
