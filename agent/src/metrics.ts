@@ -80,6 +80,36 @@ export function createRegistry(options: MetricsOptions): Registry {
     when(view()?.maxNodes),
   );
   gauge(
+    'calico_cores_used',
+    'CPU cores counted against the licence: the sum over the counted nodes of round(status.capacity.cpu), as Tigera counts them.',
+    () => when(snapshot.coreCount),
+  );
+  gauge(
+    'calico_maximum_licensed_cores',
+    'Core limit of the licence (status.maxcores); +Inf when it has none.',
+    () => when(view()?.maxCores),
+  );
+  gauge(
+    'calico_license_limit_invalid',
+    '1 for each status limit of the LicenseKey last read that is not a whole number ≥ 0; that licence is refused and the last good values stay.',
+    () => snapshot.refusedLimits.map(({ field, problem }) => ({ labels: { field, problem }, value: 1 })),
+  );
+  gauge(
+    'calico_license_usage_report_vcpus_max',
+    "Most vCPUs Tigera's usage reporter counted in the interval of its latest LicenseUsageReport.",
+    () => when(snapshot.usageReport?.vcpusMax),
+  );
+  gauge(
+    'calico_license_usage_report_nodes_max',
+    "Most nodes Tigera's usage reporter counted in the interval of its latest LicenseUsageReport.",
+    () => when(snapshot.usageReport?.nodesMax),
+  );
+  gauge(
+    'calico_license_usage_report_interval_end_timestamp_seconds',
+    "When the interval of Tigera's latest LicenseUsageReport ended, in Unix seconds.",
+    () => when(snapshot.usageReport?.intervalEndSeconds),
+  );
+  gauge(
     'calico_license_valid',
     '1 when the licence is valid (not in grace, expired or invalid), else 0.',
     () => {

@@ -413,6 +413,35 @@ describe('KubernetesSource against the fake API server', () => {
     expect(m.value('calico_license_status', { status: 'valid' })).toBe(1);
   });
 
+  it('refuses a LicenseKey whose maxnodes is negative: last limit kept, source down until fixed', async () => {
+    fake.setLicenseKey(licenseKey({ expiry: inDays(10), maxnodes: 50 }));
+    fake.addNodes(3);
+    const agent = await startSource({ watchTimeoutSeconds: 1 });
+    await metricsWhere(agent, (m) => m.value('license_agent_source_up') === 1, 'source up');
+
+    fake.setLicenseKey(licenseKey({ expiry: inDays(20), maxnodes: -1 }));
+    const refused = await metricsWhere(
+      agent,
+      (m) => m.value('calico_license_limit_invalid', { field: 'maxnodes', problem: 'negative' }) === 1,
+      'the limit reported invalid',
+    );
+    expect(refused.value('calico_maximum_licensed_nodes')).toBe(50);
+    expect(refused.value('license_number_of_days')).toBe(10); // the whole licence is the last good one
+    expect(refused.value('license_agent_errors_total', { reason: 'license_limit' })).toBe(1);
+    // Watch renewals and bookmarks confirm the watch, not the licence: the source stays down.
+    const watches = fake.counters.licensekeys.watchRequests;
+    await waitFor(() => fake.counters.licensekeys.watchRequests >= watches + 2, 5000, 'renewed watches');
+    fake.sendBookmark();
+    await settled(agent);
+    expect((await agent.metrics()).value('license_agent_source_up')).toBe(0);
+
+    fake.setLicenseKey(licenseKey({ expiry: inDays(30), maxnodes: 60 }));
+    const fixed = await metricsWhere(agent, (m) => m.value('license_agent_source_up') === 1, 'source up');
+    expect(fixed.value('calico_maximum_licensed_nodes')).toBe(60);
+    expect(fixed.value('license_number_of_days')).toBe(30);
+    expect(fixed.samples('calico_license_limit_invalid')).toEqual([]);
+  });
+
   it('reports no-license-loaded when the LicenseKey is deleted, and reads it when it returns', async () => {
     fake.setLicenseKey(licenseKey({ expiry: inDays(10) }));
     fake.addNodes(3);

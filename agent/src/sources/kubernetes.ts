@@ -53,6 +53,7 @@ export class KubernetesSource implements Source {
       pageSize: options.pageSize,
     };
     let group = '';
+    let refusedMessage = '';
     const licenses = new Informer<LicenseKey>({
       ...common,
       path: async () => {
@@ -64,7 +65,20 @@ export class KubernetesSource implements Source {
       query: { fieldSelector: 'metadata.name=default' },
       metadataOnly: false,
       keep: (object) => ({ ...(object as LicenseKey), apiVersion: group }),
-      onChange: (store) => snapshot.setLicense(store.get('default') ?? null),
+      onChange: (store) => {
+        const refused = snapshot.setLicense(store.get('default') ?? null);
+        const message = refused.map((p) => p.message).join('; ');
+        // Logged when it changes: every re-list and bookmark would otherwise repeat it.
+        if (message !== refusedMessage) {
+          if (message)
+            logger.error(
+              { err: message, reason: 'license_limit' },
+              'LicenseKey refused; keeping the last good values',
+            );
+          else logger.info({ resource: 'licensekeys' }, 'LicenseKey readable again');
+          refusedMessage = message;
+        }
+      },
       onSynced: () => snapshot.markSuccess('license'),
       onError: (err, phase) => {
         const reason =
