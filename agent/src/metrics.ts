@@ -54,14 +54,15 @@ export function createRegistry(options: MetricsOptions): Registry {
   // nodejs_eventloop_lag_{min,mean,p50,p90,p99}_seconds, kept, measure the same thing continuously.
   registry.removeSingleMetric('nodejs_eventloop_lag_seconds');
 
-  // One evaluation per scrape, shared by every licence metric.
-  let cache: { at: number; view: LicenseView | undefined } | undefined;
+  // One evaluation per scrape (per instant and licence), shared by every licence metric.
+  let cache: { at: number; license: unknown; view: LicenseView | undefined } | undefined;
   const view = (): LicenseView | undefined => {
     const at = now();
-    if (cache?.at !== at) {
-      const license = snapshot.license;
+    const license = snapshot.license;
+    if (cache?.at !== at || cache.license !== license) {
       cache = {
         at,
+        license,
         view: license === undefined ? undefined : evaluateLicense(license, at, options.defaultGraceSeconds),
       };
     }
