@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { scrape, waitFor } from '../../test/helpers/metrics.js';
+import { type Metrics, scrape, waitFor } from '../../test/helpers/metrics.js';
 import { type RunningAgent, startAgent } from '../src/agent.js';
 import { ConfigError, parseCommandLine } from '../src/config.js';
 
@@ -40,8 +40,31 @@ async function run(args: string[]) {
   agent = await startAgent(config(args), pino({ level: 'info' }, sink));
   const url = `${agent.url}/metrics`;
   await waitFor(async () => (await fetch(`${agent?.url}/readyz`)).status === 200, 5000, 'ready');
-  return { lines, metrics: () => scrape(url) };
+  const metrics = () => scrape(url);
+  /** Scrapes until `check` holds; returns those metrics. */
+  const until = (check: (m: Metrics) => boolean, what: string) =>
+    waitFor(
+      async () => {
+        const m = await metrics();
+        return check(m) && m;
+      },
+      3000,
+      what,
+    ) as Promise<Metrics>;
+  return { lines, metrics, until };
 }
+
+/** The file source on `licence` with 10 nodes in use. */
+const fileArgs = (licence: string, ...more: string[]) => [
+  '--source',
+  'file',
+  '--license-file',
+  licence,
+  '--node-count',
+  '10',
+  ...more,
+];
+const errors = (m: Metrics, reason: string) => m.value('license_agent_errors_total', { reason }) ?? 0;
 
 describe('file source: core count', () => {
   it('--core-count: cores used and licensed beside the nodes', async () => {
@@ -67,70 +90,29 @@ describe('file source: core count', () => {
     dir = mkdtempSync(join(tmpdir(), 'lm-cores-'));
     const cores = join(dir, 'cores');
     writeFileSync(cores, '300\n');
-    const a = await run([
-      '--source',
-      'file',
-      '--license-file',
-      CORES_LICENCE,
-      '--node-count',
-      '10',
-      '--core-count-file',
-      cores,
-      '--poll-interval',
-      '200ms',
-    ]);
+    const a = await run(fileArgs(CORES_LICENCE, '--core-count-file', cores, '--poll-interval', '200ms'));
     expect((await a.metrics()).value('calico_cores_used')).toBe(300);
     writeFileSync(cores, '520\n');
-    await waitFor(async () => (await a.metrics()).value('calico_cores_used') === 520, 3000, '520 cores');
+    await a.until((m) => m.value('calico_cores_used') === 520, '520 cores');
 
     writeFileSync(cores, 'lots\n');
-    const broken = await waitFor(
-      async () => {
-        const m = await a.metrics();
-        return (m.value('license_agent_errors_total', { reason: 'core_count_parse' }) ?? 0) > 0 && m;
-      },
-      3000,
-      'core_count_parse counted',
-    );
+    const broken = await a.until((m) => errors(m, 'core_count_parse') > 0, 'core_count_parse counted');
     expect(broken.value('calico_cores_used')).toBe(520);
     expect(broken.value('license_agent_source_up')).toBe(0);
-    expect(
-      a.lines.some((l) =>
-        String(l.err).includes(`${cores}: core count is "lots", expected a whole number ≥ 0`),
-      ),
-    ).toBe(true);
+    const logged = `${cores}: core count is "lots", expected a whole number ≥ 0`;
+    expect(a.lines.some((l) => String(l.err).includes(logged))).toBe(true);
 
     rmSync(cores);
-    await waitFor(
-      async () => {
-        const m = await a.metrics();
-        return (m.value('license_agent_errors_total', { reason: 'cores_read' }) ?? 0) > 0;
-      },
-      3000,
-      'cores_read counted',
-    );
+    await a.until((m) => errors(m, 'cores_read') > 0, 'cores_read counted');
     writeFileSync(cores, '7\n');
-    await waitFor(
-      async () => {
-        const m = await a.metrics();
-        return m.value('license_agent_source_up') === 1 && m.value('calico_cores_used') === 7;
-      },
-      3000,
+    await a.until(
+      (m) => m.value('license_agent_source_up') === 1 && m.value('calico_cores_used') === 7,
       'recovered',
     );
   });
 
   it('a core-limited licence without a core count: cores used absent, said once in the log', async () => {
-    const a = await run([
-      '--source',
-      'file',
-      '--license-file',
-      CORES_LICENCE,
-      '--node-count',
-      '10',
-      '--poll-interval',
-      '100ms',
-    ]);
+    const a = await run(fileArgs(CORES_LICENCE, '--poll-interval', '100ms'));
     await new Promise((r) => setTimeout(r, 400)); // a few re-reads
     const m = await a.metrics();
     expect(m.value('calico_cores_used')).toBeUndefined();
@@ -154,52 +136,20 @@ describe('core flags', () => {
 
   it.each([
     [
-      ['--source', 'file', '--license-file', CORES_LICENCE, '--node-count', '1', '--core-count', '4.5'],
+      fileArgs(CORES_LICENCE, '--core-count', '4.5'),
       '--core-count: "4.5" is not valid: expected a whole number ≥ 0',
     ],
     [
-      [
-        '--source',
-        'file',
-        '--license-file',
-        CORES_LICENCE,
-        '--node-count',
-        '1',
-        '--core-count',
-        '4',
-        '--core-count-file',
-        CORES_LICENCE,
-      ],
+      fileArgs(CORES_LICENCE, '--core-count', '4', '--core-count-file', CORES_LICENCE),
       '--core-count / --core-count-file: expected at most one of them',
     ],
     [
-      [
-        '--source',
-        'file',
-        '--license-file',
-        CORES_LICENCE,
-        '--node-count',
-        '1',
-        '--core-count-file',
-        '/no/such/file',
-      ],
+      fileArgs(CORES_LICENCE, '--core-count-file', '/no/such/file'),
       '--core-count-file: "/no/such/file" is not valid: expected a path to an existing file',
     ],
+    [fileArgs(CORES_LICENCE, '--count-cores'), '--count-cores: only valid with --source kubernetes'],
     [
-      ['--source', 'file', '--license-file', CORES_LICENCE, '--node-count', '1', '--count-cores'],
-      '--count-cores: only valid with --source kubernetes',
-    ],
-    [
-      [
-        '--source',
-        'file',
-        '--license-file',
-        CORES_LICENCE,
-        '--node-count',
-        '1',
-        '--core-resync-interval',
-        '1h',
-      ],
+      fileArgs(CORES_LICENCE, '--core-resync-interval', '1h'),
       '--core-resync-interval: only valid with --source kubernetes',
     ],
     [['--source', 'kubernetes', '--core-count', '4'], '--core-count: only valid with --source file'],

@@ -497,6 +497,16 @@ const coreLicence = (maxcores: number, maxnodes: number | null = 100) =>
 const coresUsed = (agent: Running, cores: number) =>
   metricsWhere(agent, (m) => m.value('calico_cores_used') === cores, `calico_cores_used ${cores}`);
 
+/** A licence limited to 512 cores, `count` nodes of `cpu` cores, the source synced and watching. */
+async function watchingCores(count: number, cpu: number, options: Partial<KubernetesSourceOptions> = {}) {
+  fake.setLicenseKey(coreLicence(512));
+  fake.addNodes(count, { cpu: String(cpu) });
+  const agent = await startSource(options);
+  await coresUsed(agent, count * cpu);
+  await waitFor(() => fake.openWatches('nodes') === 1);
+  return agent;
+}
+
 /** The first Accept alternative of each Node request of a kind. */
 const nodeAccepts = (kind: RequestRecord['kind']) =>
   fake.requests.filter((r) => r.resource === 'nodes' && r.kind === kind).map((r) => r.accept.split(',')[0]);
@@ -525,11 +535,7 @@ describe('KubernetesSource counting CPU cores', () => {
   });
 
   it('reads a node added later once (a GET); heartbeats cost nothing more; a deleted node stops counting', async () => {
-    fake.setLicenseKey(coreLicence(512));
-    fake.addNodes(3, { cpu: '8' });
-    const agent = await startSource();
-    await coresUsed(agent, 24);
-    await waitFor(() => fake.openWatches('nodes') === 1);
+    const agent = await watchingCores(3, 8);
 
     fake.addNode('big', {}, { cpu: '64' });
     await coresUsed(agent, 88);
@@ -548,11 +554,7 @@ describe('KubernetesSource counting CPU cores', () => {
   });
 
   it('reads a node again when its instance type changes (a resized machine)', async () => {
-    fake.setLicenseKey(coreLicence(512));
-    fake.addNodes(2, { cpu: '8' });
-    const agent = await startSource();
-    await coresUsed(agent, 16);
-    await waitFor(() => fake.openWatches('nodes') === 1);
+    const agent = await watchingCores(2, 8);
 
     fake.modifyNode('node-00002', { cpu: '16', labels: { [INSTANCE_TYPE]: 'm5.4xlarge' } });
     const m = await coresUsed(agent, 24);
@@ -561,11 +563,7 @@ describe('KubernetesSource counting CPU cores', () => {
   });
 
   it('reconciles a capacity that changed in place with a full list every --core-resync-interval', async () => {
-    fake.setLicenseKey(coreLicence(512));
-    fake.addNodes(2, { cpu: '8' });
-    const agent = await startSource({ coreResyncMs: 1500 });
-    await coresUsed(agent, 16);
-    await waitFor(() => fake.openWatches('nodes') === 1);
+    const agent = await watchingCores(2, 8, { coreResyncMs: 1500 });
 
     fake.modifyNode('node-00001', { cpu: '12' }); // no label change: the watch event is skipped
     await settled(agent);
@@ -652,11 +650,7 @@ describe('KubernetesSource counting CPU cores', () => {
   });
 
   it('a GET RBAC refuses: last core count kept, cores_read counted, source down; then recovery', async () => {
-    fake.setLicenseKey(coreLicence(512));
-    fake.addNodes(2, { cpu: '8' });
-    const agent = await startSource();
-    await coresUsed(agent, 16);
-    await waitFor(() => fake.openWatches('nodes') === 1);
+    const agent = await watchingCores(2, 8);
 
     fake.forbid('nodes', true, ['get']);
     fake.addNode('new', {}, { cpu: '8' });

@@ -505,17 +505,8 @@ export class FakeKubeApi {
     this.counters[collection.spec.resource][watch ? 'watchRequests' : 'listRequests'] += 1;
     if (collection.spec.group && this.answerUnserved(res, record, collection.spec.group)) return;
     if (this.answerForbidden(res, record, collection, watch ? 'watch' : 'list')) return;
-    const form = negotiate(record.accept, watch ? 'PartialObjectMetadata' : 'PartialObjectMetadataList');
-    if (form === undefined) {
-      this.sendStatus(
-        res,
-        record,
-        406,
-        'NotAcceptable',
-        `only the following media types are accepted: application/json`,
-      );
-      return;
-    }
+    const form = this.negotiated(res, record, watch ? 'PartialObjectMetadata' : 'PartialObjectMetadataList');
+    if (form === undefined) return;
     let filter: Filter;
     try {
       filter = parseFilter(record.query);
@@ -541,17 +532,8 @@ export class FakeKubeApi {
     counters.getRequests += 1;
     if (spec.group && this.answerUnserved(res, record, spec.group)) return;
     if (this.answerForbidden(res, record, collection, 'get', name)) return;
-    const form = negotiate(record.accept, 'PartialObjectMetadata');
-    if (form === undefined) {
-      this.sendStatus(
-        res,
-        record,
-        406,
-        'NotAcceptable',
-        'only the following media types are accepted: application/json',
-      );
-      return;
-    }
+    const form = this.negotiated(res, record, 'PartialObjectMetadata');
+    if (form === undefined) return;
     const object = collection.objects.get(name);
     if (!object) {
       const group = spec.group?.split('/')[0];
@@ -564,6 +546,16 @@ export class FakeKubeApi {
     counters[form === 'metadata' ? 'metadataObjects' : 'fullObjects'] += 1;
     record.status = 200;
     res.writeHead(200, { 'Content-Type': 'application/json' }).end(body);
+  }
+
+  /** The form the Accept header asks for; undefined after answering 406 when there is none. */
+  private negotiated(res: http.ServerResponse, record: RequestRecord, metadata: string): Form | undefined {
+    const form = negotiate(record.accept, metadata);
+    if (form === undefined) {
+      const message = 'only the following media types are accepted: application/json';
+      this.sendStatus(res, record, 406, 'NotAcceptable', message);
+    }
+    return form;
   }
 
   /** Answers 403 as RBAC does when the resource is forbidden; false when it is allowed. */
