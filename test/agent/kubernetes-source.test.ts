@@ -669,6 +669,17 @@ describe('KubernetesSource counting CPU cores', () => {
     expect(up.value('calico_cores_used')).toBe(24);
   });
 
+  it('counts nodes after a few seconds even while the licence API hangs', async () => {
+    fake.serveGroup(V3, 'hang');
+    fake.addNodes(2, { cpu: '8' });
+    const agent = await startSource({}, 60_000);
+    const started = Date.now();
+    const m = await metricsWhere(agent, (m) => m.value('calico_nodes_used') === 2, '2 nodes', 9000);
+    expect(Date.now() - started).toBeGreaterThan(3000); // it did wait for the licence first
+    expect(m.value('calico_cores_used')).toBeUndefined();
+    expect(nodeAccepts('list')).toEqual([METADATA_LIST]);
+  });
+
   it('a refused maxcores does not switch modes and keeps the last core limit', async () => {
     fake.setLicenseKey(coreLicence(64));
     fake.addNodes(2, { cpu: '8' });

@@ -19,8 +19,11 @@ export const LICENSE_GROUPS = ['projectcalico.org/v3', 'crd.projectcalico.org/v1
 export type LicenseGroup = (typeof LICENSE_GROUPS)[number];
 export const USAGE_GROUP = 'usage.tigera.io/v1';
 export type ApiGroup = LicenseGroup | typeof USAGE_GROUP;
-/** 'off': the group is not installed (404); 503: an aggregated API whose backend is unavailable. */
-export type GroupState = 'on' | 'off' | 503;
+/**
+ * 'off': the group is not installed (404); 503: an aggregated API whose backend is unavailable;
+ * 'hang': requests to it are accepted and never answered.
+ */
+export type GroupState = 'on' | 'off' | 503 | 'hang';
 export type ResourceName = 'nodes' | 'licensekeys' | 'licenseusagereports';
 const RESOURCES: readonly ResourceName[] = ['nodes', 'licensekeys', 'licenseusagereports'];
 type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -581,6 +584,7 @@ export class FakeKubeApi {
       this.sendStatus(res, record, 404, 'NotFound', 'the server could not find the requested resource');
       return true;
     }
+    if (state === 'hang') return true; // the socket closes when the client gives up
     if (state === 503) {
       // What kube-aggregator answers when the APIService's backend is down: plain text.
       this.send(res, record, 503, 'service unavailable\n', 'text/plain; charset=utf-8');

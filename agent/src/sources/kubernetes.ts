@@ -29,6 +29,9 @@ export interface KubernetesSourceOptions {
   pageSize?: number;
 }
 
+/** How long the Nodes wait for the licence (to pick their mode) before they are counted anyway. */
+const LICENSE_WAIT_MS = 5000;
+
 /** A licence with a core limit: status.maxcores readable, above 0. */
 export function limitsCores(license: LicenseKey): boolean {
   const read = readLimit(license.status?.maxcores, 'maxcores');
@@ -38,10 +41,10 @@ export function limitsCores(license: LicenseKey): boolean {
 class DiscoveryError extends Error {}
 
 /** The first licence API group the server serves: the aggregated v3 API fills the status. */
-export async function discoverLicenseGroup(transport: KubeTransport): Promise<string> {
+export async function discoverLicenseGroup(transport: KubeTransport, signal?: AbortSignal): Promise<string> {
   for (const group of LICENSE_GROUPS) {
     try {
-      await transport.get(`/apis/${group}`, {}, 'application/json');
+      await transport.get(`/apis/${group}`, {}, 'application/json', signal);
       return group;
     } catch (err) {
       if (!(err instanceof KubeApiError && err.status === 404)) {
@@ -59,6 +62,9 @@ export class KubernetesSource implements Source {
   private readonly usageReports: Informer<unknown>;
   private readonly nodes: NodeWatch;
   private readonly transport: KubeTransport;
+  private fallback: NodeJS.Timeout | undefined;
+  /** Ends requests made outside the informers (API group discovery) at stop. */
+  private readonly abort = new AbortController();
 
   constructor(private readonly options: KubernetesSourceOptions) {
     this.transport = options.transport;
@@ -81,7 +87,7 @@ export class KubernetesSource implements Source {
     this.licenses = new Informer<LicenseKey>({
       ...common,
       path: async () => {
-        const found = await discoverLicenseGroup(transport);
+        const found = await discoverLicenseGroup(transport, this.abort.signal);
         if (found !== group) logger.info({ group: found }, 'reading LicenseKey from API group');
         group = found;
         return `/apis/${group}/licensekeys`;
@@ -132,9 +138,13 @@ export class KubernetesSource implements Source {
     // The mode (nodes, or nodes and cores) follows the licence: start once it is known, so that a
     // core-limited cluster lists its Nodes once, whole, instead of once as metadata and again whole.
     if (this.options.countCores) this.nodes.countCores(true);
+    // A licence read that hangs (until its request timeout) must not hold the node count back long.
+    this.fallback = setTimeout(() => this.countNodes(undefined), LICENSE_WAIT_MS);
   }
 
   async stop(): Promise<void> {
+    clearTimeout(this.fallback);
+    this.abort.abort();
     await Promise.all([this.licenses.stop(), this.usageReports.stop(), this.nodes.stop()]);
     this.transport.close?.();
   }
