@@ -698,7 +698,8 @@ describe('KubernetesSource counting CPU cores', () => {
 });
 
 describe("KubernetesSource cross-checking with Tigera's LicenseUsageReports", () => {
-  const at = (hoursAgo: number) => new Date(Date.now() - hoursAgo * HOUR_MS);
+  const base = Date.now(); // one clock for the reports and for what the test expects of them
+  const at = (hoursAgo: number) => new Date(base - hoursAgo * HOUR_MS);
   const report = (hoursAgo: number, vcpus: number, nodes: number) => ({
     intervalStart: at(hoursAgo + 6),
     intervalEnd: at(hoursAgo),
