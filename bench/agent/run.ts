@@ -5,6 +5,7 @@
 //   npx tsx bench/agent/run.ts            (npm run bench runs it)
 // Environment: BENCH_COMPRESSION (simulated seconds per real second, default 30),
 // BENCH_NODES (comma-separated node counts, default 5000,50000), BENCH_SCRAPES (default 10000).
+import { loadavg } from 'node:os';
 import { FakeKubeApi, licenseKey } from '../../test/fakes/kube-api.js';
 import { scrape, waitFor } from '../../test/helpers/metrics.js';
 import { type Started, start } from '../../test/helpers/process.js';
@@ -286,7 +287,7 @@ const checks = first?.legacy
 const section = `## Agent
 
 Command: \`npm run bench\` (this part alone: \`npx tsx bench/agent/run.ts\`), ${new Date().toISOString().slice(0, 10)}, on this project's
-2-core machine. The fake Kubernetes API (\`test/fakes/kube-api.ts\`) holds full Node objects of about
+2-core machine (1-minute load average ${loadavg()[0]?.toFixed(1)} at the end: other work shares it). The fake Kubernetes API (\`test/fakes/kube-api.ts\`) holds full Node objects of about
 8.7 KB (2.1 KB as metadata) and modifies every node once per 5 simulated minutes, as kubelets do.
 One simulated hour runs in ${HOUR_S / COMPRESSION} s (×${COMPRESSION}). The informer is the real \`license-agent\`
 process (metadata-only paginated list, then a watch); the baseline is Tigera's approach, a full node list
