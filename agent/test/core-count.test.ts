@@ -78,8 +78,7 @@ describe('file source: core count', () => {
       '--core-count',
       '470',
     ]);
-    const m = await a.metrics();
-    expect(m.value('calico_cores_used')).toBe(470);
+    const m = await a.until((m) => m.value('calico_cores_used') === 470, '470 cores');
     expect(m.value('calico_maximum_licensed_cores')).toBe(512);
     expect(m.value('calico_nodes_used')).toBe(95);
     expect(m.value('calico_maximum_licensed_nodes')).toBe(100);
@@ -91,7 +90,7 @@ describe('file source: core count', () => {
     const cores = join(dir, 'cores');
     writeFileSync(cores, '300\n');
     const a = await run(fileArgs(CORES_LICENCE, '--core-count-file', cores, '--poll-interval', '200ms'));
-    expect((await a.metrics()).value('calico_cores_used')).toBe(300);
+    await a.until((m) => m.value('calico_cores_used') === 300, '300 cores'); // read after the nodes
     writeFileSync(cores, '520\n');
     await a.until((m) => m.value('calico_cores_used') === 520, '520 cores');
 
