@@ -2,8 +2,8 @@
 // (Tigera's licence agent's names are kept), which win over defaults.
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { DURATION_EXPECTED, POSITIVE_DURATION_EXPECTED, parseDurationSeconds } from '@license-monitor/common';
 import { z } from 'zod';
-import { DURATION_EXPECTED, parseDurationSeconds } from './duration.js';
 
 export interface AgentConfig {
   source: 'file' | 'kubernetes';
@@ -41,7 +41,7 @@ Options (environment variable in brackets):
   --node-count N                  nodes in use, for the file source
   --node-count-file PATH          file holding the node count, re-read on change
   --core-count N                  CPU cores in use, for the file source (for core-limited licences)
-  --core-count-file PATH           file holding the core count, re-read on change
+  --core-count-file PATH          file holding the core count, re-read on change
   --kubeconfig PATH               kubeconfig file; default: $KUBECONFIG, ~/.kube/config, else in-cluster
   --node-selector SELECTOR        label selector of the Nodes that count (e.g. '!node-role.kubernetes.io/control-plane')
   --count-cores                   count CPU cores even when the licence has no core limit
@@ -166,7 +166,7 @@ function buildConfig(flags: Record<string, string | undefined>, env: NodeJS.Proc
     source,
     host,
     port: listenPort,
-    pollIntervalSeconds: poll ? checked(poll, positiveDuration, `a positive ${DURATION_EXPECTED}`) : 120,
+    pollIntervalSeconds: poll ? checked(poll, positiveDuration, POSITIVE_DURATION_EXPECTED) : 120,
     defaultGracePeriodSeconds: grace ? checked(grace, duration, DURATION_EXPECTED) : 30 * 86_400,
     logLevel: level
       ? checked(level, z.enum(LOG_LEVELS), LOG_LEVELS.join(', ')).replace('warning', 'warn')
@@ -202,7 +202,7 @@ function buildConfig(flags: Record<string, string | undefined>, env: NodeJS.Proc
     config.nodeSelector = get('node-selector')?.value;
     const resync = get('core-resync-interval');
     config.coreResyncSeconds = resync
-      ? checked(resync, positiveDuration, `a positive ${DURATION_EXPECTED}`)
+      ? checked(resync, positiveDuration, POSITIVE_DURATION_EXPECTED)
       : 6 * 3600;
     for (const name of [
       'license-file',

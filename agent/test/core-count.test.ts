@@ -154,7 +154,7 @@ describe('core flags', () => {
     [['--source', 'kubernetes', '--core-count', '4'], '--core-count: only valid with --source file'],
     [
       ['--source', 'kubernetes', '--core-resync-interval', 'often'],
-      '--core-resync-interval: "often" is not valid: expected a positive',
+      '--core-resync-interval: "often" is not valid: expected a Prometheus duration such as',
     ],
   ])('%j is refused, naming the flag', (args, message) => {
     expect(() => config(args)).toThrow(ConfigError);

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { parseDurationSeconds } from '../src/duration.js';
 import { evaluateLicense, type LicenseKey, limitProblems, readLimit } from '../src/license.js';
 
 const DAY = 86_400;
@@ -161,22 +160,5 @@ describe('status limits', () => {
     expect(limitProblems(key(null))).toEqual([]);
     expect(limitProblems(null)).toEqual([]);
     expect(readLimit(Number.MAX_SAFE_INTEGER, 'maxnodes')).toEqual({ value: Number.MAX_SAFE_INTEGER });
-  });
-});
-
-describe('parseDurationSeconds', () => {
-  it.each([
-    ['90d', 90 * DAY],
-    ['2m', 120],
-    ['1h30m', 5400],
-    ['30s', 30],
-    ['500ms', 0.5],
-    ['1w', 7 * DAY],
-    ['0', 0],
-  ])('%s → %d s', (text, seconds) => {
-    expect(parseDurationSeconds(text)).toBe(seconds);
-  });
-  it.each(['', 'd', '10', '10x', '-5m', '1h 30m', 'ninety'])('rejects %j', (text) => {
-    expect(parseDurationSeconds(text)).toBeUndefined();
   });
 });
