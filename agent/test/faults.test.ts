@@ -9,10 +9,10 @@ import { waitFor } from '../../test/helpers/metrics.js';
 import { parseCommandLine } from '../src/config.js';
 import { evaluateLicense, type LicenseKey } from '../src/license.js';
 import { Snapshot } from '../src/snapshot.js';
-import { FileSource, parseNodeCount } from '../src/sources/file.js';
+import { FileSource, parseCount } from '../src/sources/file.js';
 
 const SAMPLE = readFileSync(new URL('../examples/licensekey.yaml', import.meta.url), 'utf8');
-const logger = pino({ level: 'silent' });
+const logger = pino({ level: process.env.AGENT_TEST_LOG ?? 'silent' });
 
 let dir: string;
 let source: FileSource | undefined;
@@ -21,8 +21,6 @@ afterEach(async () => {
   source = undefined;
   rmSync(dir, { recursive: true, force: true });
 });
-
-const errorCount = (s: Snapshot) => [...s.errors.values()].reduce((a, b) => a + b, 0);
 
 describe('a licence file rewritten in place', () => {
   it.each([
@@ -46,7 +44,7 @@ describe('a licence file rewritten in place', () => {
     const setLicense = snapshot.setLicense.bind(snapshot);
     snapshot.setLicense = (license, now) => {
       expiries.push((license?.status as { expiry?: unknown } | undefined)?.expiry);
-      setLicense(license, now);
+      return setLicense(license, now);
     };
     // What a non-atomic writer (truncate, then write) looks like to a reader in between.
     writeFileSync(file, transient);
@@ -58,7 +56,7 @@ describe('a licence file rewritten in place', () => {
       3000,
       'the rewritten licence',
     );
-    expect(errorCount(snapshot)).toBe(0);
+    expect(Object.fromEntries(snapshot.errors)).toEqual({});
     expect(snapshot.up).toBe(true);
     // Never the half-written document: only the whole new one.
     expect(new Set(expiries)).toEqual(new Set(['2028-03-31T23:59:59Z']));
@@ -118,7 +116,7 @@ describe('impossible dates', () => {
 });
 
 describe('node counts no cluster has', () => {
-  it('a licence with maxnodes 1e23 has an unknown limit, not a huge one', () => {
+  it('a licence with maxnodes 1e23 has no limit read from it, not a huge one', () => {
     const view = evaluateLicense(key({ expiry: '2027-03-31T23:59:59Z', maxnodes: 1e23 }), 0, 0);
     expect(view.maxNodes).toBeUndefined();
     expect(evaluateLicense(key({ expiry: '2027-03-31T23:59:59Z', maxnodes: 5000 }), 0, 0).maxNodes).toBe(
@@ -126,20 +124,32 @@ describe('node counts no cluster has', () => {
     );
   });
 
-  it('a node count file or flag of 1e23 is refused, naming the value', () => {
-    expect(() => parseNodeCount('100000000000000000000000\n', 'nodes')).toThrow(
-      'nodes: node count is "100000000000000000000000", expected a whole number from 0 to 1000000',
+  it('a node or core count file or flag of 1e23 is refused, naming the value', () => {
+    const expected = 'expected a whole number ≥ 0 (at most 9007199254740991)';
+    expect(() => parseCount('100000000000000000000000\n', 'nodes', 'node count')).toThrow(
+      `nodes: node count is "100000000000000000000000", ${expected}`,
     );
-    expect(() => parseNodeCount('1e23', 'nodes')).toThrow('expected a whole number from 0 to 1000000');
+    expect(() => parseCount('1e23', 'cores', 'core count')).toThrow(expected);
     dir = mkdtempSync(join(tmpdir(), 'lm-faults-'));
     writeFileSync(join(dir, 'l.yaml'), SAMPLE);
-    for (const value of ['1e23', '100000000000000000000000']) {
+    for (const [flag, value] of [
+      ['--node-count', '1e23'],
+      ['--node-count', '100000000000000000000000'],
+      ['--core-count', '100000000000000000000000'],
+    ] as const) {
+      const args = [
+        '--source',
+        'file',
+        '--license-file',
+        join(dir, 'l.yaml'),
+        '--node-count',
+        '1',
+        flag,
+        value,
+      ];
       expect(() =>
-        parseCommandLine(
-          ['--source', 'file', '--license-file', join(dir, 'l.yaml'), '--node-count', value],
-          {},
-        ),
-      ).toThrow(`--node-count: "${value}" is not valid: expected a whole number from 0 to 1000000`);
+        parseCommandLine(flag === '--node-count' ? args.filter((_, i) => i < 4 || i > 5) : args, {}),
+      ).toThrow(`${flag}: "${value}" is not valid: ${expected}`);
     }
   });
 });

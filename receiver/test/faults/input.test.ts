@@ -25,7 +25,7 @@ type Json = Record<string, unknown>;
 describe('bad requests', () => {
   it('POST /webhook/%ZZ (bad percent-encoding) is 400, with or without credentials, never 500', async () => {
     const { url, metrics } = await start();
-    for (const headers of [{}, { Authorization: `Bearer ${TOKEN}` }]) {
+    for (const headers of [{}, { Authorization: `Bearer ${TOKEN}` }] as Record<string, string>[]) {
       const res = await fetch(`${url}/webhook/%ZZ`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json', ...headers },
