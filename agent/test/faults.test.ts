@@ -22,24 +22,31 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** A file source on a fresh copy of the sample licence, once it has read it. */
+async function started() {
+  dir = mkdtempSync(join(tmpdir(), 'lm-faults-'));
+  const file = join(dir, 'license.yaml');
+  writeFileSync(file, SAMPLE);
+  const snapshot = new Snapshot();
+  const fileSource = new FileSource({
+    snapshot,
+    logger,
+    licenseFile: file,
+    nodeCount: { value: 3 },
+    pollIntervalMs: 60_000,
+  });
+  source = fileSource;
+  fileSource.start();
+  await waitFor(() => snapshot.ready, 2000, 'first read');
+  return { file, snapshot, source: fileSource };
+}
+
 describe('a licence file rewritten in place', () => {
   it.each([
     ['empty for a moment', ''],
     ['half written for a moment', SAMPLE.slice(0, Math.floor(SAMPLE.length / 2))],
   ])('%s: no error counted, no blip of the source', async (_name, transient) => {
-    dir = mkdtempSync(join(tmpdir(), 'lm-faults-'));
-    const file = join(dir, 'license.yaml');
-    writeFileSync(file, SAMPLE);
-    const snapshot = new Snapshot();
-    source = new FileSource({
-      snapshot,
-      logger,
-      licenseFile: file,
-      nodeCount: { value: 3 },
-      pollIntervalMs: 60_000,
-    });
-    source.start();
-    await waitFor(() => snapshot.ready, 2000, 'first read');
+    const { file, snapshot, source } = await started();
     const expiries: unknown[] = [];
     const setLicense = snapshot.setLicense.bind(snapshot);
     snapshot.setLicense = (license, now) => {
@@ -63,19 +70,7 @@ describe('a licence file rewritten in place', () => {
   });
 
   it('a file that stays broken still counts an error', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'lm-faults-'));
-    const file = join(dir, 'license.yaml');
-    writeFileSync(file, SAMPLE);
-    const snapshot = new Snapshot();
-    source = new FileSource({
-      snapshot,
-      logger,
-      licenseFile: file,
-      nodeCount: { value: 3 },
-      pollIntervalMs: 60_000,
-    });
-    source.start();
-    await waitFor(() => snapshot.ready, 2000, 'first read');
+    const { file, snapshot, source } = await started();
     writeFileSync(file, '');
     await source.reload();
     expect(snapshot.errors.get('license_parse')).toBeGreaterThan(0);

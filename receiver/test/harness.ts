@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { afterAll, afterEach } from 'vitest';
 import { FakeSlack, type FakeSlackOptions } from '../../test/fakes/slack-api.js';
 import { type Metrics, scrape, waitFor } from '../../test/helpers/metrics.js';
 import { type TestSmtpOptions, TestSmtpServer } from '../../test/helpers/smtp.js';
@@ -59,6 +60,23 @@ export interface Harness {
   /** Waits until the outbox holds no pending or in-flight row. */
   drained(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
+}
+
+/**
+ * For a test file: a function that starts a harness, each one stopped after its test (and the test CA
+ * removed after the file).
+ */
+export function harnessPerTest(): (options?: HarnessOptions) => Promise<Harness> {
+  let current: Harness | undefined;
+  afterEach(async () => {
+    await current?.stop();
+    current = undefined;
+  });
+  afterAll(() => cleanupPki());
+  return async (options = {}) => {
+    current = await startHarness(options);
+    return current;
+  };
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {

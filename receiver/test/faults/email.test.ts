@@ -1,25 +1,18 @@
 // Fault injection: an SMTP server that refuses one recipient at RCPT TO. A temporary refusal (450) is
 // retried for that recipient alone — the others do not get the mail twice; a permanent one (550) is
 // reported (warning, metric, a dead letter naming the address) while the others count as sent.
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { waitFor } from '../../../test/helpers/metrics.js';
 import { fixture } from '../fixtures/payloads.js';
-import { cleanupPki, type Harness, startHarness } from '../harness.js';
+import { type Harness, harnessPerTest } from '../harness.js';
 
-let h: Harness | undefined;
-afterEach(async () => {
-  await h?.stop();
-  h = undefined;
-});
-afterAll(() => cleanupPki());
+const startHarness = harnessPerTest();
 
 const OPS = 'ops@example.com';
 const SECOND = 'second@example.com';
 
-async function start(): Promise<Harness> {
-  h = await startHarness({ mailConfig: { to: [OPS, SECOND] }, config: { default_channels: ['mail'] } });
-  return h;
-}
+const start = () =>
+  startHarness({ mailConfig: { to: [OPS, SECOND] }, config: { default_channels: ['mail'] } });
 
 const to = (h: Harness, address: string) => h.smtp.mails.filter((m) => m.envelope.to.includes(address));
 

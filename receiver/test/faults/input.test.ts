@@ -2,23 +2,13 @@
 // a path that is not valid percent-encoding, a 1 MB label, a secret pasted into the config, a
 // disguised link in a remediation annotation, a client that sends its request a byte at a time.
 import net from 'node:net';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { visibleText } from '../../../test/fakes/slack-api.js';
 import { parseConfig } from '../../src/config.js';
 import { fixture } from '../fixtures/payloads.js';
-import { cleanupPki, type Harness, type HarnessOptions, startHarness, TOKEN } from '../harness.js';
+import { harnessPerTest, TOKEN } from '../harness.js';
 
-let h: Harness | undefined;
-afterEach(async () => {
-  await h?.stop();
-  h = undefined;
-});
-afterAll(() => cleanupPki());
-
-async function start(options: HarnessOptions = {}): Promise<Harness> {
-  h = await startHarness(options);
-  return h;
-}
+const start = harnessPerTest();
 
 type Json = Record<string, unknown>;
 

@@ -1,39 +1,24 @@
 // Fault injection: a slow Slack. Slack takes a post and answers after the channel's timeout; the next
 // attempt looks the delivery up (message metadata, conversations.history / .replies) and posts only
 // what is not there. A slow call of one group does not hold up the others.
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { visibleText } from '../../../test/fakes/slack-api.js';
 import { waitFor } from '../../../test/helpers/metrics.js';
-import { fixture, withAlerts } from '../fixtures/payloads.js';
-import { cleanupPki, type Harness, type HarnessOptions, startHarness } from '../harness.js';
+import { fixture, inCluster, withAlerts } from '../fixtures/payloads.js';
+import { type HarnessOptions, harnessPerTest } from '../harness.js';
 
-let h: Harness | undefined;
-afterEach(async () => {
-  await h?.stop();
-  h = undefined;
-});
-afterAll(() => cleanupPki());
+const startHarness = harnessPerTest();
 
 type Json = Record<string, unknown>;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Slack only, with a short timeout so that a late answer is a timeout. */
-async function start(slackConfig: Json = {}, options: HarnessOptions = {}): Promise<Harness> {
-  h = await startHarness({
+const start = (slackConfig: Json = {}, options: HarnessOptions = {}) =>
+  startHarness({
     ...options,
     slackConfig: { timeout: '300ms', ...slackConfig },
     config: { default_channels: ['slack'], ...options.config },
   });
-  return h;
-}
-
-function inCluster(payload: Json, cluster: string): Json {
-  return {
-    ...payload,
-    groupLabels: { ...(payload.groupLabels as Json), cluster },
-    commonLabels: { ...(payload.commonLabels as Json), cluster },
-  };
-}
 
 describe('Slack answers after the timeout', () => {
   it('looks the post up before posting again: one message, and later events edit it', async () => {

@@ -1,40 +1,18 @@
 // Fault injection: the store fails while deliveries are under way (a corrupted page, an I/O error, a
 // full disk). Sent is sent: a message a peer accepted is never sent again because its record failed;
 // rows claimed when writes failed go back to pending once writes work again, without a restart.
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { waitFor } from '../../../test/helpers/metrics.js';
-import { fixture } from '../fixtures/payloads.js';
-import { cleanupPki, type Harness, type HarnessOptions, startHarness } from '../harness.js';
+import { fixture, inCluster } from '../fixtures/payloads.js';
+import { type HarnessOptions, harnessPerTest } from '../harness.js';
 import { DISK_FULL, FailingStore, IO_ERROR } from './failing-store.js';
 
-let h: Harness | undefined;
-afterEach(async () => {
-  await h?.stop();
-  h = undefined;
-});
-afterAll(() => cleanupPki());
+const startHarness = harnessPerTest();
 
-async function start(store: FailingStore, options: HarnessOptions = {}): Promise<Harness> {
-  h = await startHarness({ ...options, receiver: { openStore: store.open } });
-  return h;
-}
+const start = (store: FailingStore, options: HarnessOptions = {}) =>
+  startHarness({ ...options, receiver: { openStore: store.open } });
 
-type Json = Record<string, unknown>;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** The fixture as another group (another cluster). */
-function inCluster(payload: Json, cluster: string): Json {
-  return {
-    ...payload,
-    groupLabels: { ...(payload.groupLabels as Json), cluster },
-    commonLabels: { ...(payload.commonLabels as Json), cluster },
-    alerts: (payload.alerts as Json[]).map((a) => ({
-      ...a,
-      labels: { ...(a.labels as Json), cluster },
-      fingerprint: `${cluster}${String(a.fingerprint)}`.slice(0, 16),
-    })),
-  };
-}
 
 async function readyz(url: string): Promise<{ status: number; text: string }> {
   const res = await fetch(`${url}/readyz`);
