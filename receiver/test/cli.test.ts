@@ -80,7 +80,9 @@ describe('commands', () => {
     const file = writeConfig('ok.yaml', { channels: [slackChannel()], default_channels: ['slack'] });
     const ok = run(['check-config', '--config', file]);
     expect(await ok.exited).toBe(0);
-    expect(ok.output()).toContain('OK — listen 127.0.0.1:9095; channels: slack (slack, api)');
+    expect(ok.output()).toContain(
+      'OK — listen 127.0.0.1:9095; channels: slack (slack, api, token scopes: chat:write, channels:history (groups:history for a private channel), channels:read (groups:read) to find the channel by name — or give its ID)',
+    );
     const serving = run([
       'serve',
       '--config',
@@ -245,7 +247,7 @@ describe('commands', () => {
       expect(await p.exited).toBe(0);
       expect(smtp.mails.map((m) => m.parsed.subject)).toEqual([
         '[FIRING:1] CalicoLicenseExpiringSoon cluster=test-send',
-        '[FIRING:1] CalicoLicenseExpiringSoon cluster=test-send',
+        '[RESOLVED] CalicoLicenseExpiringSoon cluster=test-send',
       ]);
       expect(smtp.mails[1]?.parsed.inReplyTo).toBe(smtp.mails[0]?.parsed.messageId);
       expect(smtp.mails.every((m) => m.secure)).toBe(true);

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../src/outbox/sqlite.js';
 import type { EnqueueRequest } from '../src/outbox/store.js';
@@ -144,6 +145,74 @@ describe('SQLite outbox', () => {
     store = new SqliteStore({ path, busyTimeoutMs: 50 });
     await store.ping();
   });
+
+  it('writes outcomes idempotently: only a row still in flight changes, complete of a gone row succeeds', async () => {
+    await store.enqueue(request({ destinations: ['slack'] }));
+    const [row] = await store.claim('slack', 1, 2000);
+    if (!row) throw new Error('no row');
+    await store.reschedule(row, 3000, 'Slack answered HTTP 503');
+    await store.reschedule(row, 9000, 'written again after an ambiguous failure'); // not in flight: no change
+    const [again] = await store.claim('slack', 1, 3000);
+    expect(again).toMatchObject({ id: row.id, attempts: 1 });
+    await store.release(row, 4000, 'cannot read the delivery record');
+    expect((await store.claim('slack', 1, 4000))[0]).toMatchObject({ id: row.id, attempts: 1 }); // not counted
+    await store.complete(row, undefined);
+    await store.complete(row, undefined);
+    await store.deadLetter(row, 'too late', 5000);
+    expect(await store.stats()).toEqual([]);
+    await store.checkWritable(5000);
+  });
+
+  it('adds the follow-ups of a partial delivery with its completion: pending alone, or dead', async () => {
+    await store.enqueue(request({ destinations: ['mail'] }));
+    const [row] = await store.claim('mail', 1, 2000);
+    if (!row) throw new Error('no row');
+    await store.complete(row, undefined, [
+      { target: 'b@example.com', data: { recipient: 'b@example.com' }, at: 2500 },
+      {
+        target: 'c@example.com',
+        data: { recipient: 'c@example.com' },
+        at: 2000,
+        deadError: 'c@example.com refused: 550',
+      },
+    ]);
+    expect(await store.claim('mail', 10, 2400)).toEqual([]); // not due yet
+    const [followUp] = await store.claim('mail', 10, 2500);
+    expect(followUp).toMatchObject({
+      groupId: 'g1/b@example.com',
+      createdAt: 1000, // max_age counts from the notification's acceptance
+      payload: '{"n":1}',
+      part: { target: 'b@example.com', data: { recipient: 'b@example.com' } },
+    });
+    expect((await store.dead()).map((d) => [d.groupId, d.error])).toEqual([
+      ['g1/c@example.com', 'c@example.com refused: 550'],
+    ]);
+  });
+
+  it('adds the columns of later versions to a store written by version 1', async () => {
+    await store.close();
+    rmSync(path);
+    const old = new Database(path);
+    old.exec(`
+      CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      INSERT INTO meta VALUES ('schema_version', '1');
+      CREATE TABLE notifications (id INTEGER PRIMARY KEY, received_at INTEGER NOT NULL, receiver TEXT NOT NULL,
+        group_id TEXT NOT NULL, payload TEXT NOT NULL);
+      CREATE TABLE outbox (id INTEGER PRIMARY KEY, notification_id INTEGER NOT NULL REFERENCES notifications(id),
+        channel TEXT NOT NULL, group_id TEXT NOT NULL, reminder INTEGER NOT NULL DEFAULT 0,
+        state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'inflight', 'dead')),
+        attempts INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL, next_attempt_at INTEGER NOT NULL,
+        dead_at INTEGER, last_error TEXT);
+      INSERT INTO notifications VALUES (1, 1000, 'r', 'g1', '{"n":1}');
+      INSERT INTO outbox (notification_id, channel, group_id, created_at, next_attempt_at) VALUES (1, 'slack', 'g1', 1000, 1000);
+    `);
+    old.close();
+    store = new SqliteStore({ path });
+    const [row] = await store.claim('slack', 1, 2000);
+    expect(row).toMatchObject({ groupId: 'g1', payload: '{"n":1}' });
+    expect(row?.part).toBeUndefined();
+    expect(row?.retriedAt).toBeUndefined();
+  });
 });
 
 describe('the outbox beside a running receiver (the outbox commands)', () => {
@@ -169,7 +238,11 @@ describe('the outbox beside a running receiver (the outbox commands)', () => {
       // The receiver sees the row at once: due now, attempts and age counted from the retry.
       const [again] = await store.claim('slack', 1, 3000);
       expect(again).toMatchObject({ id: row.id, attempts: 0, createdAt: 1000, retriedAt: 3000 });
-      await store.complete(again as NonNullable<typeof again>, undefined, { at: 3100, title: 'T' });
+      await store.complete(again as NonNullable<typeof again>, undefined, [], {
+        at: 3100,
+        title: 'T',
+        skipped: true,
+      });
       expect(await beside.list()).toEqual([]);
       expect((await beside.recent()).map((l) => [l.outcome, l.by ?? '', l.at])).toEqual([
         ['skipped', '', 3100],
@@ -216,7 +289,7 @@ describe('the outbox beside a running receiver (the outbox commands)', () => {
     );
     db.close();
     expect(() => new SqliteStore({ path, role: 'beside' })).toThrow(
-      /the outbox has schema version 1, this license-receiver reads version 2/,
+      /the outbox has schema version 1, this license-receiver reads version 3/,
     );
     // The receiver upgrades a version-1 store when it starts.
     store = new SqliteStore({ path });
@@ -254,7 +327,7 @@ describe('the outbox beside a running receiver (the outbox commands)', () => {
       openedAt: 6000,
       updatedAt: 6000,
     };
-    await store.complete(resolve as NonNullable<typeof resolve>, record, { at: 6000, kind: 'new' });
+    await store.complete(resolve as NonNullable<typeof resolve>, record, [], { at: 6000, kind: 'new' });
     expect(await store.get(old.id)).toMatchObject({ state: 'dead', supersededAt: 6000 });
     expect(await store.requeue(old.id, { at: 7000, by: 'cli' })).toEqual({
       id: old.id,
@@ -275,6 +348,32 @@ describe('the outbox beside a running receiver (the outbox commands)', () => {
     });
   });
 
+  it("supersedes a dead follow-up (a refused recipient) once its group's next notification is delivered", async () => {
+    await store.enqueue(request({ destinations: ['mail'], contentKey: 'firing' }));
+    const [row] = await store.claim('mail', 1, 2000);
+    const open = { state: 'open' as const, ref: {}, firing: ['fp'], openedAt: 2000, updatedAt: 2000 };
+    await store.complete(row as NonNullable<typeof row>, open, [
+      { target: 'b@example.com', data: {}, at: 2100, deadError: 'b@example.com refused: 550' },
+    ]);
+    const [followUp] = await store.list({ states: ['dead'] });
+    expect(followUp).toMatchObject({ groupId: 'g1/b@example.com' });
+    expect(followUp?.supersededAt).toBeUndefined();
+    // The resolve goes out to the others: the firing mail to b@ would now be news from the past.
+    await store.enqueue(request({ destinations: ['mail'], contentKey: 'resolved', receivedAt: 3000 }));
+    const [resolve] = await store.claim('mail', 1, 3000);
+    await store.complete(resolve as NonNullable<typeof resolve>, {
+      ...open,
+      state: 'closed',
+      updatedAt: 3100,
+    });
+    const id = followUp?.id as number;
+    expect(await store.requeue(id, { at: 4000, by: 'cli' })).toEqual({
+      id,
+      outcome: 'superseded',
+      supersededAt: 3100,
+    });
+  });
+
   it("lists by state and channel, and tells each channel's last success and error", async () => {
     await store.enqueue(request({ groupId: 'a', destinations: ['slack', 'mail'] }));
     await store.enqueue(request({ groupId: 'b', destinations: ['slack'] }));
@@ -282,6 +381,7 @@ describe('the outbox beside a running receiver (the outbox commands)', () => {
     await store.complete(
       a as NonNullable<typeof a>,
       { state: 'open', ref: {}, firing: [], openedAt: 2100, updatedAt: 2100 },
+      [],
       { at: 2100, kind: 'new', title: 'A' },
     );
     await store.reschedule(b as NonNullable<typeof b>, 9000, 'HTTP 503', undefined, {

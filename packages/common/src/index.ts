@@ -7,3 +7,4 @@ export {
   parseDurationSeconds,
 } from './duration.js';
 export { FACT_NAMES, FACTS, type Fact, TIME_FACTS } from './facts.js';
+export { parseRfc3339, RFC3339_EXPECTED } from './time.js';

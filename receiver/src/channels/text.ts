@@ -168,7 +168,7 @@ export function changeLine(event: DeliveryEvent): string {
 
 export interface TextOptions {
   maxAlerts: number;
-  /** Cap for each free-text value (description, remediation), so that one huge annotation stays readable. */
+  /** Cap for each value (title, description, label, remediation), so that one huge value stays readable. */
   maxValue: number;
 }
 
@@ -177,25 +177,25 @@ export function plainText(event: DeliveryEvent, options: TextOptions): string {
   const { group, now } = event;
   const resolved = group.status === 'resolved';
   const lines: string[] = [];
+  const cap = (text: string) => truncate(text, options.maxValue);
   if (event.kind !== 'new' && !resolved) lines.push(changeLine(event), '');
-  lines.push(headline(group));
+  lines.push(cap(headline(group)));
   if (resolved) {
     lines.push(resolvedLine(group, now));
     const was = pastContext(group);
-    if (was) lines.push(truncate(was, options.maxValue));
+    if (was) lines.push(cap(was));
   } else {
-    if (group.summary) lines.push(truncate(group.summary, options.maxValue));
-    if (group.description && group.description !== group.summary)
-      lines.push(truncate(group.description, options.maxValue));
+    if (group.summary) lines.push(cap(group.summary));
+    if (group.description && group.description !== group.summary) lines.push(cap(group.description));
   }
   lines.push('');
-  for (const [k, v] of factPairs(group, now)) lines.push(`${k}: ${v}`);
+  for (const [k, v] of factPairs(group, now)) lines.push(`${k}: ${cap(v)}`);
   lines.push(`Labels: ${truncate(labelsInline(group.commonLabels), 2000)}`);
   lines.push('');
   lines.push(`Alerts (${group.firing.length} firing, ${group.resolved.length} resolved):`);
   const all = [...group.firing, ...group.resolved];
   for (const alert of all.slice(0, options.maxAlerts)) {
-    lines.push(`- [${alert.status}] ${alertName(alert)} — ${since(alert, now)}`);
+    lines.push(`- [${alert.status}] ${cap(alertName(alert))} — ${since(alert, now)}`);
     const text = alertText(alert);
     if (text && all.length > 1) lines.push(`  ${truncate(text, 500)}`);
   }
@@ -215,7 +215,7 @@ export function plainText(event: DeliveryEvent, options: TextOptions): string {
     lines.push('', 'Links:');
     for (const [label, url] of links) lines.push(`${label}: ${url}`);
   }
-  lines.push('', `-- license-receiver · group ${group.identity}`);
+  lines.push('', `-- license-receiver · group ${cap(group.identity)}`);
   return lines.join('\n');
 }
 

@@ -19,6 +19,7 @@ import type {
   DeliveryNote,
   EnqueueRequest,
   EnqueueResult,
+  FollowUp,
   ListQuery,
   LogOutcome,
   OutboxEntry,
@@ -40,8 +41,8 @@ export interface SqliteOptions {
   role?: 'owner' | 'beside';
 }
 
-/** 2: outbox.retried_at and the delivery log. */
-const SCHEMA_VERSION = 2;
+// 2: outbox.part (follow-up rows of a partial delivery); 3: outbox.retried_at and the delivery log.
+const SCHEMA_VERSION = 3;
 /** Lines of the delivery log kept at most, whatever their age. */
 const LOG_CAP = 10_000;
 
@@ -66,7 +67,8 @@ CREATE TABLE IF NOT EXISTS outbox (
   next_attempt_at INTEGER NOT NULL,
   dead_at INTEGER,
   last_error TEXT,
-  retried_at INTEGER
+  retried_at INTEGER,
+  part TEXT
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (channel, state, next_attempt_at);
 CREATE INDEX IF NOT EXISTS outbox_group ON outbox (channel, group_id, state, id);
@@ -103,11 +105,14 @@ CREATE TABLE IF NOT EXISTS delivery_log (
 CREATE INDEX IF NOT EXISTS delivery_log_channel ON delivery_log (channel, outcome, at);
 `;
 
-/** Version 1 → 2 (the tables that are new are created by SCHEMA). */
+/** From any earlier version: the columns added since (the new tables are created by SCHEMA). */
 function migrate(db: Database.Database): void {
   const columns = db.prepare('PRAGMA table_info(outbox)').all() as { name: string }[];
-  if (!columns.some((c) => c.name === 'retried_at'))
-    db.exec('ALTER TABLE outbox ADD COLUMN retried_at INTEGER');
+  for (const [name, type] of [
+    ['part', 'TEXT'],
+    ['retried_at', 'INTEGER'],
+  ])
+    if (!columns.some((c) => c.name === name)) db.exec(`ALTER TABLE outbox ADD COLUMN ${name} ${type}`);
 }
 
 const ERROR_MAX = 2000;
@@ -121,6 +126,7 @@ interface RowData {
   created_at: number;
   retried_at: number | null;
   payload: string;
+  part: string | null;
 }
 
 interface EntryData extends RowData {
@@ -145,12 +151,13 @@ interface LogData {
 }
 
 // A dead row's group got a newer delivery after the row died (rows of a group are delivered in order,
-// so a delivery after `dead_at` is of a newer notification).
+// so a delivery after `dead_at` is of a newer notification). A follow-up row (`<group>/<target>`)
+// belongs to its notification's group.
 const ENTRY_COLUMNS = `o.id, o.channel, o.group_id, o.state, o.reminder, o.attempts, o.created_at,
-  o.next_attempt_at, o.dead_at, o.last_error, o.retried_at, n.payload,
+  o.next_attempt_at, o.dead_at, o.last_error, o.retried_at, n.payload, o.part,
   CASE WHEN o.state = 'dead' AND d.updated_at > o.dead_at THEN d.updated_at END AS superseded_at
   FROM outbox o JOIN notifications n ON n.id = o.notification_id
-  LEFT JOIN deliveries d ON d.channel = o.channel AND d.group_id = o.group_id`;
+  LEFT JOIN deliveries d ON d.channel = o.channel AND d.group_id = n.group_id`;
 
 function prepare(db: Database.Database) {
   return {
@@ -167,7 +174,7 @@ function prepare(db: Database.Database) {
     ),
     // The oldest pending row of each group that has nothing in flight and nothing older pending.
     due: db.prepare(`
-      SELECT o.id, o.channel, o.group_id, o.reminder, o.attempts, o.created_at, o.retried_at, n.payload
+      SELECT o.id, o.channel, o.group_id, o.reminder, o.attempts, o.created_at, o.retried_at, n.payload, o.part
       FROM outbox o JOIN notifications n ON n.id = o.notification_id
       WHERE o.channel = ? AND o.state = 'pending' AND o.next_attempt_at <= ?
         AND NOT EXISTS (
@@ -192,11 +199,22 @@ function prepare(db: Database.Database) {
     deleteUnused: db.prepare(
       'DELETE FROM notifications WHERE id = ? AND NOT EXISTS (SELECT 1 FROM outbox WHERE notification_id = ?)',
     ),
+    insertFollowUp: db.prepare(
+      'INSERT INTO outbox (notification_id, channel, group_id, state, created_at, next_attempt_at, dead_at, last_error, part) ' +
+        'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    ),
+    // Outcome writes change a row only while it is in flight, so writing one again is harmless.
     reschedule: db.prepare(
-      "UPDATE outbox SET state = 'pending', attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?",
+      "UPDATE outbox SET state = 'pending', attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ? AND state = 'inflight'",
     ),
     deadLetter: db.prepare(
-      "UPDATE outbox SET state = 'dead', attempts = attempts + 1, dead_at = ?, last_error = ? WHERE id = ?",
+      "UPDATE outbox SET state = 'dead', attempts = attempts + 1, dead_at = ?, last_error = ? WHERE id = ? AND state = 'inflight'",
+    ),
+    release: db.prepare(
+      "UPDATE outbox SET state = 'pending', next_attempt_at = ?, last_error = ? WHERE id = ? AND state = 'inflight'",
+    ),
+    writeCheck: db.prepare(
+      "INSERT INTO meta (key, value) VALUES ('write_check', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     ),
     recover: db.prepare("UPDATE outbox SET state = 'pending' WHERE state = 'inflight'"),
     stats: db.prepare(`
@@ -252,6 +270,7 @@ function toRow(r: RowData): OutboxRow {
     createdAt: r.created_at,
     payload: r.payload,
   };
+  if (r.part !== null) row.part = JSON.parse(r.part) as NonNullable<OutboxRow['part']>;
   return setPresent(row, { retriedAt: r.retried_at });
 }
 
@@ -505,7 +524,7 @@ export class SqliteStore implements OutboxStore {
   private log(
     row: Pick<OutboxRow, 'id' | 'channel' | 'groupId'>,
     outcome: LogOutcome,
-    note: { at: number; kind?: string; title?: string; by?: string },
+    note: { at: number; kind?: string | undefined; title?: string | undefined; by?: string },
     error?: string,
   ): void {
     this.statements.log.run(
@@ -529,12 +548,42 @@ export class SqliteStore implements OutboxStore {
     if (owner) s.deleteUnused.run(owner.id, owner.id);
   }
 
-  async complete(row: OutboxRow, record: DeliveryRecord | undefined, note?: DeliveryNote): Promise<void> {
+  async complete(
+    row: OutboxRow,
+    record: DeliveryRecord | undefined,
+    followUps: readonly FollowUp[] = [],
+    note?: DeliveryNote,
+  ): Promise<void> {
+    const s = this.statements;
     this.db
       .transaction(() => {
         if (record) this.putRecord(row, record);
+        const owner = s.notificationOf.get(row.id) as { id: number } | undefined;
+        // No row: completed before (a repeat after an ambiguous failure); nothing more to write.
+        if (!owner) return;
+        for (const f of followUps) {
+          const groupId = `${row.groupId}/${f.target}`;
+          const id = s.insertFollowUp.run(
+            owner.id,
+            row.channel,
+            groupId,
+            f.deadError === undefined ? 'pending' : 'dead',
+            row.createdAt,
+            f.at,
+            f.deadError === undefined ? null : f.at,
+            f.deadError?.slice(0, ERROR_MAX) ?? null,
+            JSON.stringify({ target: f.target, data: f.data }),
+          ).lastInsertRowid;
+          if (f.deadError !== undefined && note)
+            this.log(
+              { id: Number(id), channel: row.channel, groupId },
+              'dead',
+              { ...note, at: f.at },
+              f.deadError,
+            );
+        }
         this.deleteRow(row.id);
-        if (note) this.log(row, record ? 'sent' : 'skipped', note);
+        if (note) this.log(row, note.skipped ? 'skipped' : 'sent', note);
       })
       .immediate();
   }
@@ -549,8 +598,12 @@ export class SqliteStore implements OutboxStore {
     this.db
       .transaction(() => {
         if (record) this.putRecord(row, record);
-        this.statements.reschedule.run(nextAttemptAt, error.slice(0, ERROR_MAX), row.id);
-        if (note) this.log(row, 'retry', note, error);
+        const changed = this.statements.reschedule.run(
+          nextAttemptAt,
+          error.slice(0, ERROR_MAX),
+          row.id,
+        ).changes;
+        if (note && changed > 0) this.log(row, 'retry', note, error);
       })
       .immediate();
   }
@@ -558,10 +611,14 @@ export class SqliteStore implements OutboxStore {
   async deadLetter(row: OutboxRow, error: string, now: number, note?: DeliveryNote): Promise<void> {
     this.db
       .transaction(() => {
-        this.statements.deadLetter.run(now, error.slice(0, ERROR_MAX), row.id);
-        if (note) this.log(row, 'dead', note, error);
+        const changed = this.statements.deadLetter.run(now, error.slice(0, ERROR_MAX), row.id).changes;
+        if (note && changed > 0) this.log(row, 'dead', note, error);
       })
       .immediate();
+  }
+
+  async release(row: OutboxRow, nextAttemptAt: number, reason: string): Promise<void> {
+    this.statements.release.run(nextAttemptAt, reason.slice(0, ERROR_MAX), row.id);
   }
 
   async recover(): Promise<number> {
@@ -701,6 +758,10 @@ export class SqliteStore implements OutboxStore {
 
   async ping(): Promise<void> {
     this.statements.ping.get();
+  }
+
+  async checkWritable(now: number): Promise<void> {
+    this.statements.writeCheck.run(String(now));
   }
 
   async close(): Promise<void> {

@@ -12,6 +12,7 @@ import type {
   DeliveryNote,
   EnqueueRequest,
   EnqueueResult,
+  FollowUp,
   ListQuery,
   OutboxEntry,
   OutboxRow,
@@ -120,8 +121,13 @@ export class ThreadedSqliteStore implements OutboxStore {
   record(channel: string, groupId: string): Promise<DeliveryRecord | undefined> {
     return this.call('record', channel, groupId);
   }
-  complete(row: OutboxRow, record: DeliveryRecord | undefined, note?: DeliveryNote): Promise<void> {
-    return this.call('complete', row, record, note);
+  complete(
+    row: OutboxRow,
+    record: DeliveryRecord | undefined,
+    followUps?: readonly FollowUp[],
+    note?: DeliveryNote,
+  ): Promise<void> {
+    return this.call('complete', row, record, followUps, note);
   }
   reschedule(
     row: OutboxRow,
@@ -134,6 +140,9 @@ export class ThreadedSqliteStore implements OutboxStore {
   }
   deadLetter(row: OutboxRow, error: string, now: number, note?: DeliveryNote): Promise<void> {
     return this.call('deadLetter', row, error, now, note);
+  }
+  release(row: OutboxRow, nextAttemptAt: number, reason: string): Promise<void> {
+    return this.call('release', row, nextAttemptAt, reason);
   }
   recover(): Promise<number> {
     return this.call('recover');
@@ -167,6 +176,9 @@ export class ThreadedSqliteStore implements OutboxStore {
   }
   ping(): Promise<void> {
     return this.call('ping');
+  }
+  checkWritable(now: number): Promise<void> {
+    return this.call('checkWritable', now);
   }
 
   async close(): Promise<void> {
