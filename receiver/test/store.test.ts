@@ -1,24 +1,75 @@
+// The store contract, on SQLite and on PostgreSQL (a server of this file's own: test/helpers/postgres.ts):
+// every test of the first two blocks runs on both. What belongs to one engine (SQLite's lock file and
+// store thread, its schema upgrade) follows them.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { postgresSkipReason, usePostgres } from '../../test/helpers/postgres.js';
+import { PostgresStore } from '../src/outbox/postgres.js';
 import { SqliteStore } from '../src/outbox/sqlite.js';
-import type { EnqueueRequest } from '../src/outbox/store.js';
+import type { EnqueueRequest, OutboxStore } from '../src/outbox/store.js';
 import { ThreadedSqliteStore } from '../src/outbox/threaded.js';
 
-let dir: string;
-let path: string;
-let store: SqliteStore;
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'lm-store-'));
-  path = join(dir, 'sub', 'receiver.db');
-  store = new SqliteStore({ path });
-});
-afterEach(async () => {
-  await store.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+const pgSkip = postgresSkipReason();
+const postgres = usePostgres();
+
+/** One engine under the contract: a fresh store per test, and ways to look at the same data again. */
+interface Backend {
+  name: string;
+  skip: string | undefined;
+  /** A new, empty store (before each test). */
+  open(): Promise<OutboxStore>;
+  /** The same data as the outbox commands open it, beside the running receiver. */
+  beside(): Promise<OutboxStore>;
+  /** Rows in one table. */
+  count(table: 'notifications' | 'outbox'): Promise<number>;
+  cleanup(): Promise<void>;
+}
+
+function sqliteBackend(): Backend {
+  let dir = '';
+  const file = () => join(dir, 'sub', 'receiver.db');
+  return {
+    name: 'SQLite',
+    skip: undefined,
+    open: async () => {
+      dir = mkdtempSync(join(tmpdir(), 'lm-store-'));
+      return new SqliteStore({ path: file() });
+    },
+    beside: async () => new SqliteStore({ path: file(), role: 'beside' }),
+    count: async (table) => {
+      const db = new Database(file(), { readonly: true });
+      try {
+        return (db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
+      } finally {
+        db.close();
+      }
+    },
+    cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** PostgreSQL: a schema of its own per test, in the server's `postgres` database. */
+function postgresBackend(): Backend {
+  let schema = '';
+  const options = () => ({ url: postgres().url(), schema });
+  return {
+    name: 'PostgreSQL',
+    skip: pgSkip,
+    open: async () => {
+      schema = postgres().newSchemaName();
+      return PostgresStore.open(options());
+    },
+    beside: () => PostgresStore.open({ ...options(), role: 'beside' }),
+    count: async (table) => {
+      const rows = await postgres().query<{ n: number }>(`SELECT count(*)::int AS n FROM ${schema}.${table}`);
+      return (rows[0] as { n: number }).n;
+    },
+    cleanup: async () => {},
+  };
+}
 
 const request = (over: Partial<EnqueueRequest> = {}): EnqueueRequest => ({
   receivedAt: 1000,
@@ -31,8 +82,34 @@ const request = (over: Partial<EnqueueRequest> = {}): EnqueueRequest => ({
   ...over,
 });
 
-describe('SQLite outbox', () => {
+/** A row of `slack` that died at once (channel_not_found). */
+async function dead(s: OutboxStore, over: Partial<EnqueueRequest> = {}) {
+  await s.enqueue(request({ destinations: ['slack'], ...over }));
+  const at = (over.receivedAt ?? 1000) + 1500;
+  const [row] = await s.claim('slack', 1, at);
+  await s.deadLetter(row as NonNullable<typeof row>, 'channel_not_found', at, { at, kind: 'new' });
+  return row as NonNullable<typeof row>;
+}
+
+for (const backend of [sqliteBackend(), postgresBackend()])
+  describe.skipIf(backend.skip !== undefined)(
+    `the outbox on ${backend.name}${backend.skip ? ` (skipped: ${backend.skip})` : ''}`,
+    () => {
+      let store: OutboxStore;
+      beforeEach(async () => {
+        store = await backend.open();
+      });
+      afterEach(async () => {
+        await store.close();
+        await backend.cleanup();
+      });
+      contract(backend, () => store);
+    },
+  );
+
+function contract(backend: Backend, current: () => OutboxStore): void {
   it('writes one row per destination, and deduplicates the same content within the window', async () => {
+    const store = current();
     expect((await store.enqueue(request())).outcomes).toEqual([
       { channel: 'slack', outcome: 'queued' },
       { channel: 'mail', outcome: 'queued' },
@@ -56,6 +133,7 @@ describe('SQLite outbox', () => {
   });
 
   it('delivers the rows of a group one at a time, oldest first, and other groups alongside', async () => {
+    const store = current();
     await store.enqueue(request({ contentKey: 'c1', destinations: ['slack'] }));
     await store.enqueue(request({ contentKey: 'c2', destinations: ['slack'], receivedAt: 1001 }));
     await store.enqueue(request({ groupId: 'g2', destinations: ['slack'], receivedAt: 1002 }));
@@ -89,21 +167,18 @@ describe('SQLite outbox', () => {
   });
 
   it('forgets a delivered notification once every destination has it', async () => {
+    const store = current();
     await store.enqueue(request());
     for (const channel of ['slack', 'mail']) {
       const [row] = await store.claim(channel, 1, 2000);
       await store.complete(row as NonNullable<typeof row>, undefined);
     }
-    await store.close();
-    const Database = (await import('better-sqlite3')).default;
-    const db = new Database(path, { readonly: true });
-    expect(db.prepare('SELECT COUNT(*) AS n FROM notifications').get()).toEqual({ n: 0 });
-    expect(db.prepare('SELECT COUNT(*) AS n FROM outbox').get()).toEqual({ n: 0 });
-    db.close();
-    store = new SqliteStore({ path });
+    expect(await backend.count('notifications')).toBe(0);
+    expect(await backend.count('outbox')).toBe(0);
   });
 
   it('keeps dead rows visible without blocking the group', async () => {
+    const store = current();
     await store.enqueue(request({ contentKey: 'c1', destinations: ['slack'] }));
     await store.enqueue(request({ contentKey: 'c2', destinations: ['slack'] }));
     const [row] = await store.claim('slack', 1, 2000);
@@ -125,28 +200,8 @@ describe('SQLite outbox', () => {
     expect(await store.dead()).toEqual([]);
   });
 
-  it('survives a restart: pending rows stay, rows in flight go back to pending', async () => {
-    await store.enqueue(request());
-    await store.claim('slack', 10, 2000);
-    await store.close();
-    store = new SqliteStore({ path });
-    expect(await store.recover()).toBe(1);
-    expect((await store.stats()).map((s) => [s.channel, s.pending, s.inflight])).toEqual([
-      ['mail', 1, 0],
-      ['slack', 1, 0],
-    ]);
-  });
-
-  it('refuses a second receiver on the same file, and takes it once the first has closed', async () => {
-    expect(() => new SqliteStore({ path, busyTimeoutMs: 50 })).toThrow(
-      /another license-receiver uses this store \(.*receiver\.db\.lock is locked: database is locked\)/,
-    );
-    await store.close();
-    store = new SqliteStore({ path, busyTimeoutMs: 50 });
-    await store.ping();
-  });
-
   it('writes outcomes idempotently: only a row still in flight changes, complete of a gone row succeeds', async () => {
+    const store = current();
     await store.enqueue(request({ destinations: ['slack'] }));
     const [row] = await store.claim('slack', 1, 2000);
     if (!row) throw new Error('no row');
@@ -164,6 +219,7 @@ describe('SQLite outbox', () => {
   });
 
   it('adds the follow-ups of a partial delivery with its completion: pending alone, or dead', async () => {
+    const store = current();
     await store.enqueue(request({ destinations: ['mail'] }));
     const [row] = await store.claim('mail', 1, 2000);
     if (!row) throw new Error('no row');
@@ -187,6 +243,221 @@ describe('SQLite outbox', () => {
     expect((await store.dead()).map((d) => [d.groupId, d.error])).toEqual([
       ['g1/c@example.com', 'c@example.com refused: 550'],
     ]);
+  });
+
+  describe('the outbox beside a running receiver (the outbox commands)', () => {
+    it('reads and writes the store the receiver holds', async () => {
+      const store = current();
+      const row = await dead(store);
+      const beside = await backend.beside();
+      try {
+        expect((await beside.list()).map((e) => [e.id, e.state, e.lastError])).toEqual([
+          [row.id, 'dead', 'channel_not_found'],
+        ]);
+        expect(await beside.requeue(row.id, { at: 3000, by: 'cli' })).toEqual({
+          id: row.id,
+          outcome: 'requeued',
+        });
+        // The receiver sees the row at once: due now, attempts and age counted from the retry.
+        const [again] = await store.claim('slack', 1, 3000);
+        expect(again).toMatchObject({ id: row.id, attempts: 0, createdAt: 1000, retriedAt: 3000 });
+        await store.complete(again as NonNullable<typeof again>, undefined, [], {
+          at: 3100,
+          title: 'T',
+          skipped: true,
+        });
+        expect(await beside.list()).toEqual([]);
+        expect((await beside.recent()).map((l) => [l.outcome, l.by ?? '', l.at])).toEqual([
+          ['skipped', '', 3100],
+          ['requeued', 'cli', 3000],
+          ['dead', '', 2500],
+        ]);
+      } finally {
+        await beside.close();
+      }
+      // The receiver's store still works after the CLI closed its own.
+      await store.checkWritable(4000);
+    });
+
+    it('retries only dead rows, once, and refuses a row whose group was delivered since', async () => {
+      const store = current();
+      const row = await dead(store);
+      expect(await store.requeue(999, { at: 3000, by: 'cli' })).toEqual({ id: 999, outcome: 'not-found' });
+      expect(await store.requeue(row.id, { at: 3000, by: 'cli' })).toEqual({
+        id: row.id,
+        outcome: 'requeued',
+      });
+      // Twice in a row (two operators, a double click): the second finds it pending.
+      expect(await store.requeue(row.id, { at: 3001, by: 'cli' })).toEqual({
+        id: row.id,
+        outcome: 'not-dead',
+      });
+      await store.claim('slack', 1, 3001);
+      expect(await store.requeue(row.id, { at: 3002, by: 'cli' })).toEqual({
+        id: row.id,
+        outcome: 'in-flight',
+      });
+      expect(await store.discard(row.id, { at: 3002, by: 'cli' })).toEqual({
+        id: row.id,
+        outcome: 'in-flight',
+      });
+
+      // A firing row dies; a newer notification of the group (the resolve) is delivered after it: the
+      // dead firing row is superseded, and retrying it would post the firing state again.
+      const old = await dead(store, { groupId: 'g2', contentKey: 'firing', receivedAt: 4000 });
+      await store.enqueue(
+        request({ groupId: 'g2', contentKey: 'resolved', destinations: ['slack'], receivedAt: 5000 }),
+      );
+      const [resolve] = await store.claim('slack', 1, 6000);
+      const record = {
+        state: 'closed' as const,
+        ref: { ts: '1' },
+        firing: [],
+        openedAt: 6000,
+        updatedAt: 6000,
+      };
+      await store.complete(resolve as NonNullable<typeof resolve>, record, [], { at: 6000, kind: 'new' });
+      expect(await store.get(old.id)).toMatchObject({ state: 'dead', supersededAt: 6000 });
+      expect(await store.requeue(old.id, { at: 7000, by: 'cli' })).toEqual({
+        id: old.id,
+        outcome: 'superseded',
+        supersededAt: 6000,
+      });
+      expect(await store.discard(old.id, { at: 7000, by: 'ui:ops', title: 'X cluster=c1' })).toEqual({
+        id: old.id,
+        outcome: 'discarded',
+      });
+      expect(await store.get(old.id)).toBeUndefined();
+      expect((await store.recent(1))[0]).toMatchObject({
+        outcome: 'discarded',
+        by: 'ui:ops',
+        title: 'X cluster=c1',
+        error: 'channel_not_found',
+        rowId: old.id,
+      });
+    });
+
+    it("supersedes a dead follow-up (a refused recipient) once its group's next notification is delivered", async () => {
+      const store = current();
+      await store.enqueue(request({ destinations: ['mail'], contentKey: 'firing' }));
+      const [row] = await store.claim('mail', 1, 2000);
+      const open = { state: 'open' as const, ref: {}, firing: ['fp'], openedAt: 2000, updatedAt: 2000 };
+      await store.complete(row as NonNullable<typeof row>, open, [
+        { target: 'b@example.com', data: {}, at: 2100, deadError: 'b@example.com refused: 550' },
+      ]);
+      const [followUp] = await store.list({ states: ['dead'] });
+      expect(followUp).toMatchObject({ groupId: 'g1/b@example.com' });
+      expect(followUp?.supersededAt).toBeUndefined();
+      // The resolve goes out to the others: the firing mail to b@ would now be news from the past.
+      await store.enqueue(request({ destinations: ['mail'], contentKey: 'resolved', receivedAt: 3000 }));
+      const [resolve] = await store.claim('mail', 1, 3000);
+      await store.complete(resolve as NonNullable<typeof resolve>, {
+        ...open,
+        state: 'closed',
+        updatedAt: 3100,
+      });
+      const id = followUp?.id as number;
+      expect(await store.requeue(id, { at: 4000, by: 'cli' })).toEqual({
+        id,
+        outcome: 'superseded',
+        supersededAt: 3100,
+      });
+    });
+
+    it("lists by state and channel, and tells each channel's last success and error", async () => {
+      const store = current();
+      await store.enqueue(request({ groupId: 'a', destinations: ['slack', 'mail'] }));
+      await store.enqueue(request({ groupId: 'b', destinations: ['slack'] }));
+      const [a, b] = await store.claim('slack', 2, 2000);
+      await store.complete(
+        a as NonNullable<typeof a>,
+        { state: 'open', ref: {}, firing: [], openedAt: 2100, updatedAt: 2100 },
+        [],
+        { at: 2100, kind: 'new', title: 'A' },
+      );
+      await store.reschedule(b as NonNullable<typeof b>, 9000, 'HTTP 503', undefined, {
+        at: 2200,
+        kind: 'new',
+        title: 'B',
+      });
+      const [m] = await store.claim('mail', 1, 2000);
+      await store.deadLetter(m as NonNullable<typeof m>, '550 no such user', 2300, {
+        at: 2300,
+        kind: 'new',
+        title: 'A',
+      });
+      expect(
+        (await store.list({ states: ['pending'] })).map((e) => [
+          e.channel,
+          e.groupId,
+          e.attempts,
+          e.lastError,
+        ]),
+      ).toEqual([['slack', 'b', 1, 'HTTP 503']]);
+      expect((await store.list({ channel: 'mail' })).map((e) => e.state)).toEqual(['dead']);
+      expect(await store.health()).toEqual([
+        {
+          channel: 'mail',
+          pending: 0,
+          inflight: 0,
+          dead: 1,
+          lastErrorAt: 2300,
+          lastError: '550 no such user',
+        },
+        {
+          channel: 'slack',
+          pending: 1,
+          inflight: 0,
+          dead: 0,
+          oldestCreatedAt: 1000,
+          lastSuccessAt: 2100,
+          lastErrorAt: 2200,
+          lastError: 'HTTP 503',
+        },
+      ]);
+      expect((await store.recent()).map((l) => [l.outcome, l.channel, l.kind, l.title])).toEqual([
+        ['dead', 'mail', 'new', 'A'],
+        ['retry', 'slack', 'new', 'B'],
+        ['sent', 'slack', 'new', 'A'],
+      ]);
+      await store.prune(2250);
+      expect((await store.recent()).map((l) => l.outcome)).toEqual(['dead']);
+    });
+  });
+}
+
+describe('the outbox on SQLite alone', () => {
+  let dir: string;
+  let path: string;
+  let store: SqliteStore;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'lm-store-'));
+    path = join(dir, 'sub', 'receiver.db');
+    store = new SqliteStore({ path });
+  });
+  afterEach(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  it('survives a restart: pending rows stay, rows in flight go back to pending', async () => {
+    await store.enqueue(request());
+    await store.claim('slack', 10, 2000);
+    await store.close();
+    store = new SqliteStore({ path });
+    expect(await store.recover()).toBe(1);
+    expect((await store.stats()).map((s) => [s.channel, s.pending, s.inflight])).toEqual([
+      ['mail', 1, 0],
+      ['slack', 1, 0],
+    ]);
+  });
+
+  it('refuses a second receiver on the same file, and takes it once the first has closed', async () => {
+    expect(() => new SqliteStore({ path, busyTimeoutMs: 50 })).toThrow(
+      /another license-receiver uses this store \(.*receiver\.db\.lock is locked: database is locked\)/,
+    );
+    await store.close();
+    store = new SqliteStore({ path, busyTimeoutMs: 50 });
+    await store.ping();
   });
 
   it('adds the columns of later versions to a store written by version 1', async () => {
@@ -213,49 +484,6 @@ describe('SQLite outbox', () => {
     expect(row?.part).toBeUndefined();
     expect(row?.retriedAt).toBeUndefined();
   });
-});
-
-describe('the outbox beside a running receiver (the outbox commands)', () => {
-  const dead = async (s: SqliteStore, over: Partial<EnqueueRequest> = {}) => {
-    await s.enqueue(request({ destinations: ['slack'], ...over }));
-    const at = (over.receivedAt ?? 1000) + 1500;
-    const [row] = await s.claim('slack', 1, at);
-    await s.deadLetter(row as NonNullable<typeof row>, 'channel_not_found', at, { at, kind: 'new' });
-    return row as NonNullable<typeof row>;
-  };
-
-  it('reads and writes the file the receiver holds', async () => {
-    const row = await dead(store);
-    const beside = new SqliteStore({ path, role: 'beside' });
-    try {
-      expect((await beside.list()).map((e) => [e.id, e.state, e.lastError])).toEqual([
-        [row.id, 'dead', 'channel_not_found'],
-      ]);
-      expect(await beside.requeue(row.id, { at: 3000, by: 'cli' })).toEqual({
-        id: row.id,
-        outcome: 'requeued',
-      });
-      // The receiver sees the row at once: due now, attempts and age counted from the retry.
-      const [again] = await store.claim('slack', 1, 3000);
-      expect(again).toMatchObject({ id: row.id, attempts: 0, createdAt: 1000, retriedAt: 3000 });
-      await store.complete(again as NonNullable<typeof again>, undefined, [], {
-        at: 3100,
-        title: 'T',
-        skipped: true,
-      });
-      expect(await beside.list()).toEqual([]);
-      expect((await beside.recent()).map((l) => [l.outcome, l.by ?? '', l.at])).toEqual([
-        ['skipped', '', 3100],
-        ['requeued', 'cli', 3000],
-        ['dead', '', 2500],
-      ]);
-    } finally {
-      await beside.close();
-    }
-    // The receiver still owns the file after the CLI closed it.
-    expect(() => new SqliteStore({ path, busyTimeoutMs: 50 })).toThrow(/another license-receiver/);
-  });
-
   it("makes the receiver's transactions wait for a write of the CLI instead of failing", async () => {
     await store.close();
     const threaded = await ThreadedSqliteStore.open({ path });
@@ -297,151 +525,27 @@ describe('the outbox beside a running receiver (the outbox commands)', () => {
     expect(await store.requeue(row.id, { at: 3000, by: 'cli' })).toMatchObject({ outcome: 'requeued' });
   });
 
-  it('retries only dead rows, once, and refuses a row whose group was delivered since', async () => {
-    const row = await dead(store);
-    expect(await store.requeue(999, { at: 3000, by: 'cli' })).toEqual({ id: 999, outcome: 'not-found' });
-    expect(await store.requeue(row.id, { at: 3000, by: 'cli' })).toEqual({ id: row.id, outcome: 'requeued' });
-    // Twice in a row (two operators, a double click): the second finds it pending.
-    expect(await store.requeue(row.id, { at: 3001, by: 'cli' })).toEqual({ id: row.id, outcome: 'not-dead' });
-    await store.claim('slack', 1, 3001);
-    expect(await store.requeue(row.id, { at: 3002, by: 'cli' })).toEqual({
-      id: row.id,
-      outcome: 'in-flight',
+  describe('the store thread', () => {
+    it('answers like the store, and a second receiver on the same file fails to start', async () => {
+      const file = join(dir, 'threaded.db');
+      const threaded = await ThreadedSqliteStore.open({ path: file });
+      try {
+        const results = await Promise.all([
+          threaded.enqueue(request()),
+          threaded.enqueue(request({ receivedAt: 1001 })),
+        ]);
+        expect(results.map((r) => r.outcomes.map((o) => o.outcome))).toEqual([
+          ['queued', 'queued'],
+          ['duplicate', 'duplicate'],
+        ]);
+        expect((await threaded.claim('slack', 5, 2000)).map((r) => r.groupId)).toEqual(['g1']);
+        await expect(ThreadedSqliteStore.open({ path: file, busyTimeoutMs: 50 })).rejects.toThrow(
+          /cannot open the store .*threaded\.db: another license-receiver uses this store/,
+        );
+      } finally {
+        await threaded.close();
+      }
+      await expect(threaded.ping()).rejects.toThrow('the store is closed');
     });
-    expect(await store.discard(row.id, { at: 3002, by: 'cli' })).toEqual({
-      id: row.id,
-      outcome: 'in-flight',
-    });
-
-    // A firing row dies; a newer notification of the group (the resolve) is delivered after it: the
-    // dead firing row is superseded, and retrying it would post the firing state again.
-    const old = await dead(store, { groupId: 'g2', contentKey: 'firing', receivedAt: 4000 });
-    await store.enqueue(
-      request({ groupId: 'g2', contentKey: 'resolved', destinations: ['slack'], receivedAt: 5000 }),
-    );
-    const [resolve] = await store.claim('slack', 1, 6000);
-    const record = {
-      state: 'closed' as const,
-      ref: { ts: '1' },
-      firing: [],
-      openedAt: 6000,
-      updatedAt: 6000,
-    };
-    await store.complete(resolve as NonNullable<typeof resolve>, record, [], { at: 6000, kind: 'new' });
-    expect(await store.get(old.id)).toMatchObject({ state: 'dead', supersededAt: 6000 });
-    expect(await store.requeue(old.id, { at: 7000, by: 'cli' })).toEqual({
-      id: old.id,
-      outcome: 'superseded',
-      supersededAt: 6000,
-    });
-    expect(await store.discard(old.id, { at: 7000, by: 'ui:ops', title: 'X cluster=c1' })).toEqual({
-      id: old.id,
-      outcome: 'discarded',
-    });
-    expect(await store.get(old.id)).toBeUndefined();
-    expect((await store.recent(1))[0]).toMatchObject({
-      outcome: 'discarded',
-      by: 'ui:ops',
-      title: 'X cluster=c1',
-      error: 'channel_not_found',
-      rowId: old.id,
-    });
-  });
-
-  it("supersedes a dead follow-up (a refused recipient) once its group's next notification is delivered", async () => {
-    await store.enqueue(request({ destinations: ['mail'], contentKey: 'firing' }));
-    const [row] = await store.claim('mail', 1, 2000);
-    const open = { state: 'open' as const, ref: {}, firing: ['fp'], openedAt: 2000, updatedAt: 2000 };
-    await store.complete(row as NonNullable<typeof row>, open, [
-      { target: 'b@example.com', data: {}, at: 2100, deadError: 'b@example.com refused: 550' },
-    ]);
-    const [followUp] = await store.list({ states: ['dead'] });
-    expect(followUp).toMatchObject({ groupId: 'g1/b@example.com' });
-    expect(followUp?.supersededAt).toBeUndefined();
-    // The resolve goes out to the others: the firing mail to b@ would now be news from the past.
-    await store.enqueue(request({ destinations: ['mail'], contentKey: 'resolved', receivedAt: 3000 }));
-    const [resolve] = await store.claim('mail', 1, 3000);
-    await store.complete(resolve as NonNullable<typeof resolve>, {
-      ...open,
-      state: 'closed',
-      updatedAt: 3100,
-    });
-    const id = followUp?.id as number;
-    expect(await store.requeue(id, { at: 4000, by: 'cli' })).toEqual({
-      id,
-      outcome: 'superseded',
-      supersededAt: 3100,
-    });
-  });
-
-  it("lists by state and channel, and tells each channel's last success and error", async () => {
-    await store.enqueue(request({ groupId: 'a', destinations: ['slack', 'mail'] }));
-    await store.enqueue(request({ groupId: 'b', destinations: ['slack'] }));
-    const [a, b] = await store.claim('slack', 2, 2000);
-    await store.complete(
-      a as NonNullable<typeof a>,
-      { state: 'open', ref: {}, firing: [], openedAt: 2100, updatedAt: 2100 },
-      [],
-      { at: 2100, kind: 'new', title: 'A' },
-    );
-    await store.reschedule(b as NonNullable<typeof b>, 9000, 'HTTP 503', undefined, {
-      at: 2200,
-      kind: 'new',
-      title: 'B',
-    });
-    const [m] = await store.claim('mail', 1, 2000);
-    await store.deadLetter(m as NonNullable<typeof m>, '550 no such user', 2300, {
-      at: 2300,
-      kind: 'new',
-      title: 'A',
-    });
-    expect(
-      (await store.list({ states: ['pending'] })).map((e) => [e.channel, e.groupId, e.attempts, e.lastError]),
-    ).toEqual([['slack', 'b', 1, 'HTTP 503']]);
-    expect((await store.list({ channel: 'mail' })).map((e) => e.state)).toEqual(['dead']);
-    expect(await store.health()).toEqual([
-      { channel: 'mail', pending: 0, inflight: 0, dead: 1, lastErrorAt: 2300, lastError: '550 no such user' },
-      {
-        channel: 'slack',
-        pending: 1,
-        inflight: 0,
-        dead: 0,
-        oldestCreatedAt: 1000,
-        lastSuccessAt: 2100,
-        lastErrorAt: 2200,
-        lastError: 'HTTP 503',
-      },
-    ]);
-    expect((await store.recent()).map((l) => [l.outcome, l.channel, l.kind, l.title])).toEqual([
-      ['dead', 'mail', 'new', 'A'],
-      ['retry', 'slack', 'new', 'B'],
-      ['sent', 'slack', 'new', 'A'],
-    ]);
-    await store.prune(2250);
-    expect((await store.recent()).map((l) => l.outcome)).toEqual(['dead']);
-  });
-});
-
-describe('the store thread', () => {
-  it('answers like the store, and a second receiver on the same file fails to start', async () => {
-    const file = join(dir, 'threaded.db');
-    const threaded = await ThreadedSqliteStore.open({ path: file });
-    try {
-      const results = await Promise.all([
-        threaded.enqueue(request()),
-        threaded.enqueue(request({ receivedAt: 1001 })),
-      ]);
-      expect(results.map((r) => r.outcomes.map((o) => o.outcome))).toEqual([
-        ['queued', 'queued'],
-        ['duplicate', 'duplicate'],
-      ]);
-      expect((await threaded.claim('slack', 5, 2000)).map((r) => r.groupId)).toEqual(['g1']);
-      await expect(ThreadedSqliteStore.open({ path: file, busyTimeoutMs: 50 })).rejects.toThrow(
-        /cannot open the store .*threaded\.db: another license-receiver uses this store/,
-      );
-    } finally {
-      await threaded.close();
-    }
-    await expect(threaded.ping()).rejects.toThrow('the store is closed');
   });
 });

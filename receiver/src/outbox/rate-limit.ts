@@ -2,17 +2,31 @@
 // block for a while. Slack allows about one message per second per channel with short bursts.
 import type { RateLimit } from '../channels/channel.js';
 
+/** A bucket's state, to keep it elsewhere (the PostgreSQL store shares one bucket among receivers). */
+export interface BucketState {
+  tokens: number;
+  updatedAt: number;
+  blockedUntil: number;
+}
+
 export class TokenBucket {
   private tokens: number;
   private updatedAt: number;
   private blockedUntil = 0;
 
+  /** A full bucket at `now`, or one in the state given. */
   constructor(
     private readonly limit: RateLimit,
     now: number,
+    state?: BucketState,
   ) {
-    this.tokens = limit.burst;
-    this.updatedAt = now;
+    this.tokens = state?.tokens ?? limit.burst;
+    this.updatedAt = state?.updatedAt ?? now;
+    this.blockedUntil = state?.blockedUntil ?? 0;
+  }
+
+  state(): BucketState {
+    return { tokens: this.tokens, updatedAt: this.updatedAt, blockedUntil: this.blockedUntil };
   }
 
   private refill(now: number): void {

@@ -494,6 +494,9 @@ export class SqliteStore implements OutboxStore {
     return row.at ?? undefined;
   }
 
+  /** One receiver per file: its delivery loop's own bucket waits. */
+  async pause(): Promise<void> {}
+
   async record(channel: string, groupId: string): Promise<DeliveryRecord | undefined> {
     const row = this.statements.getRecord.get(channel, groupId) as
       | { state: 'open' | 'closed'; ref: string; firing: string; opened_at: number; updated_at: number }

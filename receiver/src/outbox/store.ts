@@ -6,6 +6,12 @@
 // permanent or the row grew older than the maximum age. Rows of one group and destination are
 // delivered one at a time, oldest first.
 //
+// Several receivers may share one store (PostgreSQL): then each claim is held under a lease by the
+// receiver that made it, outcome writes change only a row the writer still holds (complete excepted:
+// what was delivered is deleted wherever it is), a row whose claimer stopped renewing its lease is
+// taken over by another receiver, at most one row per (channel, group) is in flight among them all,
+// and a destination's rate limit is one bucket for all of them.
+//
 // What every implementation guarantees under failure (the delivery loop relies on it):
 // - Each write method is one transaction: when its promise resolves the change is durable; when it
 //   rejects nothing of it happened, or — after an ambiguous failure such as a lost commit answer — it
@@ -17,6 +23,7 @@
 // - Reads (record, nextDue, stats, dead, ping) change nothing and may be retried freely.
 // - enqueue rejecting means "not accepted" (the webhook answers 503 and Alertmanager retries).
 
+import type { RateLimit } from '../channels/channel.js';
 import type { IntakeOutcome } from './idempotency.js';
 import type { DeliveryRecord, EventKind } from './plan.js';
 
@@ -174,10 +181,24 @@ export interface DeadRow {
 export interface OutboxStore {
   /** Routes one notification into rows, one per destination, in one transaction, deduplicating. */
   enqueue(request: EnqueueRequest): Promise<EnqueueResult>;
-  /** Marks up to `limit` due rows of `channel` in flight: the oldest pending row of groups with none in flight. */
-  claim(channel: string, limit: number, now: number): Promise<OutboxRow[]>;
-  /** Earliest next attempt of a pending row of `channel`, to know when to look again. */
+  /**
+   * Marks up to `limit` due rows of `channel` in flight: the oldest pending row of groups with none in
+   * flight. `rate`: the destination's limit, which a store shared by several receivers holds for them
+   * all (it claims no more rows than its shared bucket has tokens); a store of one receiver ignores it
+   * (the delivery loop's own bucket holds it).
+   */
+  claim(channel: string, limit: number, now: number, rate?: RateLimit): Promise<OutboxRow[]>;
+  /**
+   * When to look for rows of `channel` again: the earliest next attempt of a pending row (or, in a
+   * shared store, when its shared bucket has a token again, if that is later).
+   */
   nextDue(channel: string): Promise<number | undefined>;
+  /**
+   * The destination asked to wait (Retry-After) until `until`: in a store shared by several receivers,
+   * none of them claims rows of `channel` before then. A store of one receiver does nothing (the loop's
+   * own bucket waits).
+   */
+  pause(channel: string, until: number, now: number, rate?: RateLimit): Promise<void>;
   /** What the destination shows for the group (undefined: nothing yet). A read. */
   record(channel: string, groupId: string): Promise<DeliveryRecord | undefined>;
   /**

@@ -118,6 +118,8 @@ export class ThreadedSqliteStore implements OutboxStore {
   nextDue(channel: string): Promise<number | undefined> {
     return this.call('nextDue', channel);
   }
+  /** Nothing to share: see SqliteStore.pause. */
+  async pause(): Promise<void> {}
   record(channel: string, groupId: string): Promise<DeliveryRecord | undefined> {
     return this.call('record', channel, groupId);
   }

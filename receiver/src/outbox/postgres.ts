@@ -1,0 +1,1107 @@
+// The outbox in PostgreSQL (node-postgres and its pool), shared by several receivers: the engine for a
+// receiver without a single point of failure. The same OutboxStore as the SQLite one, each write one
+// transaction, with what sharing needs on top:
+//
+// - Claims are leased: a claimed row carries claimed_by (this receiver) and lease_until (the database's
+//   clock). The receiver renews the leases of the rows it holds every lease/3; a row whose lease ran
+//   out (its receiver died, hung, or lost the database) is taken over by the next claim of another
+//   receiver, which sends it again: at most one resend of a row whose outcome was unknown. After it
+//   could not reach the database (an outage, a failover: every lease may have run out meanwhile) a
+//   receiver takes nothing over for one lease, so that live receivers renew theirs first.
+// - Claims of one destination are made one at a time among all receivers (a transaction-scoped
+//   advisory lock per channel) and skip rows an operator is changing (FOR UPDATE SKIP LOCKED): at most
+//   one row per (channel, group) is in flight anywhere, oldest first.
+// - A destination's rate limit is one token bucket in the database (rate_limits), taken from in the
+//   claim's transaction and paused there by a Retry-After: two receivers together send no more than
+//   the limit allows.
+// - Intake: the idempotency state is a row per (channel, group) locked while the notification is
+//   written, so that two receivers given the same notification at once store one row per destination.
+// - Outcome writes (reschedule, deadLetter, release) change a row only while this receiver holds it;
+//   complete deletes a delivered row wherever it is (and writes the group's record only if the row
+//   was still there), so a late completion never rolls a group's record back.
+//
+// The schema (in its own PostgreSQL schema, default license_receiver) is created and migrated at start
+// under an advisory lock, or by `license-receiver migrate`.
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import type { ConnectionOptions } from 'node:tls';
+import pg from 'pg';
+import type { RateLimit } from '../channels/channel.js';
+import { decideIntake, type IntakeOutcome } from './idempotency.js';
+import type { DeliveryRecord } from './plan.js';
+import { type BucketState, TokenBucket } from './rate-limit.js';
+import type {
+  ActionNote,
+  ActionResult,
+  ChannelHealth,
+  DeadRow,
+  DeliveryLogEntry,
+  DeliveryNote,
+  EnqueueRequest,
+  EnqueueResult,
+  FollowUp,
+  ListQuery,
+  LogOutcome,
+  OutboxEntry,
+  OutboxRow,
+  OutboxStats,
+  OutboxStore,
+  RowState,
+} from './store.js';
+
+export interface PostgresSsl {
+  /** disable; require (encrypted, server not verified); verify-ca; verify-full (the host name too). */
+  mode: 'disable' | 'require' | 'verify-ca' | 'verify-full';
+  caFile?: string | undefined;
+  certFile?: string | undefined;
+  keyFile?: string | undefined;
+}
+
+export interface PostgresOptions {
+  /** postgres://user:password@host:port/database: a secret (never logged: see redactUrl). */
+  url: string;
+  /** The PostgreSQL schema of the outbox's tables (default license_receiver). */
+  schema?: string;
+  poolSize?: number;
+  /** Each statement's limit on the server (default 5 s); the client gives up 2 s later. */
+  statementTimeoutMs?: number;
+  /** How long to wait for a connection (default 5 s). */
+  connectTimeoutMs?: number;
+  /** Without it, the URL's sslmode (if any) applies. */
+  ssl?: PostgresSsl | undefined;
+  /** How long a claim holds without renewal (default 30 s). */
+  leaseMs?: number;
+  /**
+   * `owner` (a receiver, default): migrates the schema (unless `migrate: false`), renews its leases and
+   * says it is alive. `beside` (the outbox commands): checks the schema version, changes nothing else.
+   */
+  role?: 'owner' | 'beside';
+  /** Create and migrate the schema at open (default true); false: only check its version. */
+  migrate?: boolean;
+  log?: StoreLog;
+  /** Rows taken over from a receiver whose lease ran out (they are sent again). */
+  onTakenOver?: (channel: string, rows: number) => void;
+}
+
+export interface StoreLog {
+  info(fields: Record<string, unknown>, message: string): void;
+  warn(fields: Record<string, unknown>, message: string): void;
+}
+
+/** 1: the outbox as SQLite's version 3, with leases, receivers and shared rate limits. */
+export const PG_SCHEMA_VERSION = 1;
+const LOG_CAP = 10_000;
+const ERROR_MAX = 2000;
+export const DEFAULT_SCHEMA = 'license_receiver';
+
+const schemaSql = (s: string) => `
+CREATE SCHEMA IF NOT EXISTS ${s};
+CREATE TABLE IF NOT EXISTS ${s}.meta (key text PRIMARY KEY, value text NOT NULL);
+CREATE TABLE IF NOT EXISTS ${s}.notifications (
+  id bigserial PRIMARY KEY,
+  received_at bigint NOT NULL,
+  receiver text NOT NULL,
+  group_id text NOT NULL,
+  payload text NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ${s}.outbox (
+  id bigserial PRIMARY KEY,
+  notification_id bigint NOT NULL REFERENCES ${s}.notifications(id),
+  channel text NOT NULL,
+  group_id text NOT NULL,
+  reminder boolean NOT NULL DEFAULT false,
+  state text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'inflight', 'dead')),
+  attempts integer NOT NULL DEFAULT 0,
+  created_at bigint NOT NULL,
+  next_attempt_at bigint NOT NULL,
+  dead_at bigint,
+  last_error text,
+  retried_at bigint,
+  part text,
+  claimed_by text,
+  lease_until timestamptz
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON ${s}.outbox (channel, state, next_attempt_at);
+CREATE INDEX IF NOT EXISTS outbox_group ON ${s}.outbox (channel, group_id, state, id);
+CREATE INDEX IF NOT EXISTS outbox_notification ON ${s}.outbox (notification_id);
+CREATE TABLE IF NOT EXISTS ${s}.intake (
+  channel text NOT NULL,
+  group_id text NOT NULL,
+  content_key text NOT NULL,
+  accepted_at bigint NOT NULL,
+  PRIMARY KEY (channel, group_id)
+);
+CREATE TABLE IF NOT EXISTS ${s}.deliveries (
+  channel text NOT NULL,
+  group_id text NOT NULL,
+  state text NOT NULL CHECK (state IN ('open', 'closed')),
+  ref text NOT NULL,
+  firing text NOT NULL,
+  opened_at bigint NOT NULL,
+  updated_at bigint NOT NULL,
+  PRIMARY KEY (channel, group_id)
+);
+CREATE TABLE IF NOT EXISTS ${s}.delivery_log (
+  id bigserial PRIMARY KEY,
+  at bigint NOT NULL,
+  channel text NOT NULL,
+  group_id text NOT NULL,
+  row_id bigint NOT NULL,
+  outcome text NOT NULL,
+  kind text,
+  title text,
+  error text,
+  actor text
+);
+CREATE INDEX IF NOT EXISTS delivery_log_channel ON ${s}.delivery_log (channel, outcome, at);
+CREATE TABLE IF NOT EXISTS ${s}.receivers (
+  id text PRIMARY KEY,
+  host text NOT NULL,
+  pid integer NOT NULL,
+  started_at timestamptz NOT NULL,
+  seen_at timestamptz NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ${s}.rate_limits (
+  channel text PRIMARY KEY,
+  tokens double precision NOT NULL,
+  updated_at bigint NOT NULL,
+  blocked_until bigint NOT NULL
+);
+`;
+
+/** The URL without its password, for logs and errors. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(a URL that cannot be parsed)';
+  }
+}
+
+/** node-postgres returns int8 as a string; every bigint here is a time in ms or an id. */
+const TYPES = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as never,
+};
+
+/**
+ * Errors that say the database cannot be reached now (down, restarting, failing over, a broken
+ * connection, a timeout), as opposed to an answer such as a constraint or a missing table.
+ */
+export function isUnavailable(err: unknown): boolean {
+  if (!(err instanceof pg.DatabaseError)) return true;
+  const code = err.code ?? '';
+  return code.startsWith('08') || code.startsWith('57P') || code === '53300' || code === '25006';
+}
+
+function sslOptions(ssl: PostgresSsl | undefined): false | ConnectionOptions | undefined {
+  if (!ssl) return undefined;
+  if (ssl.mode === 'disable') return false;
+  const files: ConnectionOptions = {
+    ...(ssl.caFile ? { ca: readFileSync(ssl.caFile, 'utf8') } : {}),
+    ...(ssl.certFile ? { cert: readFileSync(ssl.certFile, 'utf8') } : {}),
+    ...(ssl.keyFile ? { key: readFileSync(ssl.keyFile, 'utf8') } : {}),
+  };
+  if (ssl.mode === 'require') return { ...files, rejectUnauthorized: false };
+  if (ssl.mode === 'verify-ca')
+    return { ...files, rejectUnauthorized: true, checkServerIdentity: () => undefined };
+  return { ...files, rejectUnauthorized: true };
+}
+
+/** With `ssl` configured, the URL's own TLS parameters would override it: they are dropped. */
+function connectionString(url: string, ssl: PostgresSsl | undefined): string {
+  if (!ssl) return url;
+  try {
+    const parsed = new URL(url);
+    for (const key of ['ssl', 'sslmode', 'sslcert', 'sslkey', 'sslrootcert']) parsed.searchParams.delete(key);
+    return parsed.toString();
+  } catch {
+    return url;
+  }
+}
+
+function createPool(options: PostgresOptions, max: number): pg.Pool {
+  const statementTimeout = options.statementTimeoutMs ?? 5000;
+  const ssl = sslOptions(options.ssl);
+  const pool = new pg.Pool({
+    connectionString: connectionString(options.url, options.ssl),
+    max,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
+    statement_timeout: statementTimeout,
+    // A connection to a server that vanished (a failover without a reset) answers nothing: give up.
+    query_timeout: statementTimeout + 2000,
+    idle_in_transaction_session_timeout: statementTimeout + 5000,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+    application_name: 'license-receiver',
+    types: TYPES,
+    ...(ssl !== undefined ? { ssl } : {}),
+  });
+  // An idle connection that breaks (the server restarted) is dropped by the pool; without a listener
+  // its error would end the process.
+  pool.on('error', () => {});
+  return pool;
+}
+
+/** A schema name as SQL: checked, so that it can be written into statements. */
+function schemaIdentifier(schema: string): string {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema))
+    throw new Error(
+      `store.postgres.schema: ${JSON.stringify(schema)} is not valid: expected lower-case letters, digits and _`,
+    );
+  return schema;
+}
+
+async function inTransaction<T>(pool: pg.Pool, work: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    client.release();
+    return result;
+  } catch (err) {
+    // A broken connection goes; one that only saw an error answer is rolled back and reused.
+    let broken = isUnavailable(err);
+    if (!broken) await client.query('ROLLBACK').catch(() => (broken = true));
+    client.release(broken ? (err as Error) : undefined);
+    throw err;
+  }
+}
+
+async function schemaVersion(client: pg.ClientBase, s: string): Promise<number | undefined> {
+  const exists = await client.query<{ t: string | null }>('SELECT to_regclass($1) AS t', [`${s}.meta`]);
+  if (!exists.rows[0]?.t) return undefined;
+  const row = await client.query<{ value: string }>(
+    `SELECT value FROM ${s}.meta WHERE key = 'schema_version'`,
+  );
+  return row.rows[0] ? Number(row.rows[0].value) : undefined;
+}
+
+/**
+ * Creates or upgrades the schema, under an advisory lock (receivers starting together wait for one
+ * another). Returns the version found before.
+ */
+export async function migrate(pool: pg.Pool, schema: string): Promise<number | undefined> {
+  const s = schemaIdentifier(schema);
+  return inTransaction(pool, async (client) => {
+    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`license-receiver migrate ${s}`]);
+    const before = await schemaVersion(client, s);
+    if (before !== undefined && before > PG_SCHEMA_VERSION)
+      throw new Error(
+        `store schema ${s} has version ${before}, newer than this receiver (${PG_SCHEMA_VERSION}): run the newer receiver`,
+      );
+    if (before !== PG_SCHEMA_VERSION) {
+      await client.query(schemaSql(s));
+      await client.query(
+        `INSERT INTO ${s}.meta (key, value) VALUES ('schema_version', $1)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+        [String(PG_SCHEMA_VERSION)],
+      );
+    }
+    return before;
+  });
+}
+
+/** `license-receiver migrate`: the schema created or upgraded, then the connection closed. */
+export async function migrateStore(options: PostgresOptions): Promise<{ before?: number; after: number }> {
+  const pool = createPool(options, 1);
+  try {
+    const before = await migrate(pool, options.schema ?? DEFAULT_SCHEMA);
+    return { ...(before !== undefined ? { before } : {}), after: PG_SCHEMA_VERSION };
+  } finally {
+    await pool.end();
+  }
+}
+
+interface RowData {
+  id: number;
+  channel: string;
+  group_id: string;
+  reminder: boolean;
+  attempts: number;
+  created_at: number;
+  retried_at: number | null;
+  payload: string;
+  part: string | null;
+}
+
+interface EntryData extends RowData {
+  state: RowState;
+  next_attempt_at: number;
+  dead_at: number | null;
+  last_error: string | null;
+  superseded_at: number | null;
+}
+
+interface LogData {
+  id: number;
+  at: number;
+  channel: string;
+  group_id: string;
+  row_id: number;
+  outcome: LogOutcome;
+  kind: string | null;
+  title: string | null;
+  error: string | null;
+  actor: string | null;
+}
+
+function setPresent<T extends object>(target: T, values: Record<string, unknown>): T {
+  for (const [key, value] of Object.entries(values))
+    if (value !== null && value !== undefined) Object.assign(target, { [key]: value });
+  return target;
+}
+
+function toRow(r: RowData): OutboxRow {
+  const row: OutboxRow = {
+    id: r.id,
+    channel: r.channel,
+    groupId: r.group_id,
+    reminder: r.reminder,
+    attempts: r.attempts,
+    createdAt: r.created_at,
+    payload: r.payload,
+  };
+  if (r.part !== null) row.part = JSON.parse(r.part) as NonNullable<OutboxRow['part']>;
+  return setPresent(row, { retriedAt: r.retried_at });
+}
+
+function toEntry(r: EntryData): OutboxEntry {
+  const entry: OutboxEntry = { ...toRow(r), state: r.state, nextAttemptAt: r.next_attempt_at };
+  return setPresent(entry, { deadAt: r.dead_at, lastError: r.last_error, supersededAt: r.superseded_at });
+}
+
+function toLogEntry(r: LogData): DeliveryLogEntry {
+  const entry: DeliveryLogEntry = {
+    id: r.id,
+    at: r.at,
+    channel: r.channel,
+    groupId: r.group_id,
+    rowId: r.row_id,
+    outcome: r.outcome,
+  };
+  return setPresent(entry, { kind: r.kind, title: r.title, error: r.error, by: r.actor });
+}
+
+const clip = (text: string) => text.slice(0, ERROR_MAX);
+
+export class PostgresStore implements OutboxStore {
+  /** This receiver in the store: host, pid and a random part (a restarted pod is someone new). */
+  readonly name = `${hostname()}/${process.pid}/${randomBytes(4).toString('hex')}`;
+  private readonly s: string;
+  private readonly leaseMs: number;
+  /** Rows this receiver claimed and has not written an outcome for: their leases are renewed. */
+  private readonly held = new Set<number>();
+  /** Since when every call reached the database (undefined: the last one could not). */
+  private connectedSince: number | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private closed = false;
+  private readonly entryColumns: string;
+  /** Rates seen by claim, per channel: when an empty shared bucket has its next token (nextDue). */
+  private readonly rates = new Map<string, number>();
+
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly options: PostgresOptions,
+  ) {
+    this.s = schemaIdentifier(options.schema ?? DEFAULT_SCHEMA);
+    this.leaseMs = options.leaseMs ?? 30_000;
+    // A dead row is superseded once its group got a newer delivery (see SqliteStore).
+    this.entryColumns = `o.id, o.channel, o.group_id, o.state, o.reminder, o.attempts, o.created_at,
+      o.next_attempt_at, o.dead_at, o.last_error, o.retried_at, n.payload, o.part,
+      CASE WHEN o.state = 'dead' AND d.updated_at > o.dead_at THEN d.updated_at END AS superseded_at
+      FROM ${this.s}.outbox o JOIN ${this.s}.notifications n ON n.id = o.notification_id
+      LEFT JOIN ${this.s}.deliveries d ON d.channel = o.channel AND d.group_id = n.group_id`;
+  }
+
+  /**
+   * Connects, migrates (or checks) the schema, and as a receiver starts renewing its leases. Rejects
+   * when the database cannot be reached (isUnavailable tells) or the schema does not fit.
+   */
+  static async open(options: PostgresOptions): Promise<PostgresStore> {
+    const owner = (options.role ?? 'owner') === 'owner';
+    const pool = createPool(options, owner ? (options.poolSize ?? 10) : 2);
+    const store = new PostgresStore(pool, options);
+    try {
+      if (owner && options.migrate !== false) await migrate(pool, store.s);
+      else await store.checkSchema();
+      if (owner) {
+        await store.sayAlive();
+        store.heartbeat = setInterval(() => void store.renew(), Math.max(100, Math.floor(store.leaseMs / 3)));
+        store.heartbeat.unref();
+      }
+    } catch (err) {
+      await pool.end().catch(() => {});
+      throw err;
+    }
+    store.connectedSince = Date.now();
+    return store;
+  }
+
+  private async checkSchema(): Promise<void> {
+    const client = await this.pool.connect();
+    let version: number | undefined;
+    try {
+      version = await schemaVersion(client, this.s);
+    } finally {
+      client.release();
+    }
+    if (version !== PG_SCHEMA_VERSION)
+      throw new Error(
+        `the outbox in schema ${this.s} has version ${version ?? 'none'}, this license-receiver reads version ${PG_SCHEMA_VERSION}: ` +
+          'run `license-receiver migrate --config FILE` of this version (or start a receiver with store.postgres.migrate on)',
+      );
+  }
+
+  /** Every call goes through here: it tells whether the database could be reached. */
+  private async use<T>(work: () => Promise<T>): Promise<T> {
+    if (this.closed) throw new Error('the store is closed');
+    try {
+      const result = await work();
+      this.connectedSince ??= Date.now();
+      return result;
+    } catch (err) {
+      if (isUnavailable(err)) this.connectedSince = undefined;
+      throw err;
+    }
+  }
+
+  private query<R extends pg.QueryResultRow>(
+    sql: string,
+    params: unknown[] = [],
+  ): Promise<pg.QueryResult<R>> {
+    return this.use(() => this.pool.query<R>(sql, params));
+  }
+
+  private tx<T>(work: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    return this.use(() => inTransaction(this.pool, work));
+  }
+
+  /** Taking over another receiver's rows: only after one lease of reaching the database ourselves. */
+  private mayTakeOver(): boolean {
+    return this.connectedSince !== undefined && Date.now() - this.connectedSince >= this.leaseMs;
+  }
+
+  private async sayAlive(): Promise<void> {
+    await this.query(
+      `INSERT INTO ${this.s}.receivers (id, host, pid, started_at, seen_at)
+       VALUES ($1, $2, $3, clock_timestamp(), clock_timestamp())
+       ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at`,
+      [this.name, hostname(), process.pid],
+    );
+  }
+
+  /** Renews the leases of the rows this receiver holds, and says it is alive. */
+  private async renew(): Promise<void> {
+    try {
+      await this.sayAlive();
+      if (this.held.size > 0)
+        await this.query(
+          `UPDATE ${this.s}.outbox SET lease_until = clock_timestamp() + $2 * interval '1 millisecond'
+           WHERE id = ANY($1) AND claimed_by = $3 AND state = 'inflight'`,
+          [[...this.held], this.leaseMs, this.name],
+        );
+    } catch (err) {
+      this.options.log?.warn(
+        { err: (err as Error).message },
+        'cannot renew the leases of the rows in delivery; another receiver takes them over if this lasts',
+      );
+    }
+  }
+
+  // ---- intake ---------------------------------------------------------------------------------------
+
+  async enqueue(request: EnqueueRequest): Promise<EnqueueResult> {
+    const s = this.s;
+    // Locked in one order (sorted) whatever the routes' order, so that two intakes cannot deadlock.
+    const channels = [...new Set(request.destinations)].sort();
+    const decided = await this.tx(async (client) => {
+      const outcomes = new Map<string, IntakeOutcome>();
+      const decide = (previous: { content_key: string; accepted_at: number } | undefined) =>
+        decideIntake(
+          previous && { contentKey: previous.content_key, acceptedAt: previous.accepted_at },
+          request.contentKey,
+          request.receivedAt,
+          request.dedupeWindowMs,
+        );
+      let waiting = channels;
+      // A group seen for the first time by two receivers at once: one inserts its intake row, the other
+      // finds it on its next look (after the first committed) and decides against it.
+      while (waiting.length > 0) {
+        const existing = await client.query<{ channel: string; content_key: string; accepted_at: number }>(
+          `SELECT channel, content_key, accepted_at FROM ${s}.intake
+           WHERE group_id = $1 AND channel = ANY($2) ORDER BY channel FOR UPDATE`,
+          [request.groupId, waiting],
+        );
+        for (const row of existing.rows) outcomes.set(row.channel, decide(row));
+        const missing = waiting.filter((c) => !outcomes.has(c));
+        if (missing.length === 0) break;
+        const inserted = await client.query<{ channel: string }>(
+          `INSERT INTO ${s}.intake (channel, group_id, content_key, accepted_at)
+           SELECT unnest($1::text[]), $2, $3, $4 ORDER BY 1
+           ON CONFLICT (channel, group_id) DO NOTHING RETURNING channel`,
+          [missing, request.groupId, request.contentKey, request.receivedAt],
+        );
+        for (const row of inserted.rows) outcomes.set(row.channel, decide(undefined));
+        waiting = missing.filter((c) => !outcomes.has(c));
+      }
+      const rows = channels.filter((c) => outcomes.get(c) !== 'duplicate');
+      if (rows.length > 0)
+        await client.query(
+          `WITH seen AS (
+             UPDATE ${s}.intake SET content_key = $3, accepted_at = $4
+             WHERE group_id = $2 AND channel = ANY($1)
+           ), n AS (
+             INSERT INTO ${s}.notifications (received_at, receiver, group_id, payload)
+             VALUES ($4, $5, $2, $6) RETURNING id
+           )
+           INSERT INTO ${s}.outbox (notification_id, channel, group_id, reminder, created_at, next_attempt_at)
+           SELECT n.id, c.channel, $2, c.reminder, $4, $4 FROM n, unnest($1::text[], $7::boolean[]) AS c(channel, reminder)`,
+          [
+            rows,
+            request.groupId,
+            request.contentKey,
+            request.receivedAt,
+            request.receiver,
+            request.payload,
+            rows.map((c) => outcomes.get(c) === 'reminder'),
+          ],
+        );
+      return outcomes;
+    });
+    return {
+      outcomes: request.destinations.map((channel) => ({
+        channel,
+        outcome: decided.get(channel) as IntakeOutcome,
+      })),
+    };
+  }
+
+  // ---- delivery ---------------------------------------------------------------------------------------
+
+  async claim(channel: string, limit: number, now: number, rate?: RateLimit): Promise<OutboxRow[]> {
+    if (limit <= 0) return [];
+    const s = this.s;
+    const takeOver = this.mayTakeOver();
+    if (rate) this.rates.set(channel, rate.perSecond);
+    const { rows, takenOver } = await this.tx(async (client) => {
+      // Claims of one destination one at a time, among all receivers.
+      await client.query('SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))', [`${s} claim`, channel]);
+      let takenOver = 0;
+      if (takeOver) {
+        const expired = await client.query(
+          `UPDATE ${s}.outbox SET state = 'pending', claimed_by = NULL, lease_until = NULL
+           WHERE channel = $1 AND state = 'inflight' AND lease_until < clock_timestamp()`,
+          [channel],
+        );
+        takenOver = expired.rowCount ?? 0;
+      }
+      const bucket =
+        rate && Number.isFinite(rate.perSecond) ? await this.bucket(client, channel, rate, now) : undefined;
+      const want = bucket ? Math.min(limit, bucket.available(now)) : limit;
+      if (want <= 0) return { rows: [] as RowData[], takenOver };
+      const claimed = await client.query<RowData>(
+        `WITH due AS (
+           SELECT o.id FROM ${s}.outbox o
+           WHERE o.channel = $1 AND o.state = 'pending' AND o.next_attempt_at <= $2
+             AND NOT EXISTS (
+               SELECT 1 FROM ${s}.outbox p
+               WHERE p.channel = o.channel AND p.group_id = o.group_id
+                 AND (p.state = 'inflight' OR (p.state = 'pending' AND p.id < o.id)))
+           ORDER BY o.id LIMIT $3 FOR UPDATE SKIP LOCKED
+         )
+         UPDATE ${s}.outbox o SET state = 'inflight', claimed_by = $4,
+           lease_until = clock_timestamp() + $5 * interval '1 millisecond'
+         FROM due, ${s}.notifications n WHERE o.id = due.id AND n.id = o.notification_id
+         RETURNING o.id, o.channel, o.group_id, o.reminder, o.attempts, o.created_at, o.retried_at, n.payload, o.part`,
+        [channel, now, want, this.name, this.leaseMs],
+      );
+      if (bucket) {
+        for (let i = 0; i < claimed.rows.length; i++) bucket.take(now);
+        await this.saveBucket(client, channel, bucket.state());
+      }
+      return { rows: claimed.rows, takenOver };
+    });
+    if (takenOver > 0) {
+      this.options.log?.warn(
+        { channel, rows: takenOver },
+        'rows whose receiver stopped renewing its lease are taken over: they are sent again',
+      );
+      this.options.onTakenOver?.(channel, takenOver);
+    }
+    const result = rows.sort((a, b) => a.id - b.id).map(toRow);
+    for (const row of result) this.held.add(row.id);
+    return result;
+  }
+
+  /** The destination's shared bucket, locked for this transaction (a full one the first time). */
+  private async bucket(
+    client: pg.PoolClient,
+    channel: string,
+    rate: RateLimit,
+    now: number,
+  ): Promise<TokenBucket> {
+    await client.query(
+      `INSERT INTO ${this.s}.rate_limits (channel, tokens, updated_at, blocked_until) VALUES ($1, $2, $3, 0)
+       ON CONFLICT (channel) DO NOTHING`,
+      [channel, rate.burst, now],
+    );
+    const row = await client.query<{ tokens: number; updated_at: number; blocked_until: number }>(
+      `SELECT tokens, updated_at, blocked_until FROM ${this.s}.rate_limits WHERE channel = $1 FOR UPDATE`,
+      [channel],
+    );
+    const r = row.rows[0] as { tokens: number; updated_at: number; blocked_until: number };
+    // A limit lowered in the config since: never more than the burst now allowed.
+    return new TokenBucket(rate, now, {
+      tokens: Math.min(r.tokens, rate.burst),
+      updatedAt: r.updated_at,
+      blockedUntil: r.blocked_until,
+    });
+  }
+
+  private async saveBucket(client: pg.PoolClient, channel: string, state: BucketState): Promise<void> {
+    await client.query(
+      `UPDATE ${this.s}.rate_limits SET tokens = $2, updated_at = $3, blocked_until = $4 WHERE channel = $1`,
+      [channel, state.tokens, state.updatedAt, state.blockedUntil],
+    );
+  }
+
+  async pause(channel: string, until: number, now: number, rate?: RateLimit): Promise<void> {
+    if (!rate || !Number.isFinite(rate.perSecond)) return;
+    await this.tx(async (client) => {
+      const bucket = await this.bucket(client, channel, rate, now);
+      bucket.block(until, now);
+      await this.saveBucket(client, channel, bucket.state());
+    });
+  }
+
+  async nextDue(channel: string): Promise<number | undefined> {
+    const result = await this.query<{
+      at: number | null;
+      tokens: number | null;
+      updated_at: number | null;
+      blocked_until: number | null;
+    }>(
+      `SELECT (SELECT min(next_attempt_at) FROM ${this.s}.outbox WHERE channel = $1 AND state = 'pending') AS at,
+         b.tokens, b.updated_at, b.blocked_until
+       FROM (SELECT 1) one LEFT JOIN ${this.s}.rate_limits b ON b.channel = $1`,
+      [channel],
+    );
+    const r = result.rows[0];
+    if (!r || r.at === null) return undefined;
+    if (r.tokens === null || r.updated_at === null) return r.at;
+    // When the shared bucket has its next token, from its last state.
+    const blocked = r.blocked_until ?? 0;
+    const tokenAt = r.tokens >= 1 ? r.updated_at : this.refillAt(channel, r.tokens, r.updated_at);
+    return Math.max(r.at, blocked, tokenAt);
+  }
+
+  private refillAt(channel: string, tokens: number, updatedAt: number): number {
+    const perSecond = this.rates.get(channel);
+    if (!perSecond) return updatedAt;
+    return updatedAt + Math.ceil(((1 - tokens) / perSecond) * 1000);
+  }
+
+  async record(channel: string, groupId: string): Promise<DeliveryRecord | undefined> {
+    const result = await this.query<{
+      state: 'open' | 'closed';
+      ref: string;
+      firing: string;
+      opened_at: number;
+      updated_at: number;
+    }>(
+      `SELECT state, ref, firing, opened_at, updated_at FROM ${this.s}.deliveries WHERE channel = $1 AND group_id = $2`,
+      [channel, groupId],
+    );
+    const row = result.rows[0];
+    if (!row) return undefined;
+    return {
+      state: row.state,
+      ref: JSON.parse(row.ref) as DeliveryRecord['ref'],
+      firing: JSON.parse(row.firing) as string[],
+      openedAt: row.opened_at,
+      updatedAt: row.updated_at,
+    };
+  }
+
+  private putRecord(client: pg.PoolClient, row: OutboxRow, record: DeliveryRecord): Promise<unknown> {
+    return client.query(
+      `INSERT INTO ${this.s}.deliveries (channel, group_id, state, ref, firing, opened_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT (channel, group_id) DO UPDATE SET state = excluded.state, ref = excluded.ref,
+         firing = excluded.firing, opened_at = excluded.opened_at, updated_at = excluded.updated_at`,
+      [
+        row.channel,
+        row.groupId,
+        record.state,
+        JSON.stringify(record.ref),
+        JSON.stringify(record.firing),
+        record.openedAt,
+        record.updatedAt,
+      ],
+    );
+  }
+
+  private log(
+    client: pg.PoolClient,
+    row: Pick<OutboxRow, 'id' | 'channel' | 'groupId'>,
+    outcome: LogOutcome,
+    note: { at: number; kind?: string | undefined; title?: string | undefined; by?: string },
+    error?: string,
+  ): Promise<unknown> {
+    return client.query(
+      `INSERT INTO ${this.s}.delivery_log (at, channel, group_id, row_id, outcome, kind, title, error, actor)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [
+        note.at,
+        row.channel,
+        row.groupId,
+        row.id,
+        outcome,
+        note.kind ?? null,
+        note.title ?? null,
+        error === undefined ? null : clip(error),
+        note.by ?? null,
+      ],
+    );
+  }
+
+  /** Deletes a row, and its notification once no other row needs it. */
+  private async deleteRow(client: pg.PoolClient, id: number, notificationId: number): Promise<void> {
+    await client.query(`DELETE FROM ${this.s}.outbox WHERE id = $1`, [id]);
+    await client.query(
+      `DELETE FROM ${this.s}.notifications n WHERE n.id = $1
+       AND NOT EXISTS (SELECT 1 FROM ${this.s}.outbox o WHERE o.notification_id = $1)`,
+      [notificationId],
+    );
+  }
+
+  async complete(
+    row: OutboxRow,
+    record: DeliveryRecord | undefined,
+    followUps: readonly FollowUp[] = [],
+    note?: DeliveryNote,
+  ): Promise<void> {
+    const s = this.s;
+    await this.tx(async (client) => {
+      const found = await client.query<{ notification_id: number }>(
+        `SELECT notification_id FROM ${s}.outbox WHERE id = $1 FOR UPDATE`,
+        [row.id],
+      );
+      const owner = found.rows[0];
+      // Gone: completed before (a repeat after an ambiguous failure, or by the receiver that took it
+      // over). Its record is not written: a newer delivery of the group may have written one since.
+      if (!owner) return;
+      if (record) await this.putRecord(client, row, record);
+      for (const f of followUps) {
+        const groupId = `${row.groupId}/${f.target}`;
+        const dead = f.deadError !== undefined;
+        const inserted = await client.query<{ id: number }>(
+          `INSERT INTO ${s}.outbox (notification_id, channel, group_id, state, created_at, next_attempt_at, dead_at, last_error, part)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
+          [
+            owner.notification_id,
+            row.channel,
+            groupId,
+            dead ? 'dead' : 'pending',
+            row.createdAt,
+            f.at,
+            dead ? f.at : null,
+            dead ? clip(f.deadError as string) : null,
+            JSON.stringify({ target: f.target, data: f.data }),
+          ],
+        );
+        if (dead && note)
+          await this.log(
+            client,
+            { id: (inserted.rows[0] as { id: number }).id, channel: row.channel, groupId },
+            'dead',
+            { ...note, at: f.at },
+            f.deadError,
+          );
+      }
+      await this.deleteRow(client, row.id, owner.notification_id);
+      if (note) await this.log(client, row, note.skipped ? 'skipped' : 'sent', note);
+    });
+    this.held.delete(row.id);
+  }
+
+  /** An outcome for a row this receiver still holds (in flight, claimed by it); false when it does not. */
+  private async settleHeld(
+    client: pg.PoolClient,
+    row: OutboxRow,
+    set: string,
+    params: unknown[],
+  ): Promise<boolean> {
+    const changed = await client.query(
+      `UPDATE ${this.s}.outbox SET ${set}, claimed_by = NULL, lease_until = NULL
+       WHERE id = $1 AND state = 'inflight' AND claimed_by = $2`,
+      [row.id, this.name, ...params],
+    );
+    return (changed.rowCount ?? 0) > 0;
+  }
+
+  async reschedule(
+    row: OutboxRow,
+    nextAttemptAt: number,
+    error: string,
+    record?: DeliveryRecord,
+    note?: DeliveryNote,
+  ): Promise<void> {
+    await this.tx(async (client) => {
+      const changed = await this.settleHeld(
+        client,
+        row,
+        "state = 'pending', attempts = attempts + 1, next_attempt_at = $3, last_error = $4",
+        [nextAttemptAt, clip(error)],
+      );
+      if (!changed) return;
+      if (record) await this.putRecord(client, row, record);
+      if (note) await this.log(client, row, 'retry', note, error);
+    });
+    this.held.delete(row.id);
+  }
+
+  async deadLetter(row: OutboxRow, error: string, now: number, note?: DeliveryNote): Promise<void> {
+    await this.tx(async (client) => {
+      const changed = await this.settleHeld(
+        client,
+        row,
+        "state = 'dead', attempts = attempts + 1, dead_at = $3, last_error = $4",
+        [now, clip(error)],
+      );
+      if (changed && note) await this.log(client, row, 'dead', note, error);
+    });
+    this.held.delete(row.id);
+  }
+
+  async release(row: OutboxRow, nextAttemptAt: number, reason: string): Promise<void> {
+    await this.tx((client) =>
+      this.settleHeld(client, row, "state = 'pending', next_attempt_at = $3, last_error = $4", [
+        nextAttemptAt,
+        clip(reason),
+      ]),
+    );
+    this.held.delete(row.id);
+  }
+
+  /**
+   * Nothing to do at start: this receiver is new (its name is), and rows left in flight by one that
+   * stopped are taken over by the claims once their lease has run out — never a live receiver's.
+   */
+  async recover(): Promise<number> {
+    return 0;
+  }
+
+  // ---- what an operator sees ------------------------------------------------------------------------
+
+  async stats(): Promise<OutboxStats[]> {
+    return this.statsWith((sql, params) => this.query(sql, params));
+  }
+
+  private async statsWith(
+    run: (sql: string, params: unknown[]) => Promise<pg.QueryResult<pg.QueryResultRow>>,
+  ): Promise<OutboxStats[]> {
+    const result = await run(
+      `SELECT channel,
+         count(*) FILTER (WHERE state = 'pending')::int AS pending,
+         count(*) FILTER (WHERE state = 'inflight')::int AS inflight,
+         count(*) FILTER (WHERE state = 'dead')::int AS dead,
+         min(created_at) FILTER (WHERE state <> 'dead') AS oldest
+       FROM ${this.s}.outbox GROUP BY channel ORDER BY channel`,
+      [],
+    );
+    return (
+      result.rows as {
+        channel: string;
+        pending: number;
+        inflight: number;
+        dead: number;
+        oldest: number | null;
+      }[]
+    ).map((r) =>
+      setPresent<OutboxStats>(
+        { channel: r.channel, pending: r.pending, inflight: r.inflight, dead: r.dead },
+        { oldestCreatedAt: r.oldest },
+      ),
+    );
+  }
+
+  async dead(limit = 100): Promise<DeadRow[]> {
+    const entries = await this.list({ states: ['dead'], limit });
+    return entries.map((e) => ({
+      id: e.id,
+      channel: e.channel,
+      groupId: e.groupId,
+      attempts: e.attempts,
+      createdAt: e.createdAt,
+      deadAt: e.deadAt ?? 0,
+      error: e.lastError ?? '',
+    }));
+  }
+
+  async list(query: ListQuery = {}): Promise<OutboxEntry[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (query.states && query.states.length > 0) {
+      params.push(query.states);
+      where.push(`o.state = ANY($${params.length})`);
+    }
+    if (query.channel !== undefined) {
+      params.push(query.channel);
+      where.push(`o.channel = $${params.length}`);
+    }
+    params.push(query.limit ?? 1000);
+    const result = await this.query<EntryData>(
+      `SELECT ${this.entryColumns} ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY o.id DESC LIMIT $${params.length}`,
+      params,
+    );
+    return result.rows.map(toEntry);
+  }
+
+  async get(id: number): Promise<OutboxEntry | undefined> {
+    const result = await this.query<EntryData>(`SELECT ${this.entryColumns} WHERE o.id = $1`, [id]);
+    const row = result.rows[0];
+    return row && toEntry(row);
+  }
+
+  /** An operator's action on one row, locked while it is changed: never on a row gone or being delivered. */
+  private act(
+    id: number,
+    change: (client: pg.PoolClient, row: EntryData & { notification_id: number }) => Promise<ActionResult>,
+  ): Promise<ActionResult> {
+    return this.tx(async (client) => {
+      const found = await client.query<EntryData & { notification_id: number }>(
+        `SELECT ${this.entryColumns.replace('o.id,', 'o.id, o.notification_id,')} WHERE o.id = $1 FOR UPDATE OF o`,
+        [id],
+      );
+      const row = found.rows[0];
+      if (!row) return { id, outcome: 'not-found' };
+      if (row.state === 'inflight') return { id, outcome: 'in-flight' };
+      return change(client, row);
+    });
+  }
+
+  async requeue(id: number, note: ActionNote): Promise<ActionResult> {
+    return this.act(id, async (client, row) => {
+      if (row.state !== 'dead') return { id, outcome: 'not-dead' };
+      if (row.superseded_at !== null) return { id, outcome: 'superseded', supersededAt: row.superseded_at };
+      await client.query(
+        `UPDATE ${this.s}.outbox SET state = 'pending', attempts = 0, next_attempt_at = $2, retried_at = $2,
+           dead_at = NULL WHERE id = $1 AND state = 'dead'`,
+        [id, note.at],
+      );
+      await this.log(client, toRow(row), 'requeued', note);
+      return { id, outcome: 'requeued' };
+    });
+  }
+
+  async discard(id: number, note: ActionNote): Promise<ActionResult> {
+    return this.act(id, async (client, row) => {
+      await this.deleteRow(client, id, row.notification_id);
+      await this.log(client, toRow(row), 'discarded', note, row.last_error ?? undefined);
+      return { id, outcome: 'discarded' };
+    });
+  }
+
+  async recent(limit = 50): Promise<DeliveryLogEntry[]> {
+    const result = await this.query<LogData>(
+      `SELECT * FROM ${this.s}.delivery_log ORDER BY id DESC LIMIT $1`,
+      [limit],
+    );
+    return result.rows.map(toLogEntry);
+  }
+
+  async health(): Promise<ChannelHealth[]> {
+    const byChannel = new Map<string, ChannelHealth>();
+    const of = (channel: string): ChannelHealth => {
+      let h = byChannel.get(channel);
+      if (!h) {
+        h = { channel, pending: 0, inflight: 0, dead: 0 };
+        byChannel.set(channel, h);
+      }
+      return h;
+    };
+    await this.use(async () => {
+      const client = await this.pool.connect();
+      let failed: Error | undefined;
+      try {
+        // One snapshot for the three reads.
+        await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+        for (const stat of await this.statsWith((sql, params) => client.query(sql, params)))
+          Object.assign(of(stat.channel), stat);
+        const success = await client.query<{ channel: string; at: number }>(
+          `SELECT channel, max(at) AS at FROM ${this.s}.delivery_log WHERE outcome = 'sent' GROUP BY channel`,
+        );
+        for (const r of success.rows) of(r.channel).lastSuccessAt = r.at;
+        const errors = await client.query<{ channel: string; at: number; error: string | null }>(
+          `SELECT DISTINCT ON (channel) channel, at, error FROM ${this.s}.delivery_log
+           WHERE outcome IN ('retry', 'dead') ORDER BY channel, id DESC`,
+        );
+        for (const r of errors.rows) {
+          const h = of(r.channel);
+          h.lastErrorAt = r.at;
+          if (r.error !== null) h.lastError = r.error;
+        }
+        await client.query('COMMIT');
+      } catch (err) {
+        failed = err as Error;
+        throw err;
+      } finally {
+        client.release(failed && isUnavailable(failed) ? failed : undefined);
+      }
+    });
+    return [...byChannel.values()].sort((a, b) => a.channel.localeCompare(b.channel));
+  }
+
+  async prune(before: number): Promise<void> {
+    const s = this.s;
+    await this.tx(async (client) => {
+      await client.query(`DELETE FROM ${s}.deliveries WHERE state = 'closed' AND updated_at < $1`, [before]);
+      await client.query(`DELETE FROM ${s}.intake WHERE accepted_at < $1`, [before]);
+      await client.query(`DELETE FROM ${s}.outbox WHERE state = 'dead' AND dead_at < $1`, [before]);
+      await client.query(
+        `DELETE FROM ${s}.notifications n WHERE NOT EXISTS (SELECT 1 FROM ${s}.outbox o WHERE o.notification_id = n.id)`,
+      );
+      await client.query(
+        `DELETE FROM ${s}.delivery_log WHERE at < $1 OR id <= (SELECT max(id) FROM ${s}.delivery_log) - $2`,
+        [before, LOG_CAP],
+      );
+      // Receivers not seen for a day: gone.
+      await client.query(`DELETE FROM ${s}.receivers WHERE seen_at < clock_timestamp() - interval '1 day'`);
+    });
+  }
+
+  async ping(): Promise<void> {
+    await this.query('SELECT 1');
+  }
+
+  /** A committed write (this receiver's heartbeat): fails when the database cannot take one now. */
+  async checkWritable(): Promise<void> {
+    if ((this.options.role ?? 'owner') === 'owner') await this.sayAlive();
+    else await this.query(`UPDATE ${this.s}.meta SET value = value WHERE key = 'schema_version'`);
+  }
+
+  /** Receivers that said they were alive within one lease (the outbox commands ask). */
+  async liveReceivers(): Promise<string[]> {
+    const result = await this.query<{ id: string }>(
+      `SELECT id FROM ${this.s}.receivers WHERE seen_at > clock_timestamp() - $1 * interval '1 millisecond' ORDER BY id`,
+      [this.leaseMs],
+    );
+    return result.rows.map((r) => r.id);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    clearInterval(this.heartbeat);
+    if ((this.options.role ?? 'owner') === 'owner')
+      await this.query(`DELETE FROM ${this.s}.receivers WHERE id = $1`, [this.name]).catch(() => {});
+    this.closed = true;
+    await this.pool.end();
+  }
+}
