@@ -1,11 +1,18 @@
 // `license-receiver outbox list|show|retry|discard`: the outbox of a receiver, read and changed from a
-// second process while the receiver runs (the store is shared; see outbox/sqlite.ts). A retried row is
-// sent by the running receiver at its next look (delivery.poll_interval), once.
+// second process while the receiver runs (the store is shared: the SQLite file, see outbox/sqlite.ts, or
+// PostgreSQL). A retried row is sent by a running receiver at its next look (delivery.poll_interval),
+// once.
 import { userInfo } from 'node:os';
 import type { ReceiverConfig } from './config.js';
 import { actionText, type EntryView, entryDescriber } from './outbox/inspect.js';
-import { receiverRunning, SqliteStore } from './outbox/sqlite.js';
-import { type ActionResult, type OutboxEntry, ROW_STATES, type RowState } from './outbox/store.js';
+import { type BesideStore, openBesideStore } from './outbox/open.js';
+import {
+  type ActionResult,
+  type OutboxEntry,
+  type OutboxStore,
+  ROW_STATES,
+  type RowState,
+} from './outbox/store.js';
 import { humanDuration, humanTime } from './units.js';
 
 export const OUTBOX_USAGE = `  license-receiver outbox list --config FILE [--state dead|pending|inflight|all] [--channel NAME] [--json]
@@ -36,13 +43,14 @@ export class OutboxUsageError extends Error {
 }
 
 export async function outboxCommand(config: ReceiverConfig, args: OutboxArgs, io: OutboxIo): Promise<number> {
-  let store: SqliteStore;
+  let beside: BesideStore;
   try {
-    store = openBeside(config);
+    beside = await openBesideStore(config.store);
   } catch (err) {
     io.err(`license-receiver: ${(err as Error).message}\n`);
     return 1;
   }
+  const store = beside.store;
   try {
     switch (args.sub) {
       case 'list':
@@ -50,9 +58,9 @@ export async function outboxCommand(config: ReceiverConfig, args: OutboxArgs, io
       case 'show':
         return await show(store, config, args, io);
       case 'retry':
-        return await act(store, config, args, io, 'retry');
+        return await act(beside, config, args, io, 'retry');
       case 'discard':
-        return await act(store, config, args, io, 'discard');
+        return await act(beside, config, args, io, 'discard');
       default:
         throw new OutboxUsageError(
           args.sub === undefined
@@ -63,15 +71,6 @@ export async function outboxCommand(config: ReceiverConfig, args: OutboxArgs, io
   } finally {
     await store.close();
   }
-}
-
-function openBeside(config: ReceiverConfig): SqliteStore {
-  return new SqliteStore({
-    path: config.store.path,
-    synchronous: config.store.synchronous,
-    role: 'beside',
-    busyTimeoutMs: 5000,
-  });
 }
 
 function states(value: string | undefined): RowState[] {
@@ -94,7 +93,7 @@ function ids(args: OutboxArgs): number[] {
 }
 
 async function list(
-  store: SqliteStore,
+  store: OutboxStore,
   config: ReceiverConfig,
   args: OutboxArgs,
   io: OutboxIo,
@@ -152,7 +151,7 @@ const clip = (text: string, max: number) => (text.length <= max ? text : `${text
 const oneLine = (text: string) => clip(text.replace(/\s+/g, ' ').trim(), 160);
 
 async function show(
-  store: SqliteStore,
+  store: OutboxStore,
   config: ReceiverConfig,
   args: OutboxArgs,
   io: OutboxIo,
@@ -220,7 +219,7 @@ function actor(): string {
 }
 
 async function act(
-  store: SqliteStore,
+  { store, receiverRunning }: BesideStore,
   config: ReceiverConfig,
   args: OutboxArgs,
   io: OutboxIo,
@@ -260,11 +259,7 @@ async function act(
     if (result.outcome === done) io.out(`${text}\n`);
     else io.err(`license-receiver: ${text}\n`);
   }
-  if (
-    action === 'retry' &&
-    results.some((r) => r.outcome === 'requeued') &&
-    !receiverRunning(config.store.path)
-  )
+  if (action === 'retry' && results.some((r) => r.outcome === 'requeued') && !(await receiverRunning()))
     io.out('No receiver is running on this store: the rows are sent when it starts.\n');
   // --all-dead skips superseded rows by design; named rows must all have been acted on.
   const failed = results.filter((r) => r.outcome !== done && !(all && r.outcome === 'superseded'));

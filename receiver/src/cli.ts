@@ -10,6 +10,7 @@ import { OUTBOX_USAGE, OutboxUsageError, outboxCommand } from './cli-outbox.js';
 import { ConfigError, loadConfig, type ReceiverConfig } from './config.js';
 import { buildGroupView } from './notification.js';
 import { groupIdentity } from './outbox/idempotency.js';
+import { describeStore, migrateConfiguredStore } from './outbox/open.js';
 import { type DeliveryRecord, nextRecord, planDelivery } from './outbox/plan.js';
 import { startReceiver } from './receiver.js';
 import { RunbookCatalog } from './remediation.js';
@@ -25,6 +26,9 @@ export const USAGE = `Usage:
                                                  email text and HTML); needs no secrets
   license-receiver test-send --config FILE --channel NAME
                                                  send a sample firing, then resolved, notification
+  license-receiver migrate --config FILE         create or upgrade the store's schema, then exit (a
+                                                 receiver does it at start unless
+                                                 store.postgres.migrate is false)
 ${OUTBOX_USAGE}
   license-receiver --help | --version
 
@@ -91,7 +95,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
   try {
     if (rest.length > 0 && command !== 'outbox')
       throw new UsageError(`unexpected argument ${JSON.stringify(rest[0])}`);
-    if (!command) throw new UsageError('missing command: serve, check-config, render, test-send or outbox');
+    if (!command)
+      throw new UsageError('missing command: serve, check-config, render, test-send, migrate or outbox');
     const need = (name: 'config' | 'payload' | 'channel') => {
       const value = values[name];
       if (typeof value !== 'string' || value === '') throw new UsageError(`${command}: missing --${name}`);
@@ -106,9 +111,11 @@ export async function run(argv: string[], io: Io): Promise<number> {
         return render(need('config'), need('payload'), values.channel, values.json === true, io);
       case 'test-send':
         return await testSend(need('config'), need('channel'), values, io);
+      case 'migrate':
+        return await migrateCommand(need('config'), io);
       case 'outbox': {
         const [sub, ...ids] = rest;
-        const config = loadConfig(need('config'), { secrets: false, env: io.env });
+        const config = loadConfig(need('config'), { secrets: false, storeSecret: true, env: io.env });
         return await outboxCommand(
           config,
           {
@@ -124,7 +131,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
       }
       default:
         throw new UsageError(
-          `unknown command ${JSON.stringify(command)}: expected serve, check-config, render, test-send or outbox`,
+          `unknown command ${JSON.stringify(command)}: expected serve, check-config, render, test-send, migrate or outbox`,
         );
     }
   } catch (err) {
@@ -148,13 +155,14 @@ async function serve(file: string, values: Values, io: Io): Promise<number> {
   const config = loadConfig(file, { secrets: true, env: io.env });
   const log = logger(config, values);
   let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  const stopSignal = io.stopSignal();
   try {
-    receiver = await startReceiver(config, log);
+    receiver = await startReceiver(config, log, { stopped: stopSignal });
   } catch (err) {
     log.fatal({ err: (err as Error).message }, 'license-receiver could not start');
     return 1;
   }
-  const signal = await io.stopSignal();
+  const signal = await stopSignal;
   log.info({ signal }, 'shutting down');
   await receiver.stop();
   log.info('stopped');
@@ -171,9 +179,22 @@ function checkConfig(file: string, io: Io): number {
     `${file}: OK — listen ${config.listen.host}:${config.listen.port}; channels: ${channels.join(', ')}; ` +
       `${config.routes.length} route(s); default channels: ${config.defaultChannels.join(', ') || 'none'}; ` +
       `auth: ${config.auth ? (config.auth.bearerToken !== undefined ? 'bearer token' : 'basic') : 'none'}; ` +
-      `runbooks: ${config.runbooksDir ?? 'none'}\n`,
+      `runbooks: ${config.runbooksDir ?? 'none'}; store: ${describeStore(config.store)}\n`,
   );
   return 0;
+}
+
+/** `migrate`: the schema of the store created or brought to this version; nothing else. */
+async function migrateCommand(file: string, io: Io): Promise<number> {
+  const config = loadConfig(file, { secrets: false, storeSecret: true, env: io.env });
+  try {
+    const result = await migrateConfiguredStore(config.store);
+    io.out(`${describeStore(config.store)}: ${result}\n`);
+    return 0;
+  } catch (err) {
+    io.err(`license-receiver: cannot migrate ${describeStore(config.store)}: ${(err as Error).message}\n`);
+    return 1;
+  }
 }
 
 function render(

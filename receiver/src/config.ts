@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { formatPath } from './alertmanager.js';
 import { CHANNEL_TYPES, CHANNELS, type ChannelSettings, descriptorOf } from './channels/index.js';
 import { IDENTITY_PLACEHOLDER } from './outbox/idempotency.js';
+import { DEFAULT_SCHEMA, type PostgresSsl } from './outbox/postgres.js';
 import { MatcherError, parseMatcher, type Route } from './routing.js';
 import {
   type BuildContext,
@@ -17,6 +18,7 @@ import {
   duration,
   envName,
   fail,
+  failSecret,
   leaf,
   list,
   path,
@@ -25,6 +27,7 @@ import {
   secretOf,
   show,
   text,
+  whole,
 } from './schema.js';
 import { BYTES_EXPECTED, parseBytes } from './units.js';
 
@@ -66,6 +69,31 @@ const basicAuthSchema = z.strictObject({
   password_env: envName().optional(),
 });
 
+const postgresSchema = z.strictObject({
+  url_env: envName().optional(),
+  url_file: path().optional(),
+  schema: leaf(
+    z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/),
+    'a schema name of lower-case letters, digits and _',
+  ).default(DEFAULT_SCHEMA),
+  pool_size: whole(1, 100).default(10),
+  statement_timeout: positiveDuration().default(5000),
+  connect_timeout: positiveDuration().default(5000),
+  lease: positiveDuration().default(30_000),
+  migrate: bool().default(true),
+  ssl: z
+    .strictObject({
+      mode: leaf(
+        z.enum(['disable', 'require', 'verify-ca', 'verify-full']),
+        'disable, require, verify-ca or verify-full',
+      ),
+      ca_file: path().optional(),
+      cert_file: path().optional(),
+      key_file: path().optional(),
+    })
+    .optional(),
+});
+
 const configSchema = z.strictObject(
   {
     listen: leaf(z.string().regex(/^(\[[^\]]+\]|[^:]*):\d+$/), 'HOST:PORT, such as 127.0.0.1:9095').default(
@@ -96,11 +124,12 @@ const configSchema = z.strictObject(
       .prefault({}),
     store: z
       .strictObject({
-        path: path().default('./data/receiver.db'),
+        path: path().optional(),
         synchronous: leaf(
           z.enum(['full', 'normal']),
           '"full" (survives power loss) or "normal" (survives a crash)',
-        ).default('full'),
+        ).optional(),
+        postgres: postgresSchema.optional(),
       })
       .prefault({}),
     runbooks_dir: path().optional(),
@@ -147,6 +176,8 @@ type RawConfig = z.output<typeof configSchema>;
 export interface LoadOptions {
   /** Read tokens and passwords from their files and environment variables (serve, check-config, test-send). */
   secrets: boolean;
+  /** Read the store's secret (the PostgreSQL URL) even without the others (the outbox commands, migrate). */
+  storeSecret?: boolean;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -303,10 +334,12 @@ function build(raw: RawConfig, file: string, options: LoadOptions) {
     /** The status page at / and /api/v1/outbox (off without `ui`), behind its own basic auth. */
     ui: raw.ui && { basicAuth: buildBasic(raw.ui.basic_auth, secrets, 'ui.basic_auth') },
     limits: { maxBodyBytes: raw.limits.max_body_size, requestTimeoutMs: raw.limits.request_timeout },
-    store: {
-      path: raw.store.path === ':memory:' ? ':memory:' : at(raw.store.path),
-      synchronous: raw.store.synchronous,
-    },
+    store: buildStore(
+      raw.store,
+      at,
+      existingFile,
+      options.storeSecret ? secretReader(base, { ...options, secrets: true }) : secrets,
+    ),
     runbooksDir,
     clusterLabel: raw.cluster_label,
     alertmanagerUrl: raw.alertmanager_url,
@@ -333,6 +366,87 @@ function build(raw: RawConfig, file: string, options: LoadOptions) {
     routes,
     defaultChannels: raw.default_channels,
     logLevel: raw.log_level,
+  };
+}
+
+/** Where the outbox is: the SQLite file (default), or PostgreSQL, never both. */
+export type StoreConfig = SqliteStoreConfig | PostgresStoreConfig;
+
+export interface SqliteStoreConfig {
+  kind: 'sqlite';
+  path: string;
+  synchronous: 'full' | 'normal';
+}
+
+export interface PostgresStoreConfig {
+  kind: 'postgres';
+  /** postgres://…: undefined when secrets are not read (render, outbox commands without it). */
+  url: string | undefined;
+  schema: string;
+  poolSize: number;
+  statementTimeoutMs: number;
+  connectTimeoutMs: number;
+  leaseMs: number;
+  migrate: boolean;
+  ssl: PostgresSsl | undefined;
+}
+
+function buildStore(
+  raw: RawConfig['store'],
+  at: (p: string) => string,
+  existingFile: (key: string, p: string) => string,
+  secrets: Secrets,
+): StoreConfig {
+  const pgRaw = raw.postgres;
+  if (!pgRaw)
+    return {
+      kind: 'sqlite',
+      path: raw.path === ':memory:' ? ':memory:' : at(raw.path ?? './data/receiver.db'),
+      synchronous: raw.synchronous ?? 'full',
+    };
+  if (raw.path !== undefined)
+    fail('store.path', raw.path, 'either store.path (SQLite) or store.postgres, not both');
+  if (raw.synchronous !== undefined)
+    fail('store.synchronous', raw.synchronous, 'no store.synchronous with store.postgres (it is for SQLite)');
+  const url = secretOf(secrets, 'store.postgres.url', { env: pgRaw.url_env, file: pgRaw.url_file }, true);
+  if (url !== undefined && !/^postgres(ql)?:\/\/[^\s]+$/.test(url))
+    failSecret(
+      'store.postgres.url',
+      { env: pgRaw.url_env, file: pgRaw.url_file },
+      'a PostgreSQL URL such as postgres://user:password@host:5432/database',
+    );
+  const ssl = pgRaw.ssl && {
+    mode: pgRaw.ssl.mode,
+    caFile:
+      pgRaw.ssl.ca_file === undefined
+        ? undefined
+        : existingFile('store.postgres.ssl.ca_file', pgRaw.ssl.ca_file),
+    certFile:
+      pgRaw.ssl.cert_file === undefined
+        ? undefined
+        : existingFile('store.postgres.ssl.cert_file', pgRaw.ssl.cert_file),
+    keyFile:
+      pgRaw.ssl.key_file === undefined
+        ? undefined
+        : existingFile('store.postgres.ssl.key_file', pgRaw.ssl.key_file),
+  };
+  if (ssl && (ssl.certFile === undefined) !== (ssl.keyFile === undefined))
+    fail(
+      'store.postgres.ssl',
+      pgRaw.ssl,
+      'cert_file and key_file together (a client certificate and its key)',
+    );
+  if (pgRaw.lease < 1000) fail('store.postgres.lease', `${pgRaw.lease}ms`, 'at least 1s');
+  return {
+    kind: 'postgres',
+    url,
+    schema: pgRaw.schema,
+    poolSize: pgRaw.pool_size,
+    statementTimeoutMs: pgRaw.statement_timeout,
+    connectTimeoutMs: pgRaw.connect_timeout,
+    leaseMs: pgRaw.lease,
+    migrate: pgRaw.migrate,
+    ssl,
   };
 }
 

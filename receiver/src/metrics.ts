@@ -17,6 +17,7 @@ export interface ReceiverMetrics {
   storeWriteFailures: Counter<'operation'>;
   recipientsRefused: Counter<'channel' | 'class'>;
   lookups: Counter<'channel' | 'result'>;
+  takenOver: Counter<'channel'>;
 }
 
 export function createMetrics(options: {
@@ -104,6 +105,12 @@ export function createMetrics(options: {
       labelNames: ['channel', 'result'],
       registers,
     }),
+    takenOver: new Counter({
+      name: 'license_receiver_deliveries_taken_over_total',
+      help: 'Rows another receiver sharing the store held in flight and stopped renewing the lease of, taken over by this one: each is sent again (at most one resend of a delivery whose outcome was unknown).',
+      labelNames: ['channel'],
+      registers,
+    }),
   };
   for (const channel of options.channels) {
     metrics.sent.labels(channel, 'new');
@@ -113,6 +120,7 @@ export function createMetrics(options: {
     metrics.deadLettered.labels(channel);
     metrics.deduplicated.labels(channel, 'intake');
     metrics.rateLimited.labels(channel);
+    metrics.takenOver.labels(channel);
     metrics.unrecorded.set({ channel }, 0);
   }
 

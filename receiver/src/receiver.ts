@@ -6,9 +6,9 @@ import { Intake, viewFactory } from './intake.js';
 import { createMetrics, type ReceiverMetrics } from './metrics.js';
 import type { GroupView } from './notification.js';
 import { DeliveryLoop } from './outbox/delivery.js';
+import { describeStore, openReceiverStore } from './outbox/open.js';
 import type { SqliteOptions } from './outbox/sqlite.js';
 import type { OutboxRow, OutboxStore } from './outbox/store.js';
-import { ThreadedSqliteStore } from './outbox/threaded.js';
 import { CurrentValues } from './prometheus.js';
 import { startServer } from './server.js';
 import { createStatusUi } from './ui/index.js';
@@ -25,8 +25,10 @@ export interface ReceiverOptions {
   now?: () => number;
   /** Channels to use instead of those built from the config (tests). */
   channels?: Channel[];
-  /** Opens the store instead of the SQLite store thread (tests wrap it to inject faults). */
+  /** Opens the SQLite store instead of its thread (tests wrap it to inject faults). */
   openStore?: (options: SqliteOptions) => Promise<OutboxStore>;
+  /** Resolves when the process is asked to stop: gives up waiting for PostgreSQL at start. */
+  stopped?: Promise<unknown>;
 }
 
 /**
@@ -61,12 +63,19 @@ export async function startReceiver(
   options: ReceiverOptions = {},
 ): Promise<RunningReceiver> {
   const now = options.now ?? Date.now;
-  const store = await (options.openStore ?? ThreadedSqliteStore.open)({
-    path: config.store.path,
-    synchronous: config.store.synchronous,
+  // The metrics come with the store; rows taken over before they exist are counted once they do.
+  let takenOver: ((channel: string, rows: number) => void) | undefined;
+  const early: [string, number][] = [];
+  const store = await openReceiverStore(config.store, logger, {
+    ...(options.openStore ? { openSqlite: options.openStore } : {}),
+    ...(options.stopped ? { stopped: options.stopped } : {}),
+    onTakenOver: (channel, rows) => (takenOver ? takenOver(channel, rows) : early.push([channel, rows])),
   });
   try {
-    return await startOn(store, config, logger, options, now);
+    const running = await startOn(store, config, logger, options, now);
+    takenOver = (channel, rows) => running.metrics.takenOver.inc({ channel }, rows);
+    for (const [channel, rows] of early.splice(0)) takenOver(channel, rows);
+    return running;
   } catch (err) {
     // Ends the store thread too: a process that cannot start must exit, not hold the database lock.
     await store.close().catch(() => {});
@@ -166,7 +175,7 @@ async function startOn(
     {
       url: server.url,
       channels: channels.map((c) => `${c.name} (${c.type})`),
-      store: config.store.path,
+      store: describeStore(config.store),
       version: VERSION,
     },
     'license-receiver serving',

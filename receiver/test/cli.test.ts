@@ -7,6 +7,7 @@ import * as yaml from 'js-yaml';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FakeSlack, visibleText } from '../../test/fakes/slack-api.js';
 import { scrape, waitFor } from '../../test/helpers/metrics.js';
+import { PASSWORD, postgresSkipReason, usePostgres } from '../../test/helpers/postgres.js';
 import { type Started, start, waitForLog } from '../../test/helpers/process.js';
 import { TestSmtpServer } from '../../test/helpers/smtp.js';
 import { fixture } from './fixtures/payloads.js';
@@ -18,6 +19,10 @@ const RUNBOOKS = new URL('./fixtures/runbooks/', import.meta.url).pathname;
 
 let dir: string;
 let slack: FakeSlack;
+const pgSkip = postgresSkipReason();
+const postgres = usePostgres();
+/** The environment every run gets besides the Slack token (the PostgreSQL URL of a test). */
+let storeEnv: NodeJS.ProcessEnv = {};
 const running: Started[] = [];
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'lm-cli-'));
@@ -26,6 +31,7 @@ beforeAll(async () => {
 afterEach(async () => {
   await Promise.all(running.splice(0).map((p) => p.stop('SIGKILL')));
   slack.clearFaults();
+  storeEnv = {};
 });
 afterAll(async () => {
   await slack.close();
@@ -34,7 +40,7 @@ afterAll(async () => {
 });
 
 function run(args: string[], env: NodeJS.ProcessEnv = {}): Started {
-  const p = start(process.execPath, [BIN, ...args], { SLACK_BOT_TOKEN: slack.token, ...env });
+  const p = start(process.execPath, [BIN, ...args], { SLACK_BOT_TOKEN: slack.token, ...storeEnv, ...env });
   running.push(p);
   return p;
 }
@@ -323,94 +329,164 @@ describe('serve', () => {
     expect(p.output()).not.toContain(slack.token);
   });
 
-  it('outbox list/show/retry/discard beside the running receiver: a retried row is sent once', async () => {
-    const file = serveConfig('outbox');
-    const outbox = async (...args: string[]) => {
-      const p = run(['outbox', ...args, '--config', file]);
-      const code = await p.exited;
-      return { code, output: p.output() };
-    };
-    const firing = (cluster: string) => ({
-      ...fixture('firing'),
-      groupLabels: { alertname: 'CalicoLicenseExpiringSoon', cluster },
-    });
-    const posted = (cluster: string) =>
-      slack.roots().filter((m) => m.text.includes(`cluster=${cluster}:`)).length;
-    let receiver = await serve(file);
-    // Three notifications die: Slack says the channel is gone.
-    for (const cluster of ['dead-a', 'dead-b', 'dead-c']) {
-      slack.failNext({ error: 'channel_not_found' }, 1, 'chat.postMessage');
-      expect((await post(receiver.url, firing(cluster))).status).toBe(200);
-      await waitForLog(receiver.p, 'notification dead-lettered', {
-        group: `license-receiver{alertname="CalicoLicenseExpiringSoon",cluster="${cluster}"}`,
+  /** The store of a test: SQLite (a file of its own) or PostgreSQL (a schema of its own). */
+  const stores = [
+    { name: 'SQLite', skip: undefined, store: (name: string) => ({ path: join(dir, `${name}.db`) }) },
+    {
+      name: 'PostgreSQL',
+      skip: pgSkip,
+      store: (name: string) => {
+        storeEnv = { LR_DATABASE_URL: postgres().url() };
+        return { postgres: { url_env: 'LR_DATABASE_URL', schema: postgres().newSchemaName(name) } };
+      },
+    },
+  ];
+
+  for (const backend of stores)
+    it.skipIf(backend.skip !== undefined)(
+      `outbox list/show/retry/discard beside the running receiver on ${backend.name}: a retried row is sent once`,
+      async () => {
+        const file = serveConfig('outbox', { store: backend.store('outbox') });
+        const outbox = async (...args: string[]) => {
+          const p = run(['outbox', ...args, '--config', file]);
+          const code = await p.exited;
+          return { code, output: p.output() };
+        };
+        const firing = (cluster: string) => ({
+          ...fixture('firing'),
+          groupLabels: { alertname: 'CalicoLicenseExpiringSoon', cluster },
+        });
+        // Slack is shared by the tests of this file: what this test posted.
+        const seen = (cluster: string) =>
+          slack.roots().filter((m) => m.text.includes(`cluster=${cluster}:`)).length;
+        const baseline = new Map(['dead-a', 'dead-b', 'dead-c'].map((c) => [c, seen(c)]));
+        const posted = (cluster: string) => seen(cluster) - (baseline.get(cluster) ?? 0);
+        let receiver = await serve(file);
+        // Three notifications die: Slack says the channel is gone.
+        for (const cluster of ['dead-a', 'dead-b', 'dead-c']) {
+          slack.failNext({ error: 'channel_not_found' }, 1, 'chat.postMessage');
+          expect((await post(receiver.url, firing(cluster))).status).toBe(200);
+          await waitForLog(receiver.p, 'notification dead-lettered', {
+            group: `license-receiver{alertname="CalicoLicenseExpiringSoon",cluster="${cluster}"}`,
+          });
+        }
+
+        const listed = await outbox('list', '--state', 'dead', '--json');
+        expect(listed.code).toBe(0);
+        const entries = JSON.parse(listed.output) as Record<string, unknown>[];
+        expect(entries.map((e) => [e.state, e.channel, e.title, e.attempts, e.last_error])).toEqual(
+          ['dead-c', 'dead-b', 'dead-a'].map((c) => [
+            'dead',
+            'slack',
+            `CalicoLicenseExpiringSoon cluster=${c}`,
+            1,
+            'Slack answered channel_not_found',
+          ]),
+        );
+        expect(entries[0]).toMatchObject({
+          group: 'license-receiver{alertname="CalicoLicenseExpiringSoon",cluster="dead-c"}',
+          status: 'firing',
+          alertnames: ['CalicoLicenseExpiringSoon'],
+        });
+        expect(Date.parse(String(entries[0]?.created_at))).toBeGreaterThan(Date.now() - 60_000);
+        const [idC, idB, idA] = entries.map((e) => String(e.id));
+        const table = await outbox('list');
+        expect(table.output).toMatch(
+          new RegExp(
+            `^${idA}\\s+dead\\s+slack\\s.*CalicoLicenseExpiringSoon cluster=dead-a \\(firing\\)\\s+Slack answered channel_not_found$`,
+            'm',
+          ),
+        );
+        const shown = await outbox('show', String(idA));
+        expect(shown.output).toContain('Last error:   Slack answered channel_not_found');
+        expect(shown.output).toContain('Alerts:       firing CalicoLicenseExpiringSoon');
+
+        // Retry: queued again, sent once by the running receiver.
+        const retried = await outbox('retry', String(idA));
+        expect(retried).toMatchObject({ code: 0 });
+        expect(retried.output).toContain(`row ${idA} is queued again: the receiver sends it within 20ms`);
+        await waitFor(() => posted('dead-a') === 1, 5000, 'the retried row sent');
+        await new Promise((r) => setTimeout(r, 300));
+        expect(posted('dead-a')).toBe(1);
+        // Retrying it again: it is gone (delivered).
+        const again = await outbox('retry', String(idA));
+        expect(again.code).toBe(1);
+        expect(again.output).toContain(`row ${idA} is not in the outbox`);
+
+        // Discard: gone, never sent.
+        expect((await outbox('discard', String(idC))).code).toBe(0);
+        expect((await outbox('list', '--json')).output).not.toContain('dead-c');
+
+        // With the receiver stopped, a retry waits for its next start; then it is sent once.
+        expect(await receiver.p.stop('SIGTERM')).toBe(0);
+        const offline = await outbox('retry', '--all-dead');
+        expect(offline.code).toBe(0);
+        expect(offline.output).toContain(`row ${idB} is queued again`);
+        expect(offline.output).toContain(
+          'No receiver is running on this store: the rows are sent when it starts.',
+        );
+        receiver = await serve(file);
+        await waitFor(() => posted('dead-b') === 1, 5000, 'the row retried while stopped');
+        expect((await outbox('list')).output).toContain('No rows: the outbox is empty.');
+        expect(posted('dead-c')).toBe(0);
+
+        const usage = await outbox('frobnicate');
+        expect(usage.code).toBe(2);
+        expect(usage.output).toContain('outbox: unknown subcommand "frobnicate"');
+        expect((await outbox('retry', 'x1')).output).toContain('"x1" is not a row id');
+        expect(await receiver.p.stop('SIGTERM')).toBe(0);
+      },
+      // A dozen CLI processes: slow on a busy machine.
+      90_000,
+    );
+
+  it.skipIf(pgSkip !== undefined)(
+    'migrate creates the PostgreSQL schema once; a receiver with migrate: false waits for it; no password in any output',
+    async () => {
+      const schema = postgres().newSchemaName('migrate');
+      storeEnv = { LR_DATABASE_URL: postgres().url() };
+      const file = serveConfig('migrate', {
+        store: { postgres: { url_env: 'LR_DATABASE_URL', schema, migrate: false } },
       });
-    }
+      // Before the schema exists: the receiver refuses to start, saying what to run.
+      const early = run(['serve', '--config', file]);
+      expect(await early.exited).toBe(1);
+      expect(early.output()).toContain(`the outbox in schema ${schema} has version none`);
+      expect(early.output()).toContain('license-receiver migrate --config FILE');
+      const list = run(['outbox', 'list', '--config', file]);
+      expect(await list.exited).toBe(1);
+      expect(list.output()).toContain('has version none');
 
-    const listed = await outbox('list', '--state', 'dead', '--json');
-    expect(listed.code).toBe(0);
-    const entries = JSON.parse(listed.output) as Record<string, unknown>[];
-    expect(entries.map((e) => [e.state, e.channel, e.title, e.attempts, e.last_error])).toEqual(
-      ['dead-c', 'dead-b', 'dead-a'].map((c) => [
-        'dead',
-        'slack',
-        `CalicoLicenseExpiringSoon cluster=${c}`,
-        1,
-        'Slack answered channel_not_found',
-      ]),
-    );
-    expect(entries[0]).toMatchObject({
-      group: 'license-receiver{alertname="CalicoLicenseExpiringSoon",cluster="dead-c"}',
-      status: 'firing',
-      alertnames: ['CalicoLicenseExpiringSoon'],
-    });
-    expect(Date.parse(String(entries[0]?.created_at))).toBeGreaterThan(Date.now() - 60_000);
-    const [idC, idB, idA] = entries.map((e) => String(e.id));
-    const table = await outbox('list');
-    expect(table.output).toMatch(
-      new RegExp(
-        `^${idA}\\s+dead\\s+slack\\s.*CalicoLicenseExpiringSoon cluster=dead-a \\(firing\\)\\s+Slack answered channel_not_found$`,
-        'm',
-      ),
-    );
-    const shown = await outbox('show', String(idA));
-    expect(shown.output).toContain('Last error:   Slack answered channel_not_found');
-    expect(shown.output).toContain('Alerts:       firing CalicoLicenseExpiringSoon');
+      const first = run(['migrate', '--config', file]);
+      expect(await first.exited).toBe(0);
+      expect(first.output()).toContain(
+        `postgres://postgres:***@127.0.0.1:${postgres().port}/postgres (schema ${schema}): schema version 1 created`,
+      );
+      const second = run(['migrate', '--config', file]);
+      expect(await second.exited).toBe(0);
+      expect(second.output()).toContain('schema version 1, nothing to do');
+      const check = run(['check-config', '--config', file]);
+      expect(await check.exited).toBe(0);
+      expect(check.output()).toContain(
+        `store: postgres://postgres:***@127.0.0.1:${postgres().port}/postgres`,
+      );
 
-    // Retry: queued again, sent once by the running receiver.
-    const retried = await outbox('retry', String(idA));
-    expect(retried).toMatchObject({ code: 0 });
-    expect(retried.output).toContain(`row ${idA} is queued again: the receiver sends it within 20ms`);
-    await waitFor(() => posted('dead-a') === 1, 5000, 'the retried row sent');
-    await new Promise((r) => setTimeout(r, 300));
-    expect(posted('dead-a')).toBe(1);
-    // Retrying it again: it is gone (delivered).
-    const again = await outbox('retry', String(idA));
-    expect(again.code).toBe(1);
-    expect(again.output).toContain(`row ${idA} is not in the outbox`);
+      const receiver = await serve(file);
+      expect((await post(receiver.url, fixture('firing'))).status).toBe(200);
+      await waitForLog(receiver.p, 'notification sent');
+      expect(await receiver.p.stop('SIGTERM')).toBe(0);
 
-    // Discard: gone, never sent.
-    expect((await outbox('discard', String(idC))).code).toBe(0);
-    expect((await outbox('list', '--json')).output).not.toContain('dead-c');
-
-    // With the receiver stopped, a retry waits for its next start; then it is sent once.
-    expect(await receiver.p.stop('SIGTERM')).toBe(0);
-    const offline = await outbox('retry', '--all-dead');
-    expect(offline.code).toBe(0);
-    expect(offline.output).toContain(`row ${idB} is queued again`);
-    expect(offline.output).toContain(
-      'No receiver is running on this store: the rows are sent when it starts.',
-    );
-    receiver = await serve(file);
-    await waitFor(() => posted('dead-b') === 1, 5000, 'the row retried while stopped');
-    expect((await outbox('list')).output).toContain('No rows: the outbox is empty.');
-    expect(posted('dead-c')).toBe(0);
-
-    const usage = await outbox('frobnicate');
-    expect(usage.code).toBe(2);
-    expect(usage.output).toContain('outbox: unknown subcommand "frobnicate"');
-    expect((await outbox('retry', 'x1')).output).toContain('"x1" is not a row id');
-    expect(await receiver.p.stop('SIGTERM')).toBe(0);
-  });
+      // A wrong password: a clear error, without the URL's password.
+      storeEnv = { LR_DATABASE_URL: postgres().url().replace(PASSWORD, 'wrong-pw-91b') };
+      const refused = run(['migrate', '--config', file]);
+      expect(await refused.exited).toBe(1);
+      expect(refused.output()).toContain('password authentication failed');
+      for (const p of [early, list, first, second, check, receiver.p, refused]) {
+        expect(p.output()).not.toContain(PASSWORD);
+        expect(p.output()).not.toContain('wrong-pw-91b');
+      }
+    },
+  );
 
   it('after SIGKILL with rows pending, delivers every accepted notification; only the row in flight twice', async () => {
     const file = serveConfig('sigkill');

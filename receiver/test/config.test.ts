@@ -35,7 +35,7 @@ describe('config', () => {
     const config = load(text.replace('runbooks_dir: ../../rules/runbooks\n', ''));
     expect(config.listen).toEqual({ host: '127.0.0.1', port: 9095 });
     expect(config.auth).toEqual({ bearerToken: 's3cret' });
-    expect(config.store.path).toBe(join(dir, 'data/receiver.db')); // relative to the config file
+    expect(config.store).toMatchObject({ kind: 'sqlite', path: join(dir, 'data/receiver.db') }); // relative to the config file
     expect(config.channels[0]).toMatchObject({
       name: 'slack-ops',
       type: 'slack',
@@ -251,5 +251,92 @@ default_channels: [m]
     expect((error as Error).message).toContain(
       `receiver.yaml: ${message}`.replace('receiver.yaml: not valid', 'not valid'),
     );
+  });
+});
+
+describe('store.postgres', () => {
+  const PG_URL = 'postgres://lr:hunter2-pg@db.example:5432/alerts';
+  const pg = (body: string) => `store:\n  postgres:\n${body}${MINIMAL}`;
+
+  it('is off by default (SQLite), and read with its defaults and the URL from the environment or a file', () => {
+    expect(load(MINIMAL).store).toMatchObject({ kind: 'sqlite', synchronous: 'full' });
+    const config = load(pg('    url_env: DB_URL\n'), { ...ENV, DB_URL: PG_URL });
+    expect(config.store).toEqual({
+      kind: 'postgres',
+      url: PG_URL,
+      schema: 'license_receiver',
+      poolSize: 10,
+      statementTimeoutMs: 5000,
+      connectTimeoutMs: 5000,
+      leaseMs: 30_000,
+      migrate: true,
+      ssl: undefined,
+    });
+    writeFileSync(join(dir, 'db-url'), `${PG_URL}\n`);
+    writeFileSync(join(dir, 'ca.pem'), 'CA');
+    const full = load(
+      pg(
+        `    url_file: ${join(dir, 'db-url')}\n    schema: lr_prod\n    pool_size: 4\n    statement_timeout: 2s\n` +
+          `    lease: 10s\n    migrate: false\n    ssl: { mode: verify-full, ca_file: ${join(dir, 'ca.pem')} }\n`,
+      ),
+    );
+    expect(full.store).toMatchObject({
+      kind: 'postgres',
+      url: PG_URL,
+      schema: 'lr_prod',
+      poolSize: 4,
+      statementTimeoutMs: 2000,
+      leaseMs: 10_000,
+      migrate: false,
+      ssl: { mode: 'verify-full', caFile: join(dir, 'ca.pem') },
+    });
+    // Without secrets (render), the URL is not read.
+    expect(load(pg('    url_env: DB_URL\n'), ENV, false).store).toMatchObject({ url: undefined });
+  });
+
+  it.each([
+    [
+      `store:\n  path: ./x.db\n  postgres: { url_env: DB_URL }\n${MINIMAL}`,
+      'store.path: "./x.db" is not valid: expected either store.path (SQLite) or store.postgres, not both',
+    ],
+    [
+      `store:\n  synchronous: normal\n  postgres: { url_env: DB_URL }\n${MINIMAL}`,
+      'store.synchronous: "normal" is not valid: expected no store.synchronous with store.postgres',
+    ],
+    [
+      pg('    schema: license_receiver\n'),
+      'store.postgres.url_env: missing: expected store.postgres.url_env or',
+    ],
+    [pg('    url_env: NOT_SET\n'), 'store.postgres.url_env'],
+    [
+      pg('    url_env: BAD_URL\n'),
+      'store.postgres.url_env: "BAD_URL" is not valid: expected a PostgreSQL URL such as postgres://',
+    ],
+    [
+      pg('    url_env: DB_URL\n    schema: Prod-1\n'),
+      'store.postgres.schema: "Prod-1" is not valid: expected a schema name',
+    ],
+    [pg('    url_env: DB_URL\n    pool_size: 0\n'), 'store.postgres.pool_size: 0 is not valid'],
+    [
+      pg('    url_env: DB_URL\n    lease: 100ms\n'),
+      'store.postgres.lease: "100ms" is not valid: expected at least 1s',
+    ],
+    [
+      pg('    url_env: DB_URL\n    ssl: { mode: sometimes }\n'),
+      'store.postgres.ssl.mode: "sometimes" is not valid: expected disable, require, verify-ca or verify-full',
+    ],
+    [pg('    url_env: DB_URL\n    host: db\n'), 'store.postgres'],
+  ])('%j → %s', (text, message) => {
+    const env = { ...ENV, DB_URL: PG_URL, BAD_URL: 'mysql://root:hunter2-pg@db/x' };
+    let error: unknown;
+    try {
+      load(text, env);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toContain(message);
+    // The URL (and its password) never appears in an error.
+    expect((error as Error).message).not.toContain('hunter2-pg');
   });
 });

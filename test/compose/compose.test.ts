@@ -172,7 +172,8 @@ describe('docker-compose.yml', () => {
     expect(config.runbooksDir).toBe(join(ROOT, 'rules/runbooks'));
     expect(statSync(config.runbooksDir as string).isDirectory()).toBe(true);
     // The store is on the named volume, not in the read-only image.
-    const data = mounts.find((m) => config.store.path.startsWith(`${m.host}/`));
+    const storePath = config.store.kind === 'sqlite' ? config.store.path : '(not SQLite)';
+    const data = mounts.find((m) => storePath.startsWith(`${m.host}/`));
     expect(data && !data.host.startsWith(ROOT), 'the store is on a named volume').toBe(true);
     const mail = config.channels.find((c) => c.type === 'email');
     expect(mail?.type === 'email' && mail.smtp.host).toBe('mailpit');

@@ -200,9 +200,8 @@ describe('receiver/deploy kustomize base', () => {
     expect(config.listen).toEqual({ host: '0.0.0.0', port: PORT });
     expect(config.auth?.bearerToken).toBe('placeholder-webhook-token');
     const data = mounts.find((m) => m.container === '/var/lib/license-receiver');
-    expect(config.store.path.startsWith(`${data?.host}/`), 'the store is on the PersistentVolumeClaim').toBe(
-      true,
-    );
+    const storePath = config.store.kind === 'sqlite' ? config.store.path : '(not SQLite)';
+    expect(storePath.startsWith(`${data?.host}/`), 'the store is on the PersistentVolumeClaim').toBe(true);
     expect(config.runbooksDir).toBe(remapPaths('/etc/license-receiver/runbooks', mounts));
   });
 

@@ -136,7 +136,7 @@ export class DeliveryLoop {
             continue;
           }
           const want = Math.min(free, tokens);
-          const rows = await this.options.store.claim(channel.name, want, t);
+          const rows = await this.options.store.claim(channel.name, want, t, channel.rateLimit);
           for (const row of rows) {
             bucket.take(t);
             this.launch(channel, row);
@@ -359,6 +359,12 @@ export class DeliveryLoop {
     if (failure.retryAfterMs !== undefined) {
       (this.buckets.get(channel.name) as TokenBucket).block(t + failure.retryAfterMs, t);
       metrics.rateLimited.inc({ channel: channel.name });
+      // Other receivers on a shared store wait too (best effort: the row's own retry waits anyway).
+      store
+        .pause(channel.name, t + failure.retryAfterMs, t, channel.rateLimit)
+        .catch((err: Error) =>
+          log.warn({ err: err.message }, 'cannot share the Retry-After pause with other receivers'),
+        );
     }
     // An operator's retry starts the clock again.
     const tooOld = t - (row.retriedAt ?? row.createdAt) >= this.options.maxAgeMs;

@@ -187,11 +187,16 @@ const TYPES = {
     oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as never,
 };
 
+/** The outbox's schema does not fit this receiver (missing, too new, a bad name): waiting will not help. */
+export class SchemaError extends Error {}
+
 /**
  * Errors that say the database cannot be reached now (down, restarting, failing over, a broken
  * connection, a timeout), as opposed to an answer such as a constraint or a missing table.
  */
 export function isUnavailable(err: unknown): boolean {
+  if (err instanceof SchemaError) return false;
+  // Not an answer of the server: a refused or broken connection, a timeout of the client.
   if (!(err instanceof pg.DatabaseError)) return true;
   const code = err.code ?? '';
   return code.startsWith('08') || code.startsWith('57P') || code === '53300' || code === '25006';
@@ -249,7 +254,7 @@ function createPool(options: PostgresOptions, max: number): pg.Pool {
 /** A schema name as SQL: checked, so that it can be written into statements. */
 function schemaIdentifier(schema: string): string {
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema))
-    throw new Error(
+    throw new SchemaError(
       `store.postgres.schema: ${JSON.stringify(schema)} is not valid: expected lower-case letters, digits and _`,
     );
   return schema;
@@ -291,7 +296,7 @@ export async function migrate(pool: pg.Pool, schema: string): Promise<number | u
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`license-receiver migrate ${s}`]);
     const before = await schemaVersion(client, s);
     if (before !== undefined && before > PG_SCHEMA_VERSION)
-      throw new Error(
+      throw new SchemaError(
         `store schema ${s} has version ${before}, newer than this receiver (${PG_SCHEMA_VERSION}): run the newer receiver`,
       );
     if (before !== PG_SCHEMA_VERSION) {
@@ -451,7 +456,7 @@ export class PostgresStore implements OutboxStore {
       client.release();
     }
     if (version !== PG_SCHEMA_VERSION)
-      throw new Error(
+      throw new SchemaError(
         `the outbox in schema ${this.s} has version ${version ?? 'none'}, this license-receiver reads version ${PG_SCHEMA_VERSION}: ` +
           'run `license-receiver migrate --config FILE` of this version (or start a receiver with store.postgres.migrate on)',
       );
