@@ -260,21 +260,51 @@ function schemaIdentifier(schema: string): string {
   return schema;
 }
 
-async function inTransaction<T>(pool: pg.Pool, work: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+/**
+ * A connection of the pool for some work, released after it (closed when it broke). While it is out of
+ * the pool nothing else listens to it: a server going away (a restart, a failover) makes it emit an
+ * error that, unheard, would end the process. The work's own query rejects anyway.
+ */
+async function withClient<T>(
+  pool: pg.Pool,
+  work: (c: pg.PoolClient) => Promise<T>,
+  cleanUp?: (c: pg.PoolClient, err: unknown) => Promise<boolean>,
+): Promise<T> {
   const client = await pool.connect();
+  const ignore = () => {};
+  client.on('error', ignore);
+  let broken: Error | undefined;
   try {
-    await client.query('BEGIN');
-    const result = await work(client);
-    await client.query('COMMIT');
-    client.release();
-    return result;
+    return await work(client);
   } catch (err) {
-    // A broken connection goes; one that only saw an error answer is rolled back and reused.
-    let broken = isUnavailable(err);
-    if (!broken) await client.query('ROLLBACK').catch(() => (broken = true));
-    client.release(broken ? (err as Error) : undefined);
+    if (isUnavailable(err) || (cleanUp && !(await cleanUp(client, err)))) broken = err as Error;
     throw err;
+  } finally {
+    client.removeListener('error', ignore);
+    client.release(broken);
   }
+}
+
+async function inTransaction<T>(
+  pool: pg.Pool,
+  work: (c: pg.PoolClient) => Promise<T>,
+  begin = 'BEGIN',
+): Promise<T> {
+  return withClient(
+    pool,
+    async (client) => {
+      await client.query(begin);
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    },
+    // One that only saw an error answer is rolled back and reused.
+    (client) =>
+      client.query('ROLLBACK').then(
+        () => true,
+        () => false,
+      ),
+  );
 }
 
 async function schemaVersion(client: pg.ClientBase, s: string): Promise<number | undefined> {
@@ -448,13 +478,7 @@ export class PostgresStore implements OutboxStore {
   }
 
   private async checkSchema(): Promise<void> {
-    const client = await this.pool.connect();
-    let version: number | undefined;
-    try {
-      version = await schemaVersion(client, this.s);
-    } finally {
-      client.release();
-    }
+    const version = await withClient(this.pool, (client) => schemaVersion(client, this.s));
     if (version !== PG_SCHEMA_VERSION)
       throw new SchemaError(
         `the outbox in schema ${this.s} has version ${version ?? 'none'}, this license-receiver reads version ${PG_SCHEMA_VERSION}: ` +
@@ -1032,35 +1056,30 @@ export class PostgresStore implements OutboxStore {
       }
       return h;
     };
-    await this.use(async () => {
-      const client = await this.pool.connect();
-      let failed: Error | undefined;
-      try {
-        // One snapshot for the three reads.
-        await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-        for (const stat of await this.statsWith((sql, params) => client.query(sql, params)))
-          Object.assign(of(stat.channel), stat);
-        const success = await client.query<{ channel: string; at: number }>(
-          `SELECT channel, max(at) AS at FROM ${this.s}.delivery_log WHERE outcome = 'sent' GROUP BY channel`,
-        );
-        for (const r of success.rows) of(r.channel).lastSuccessAt = r.at;
-        const errors = await client.query<{ channel: string; at: number; error: string | null }>(
-          `SELECT DISTINCT ON (channel) channel, at, error FROM ${this.s}.delivery_log
-           WHERE outcome IN ('retry', 'dead') ORDER BY channel, id DESC`,
-        );
-        for (const r of errors.rows) {
-          const h = of(r.channel);
-          h.lastErrorAt = r.at;
-          if (r.error !== null) h.lastError = r.error;
-        }
-        await client.query('COMMIT');
-      } catch (err) {
-        failed = err as Error;
-        throw err;
-      } finally {
-        client.release(failed && isUnavailable(failed) ? failed : undefined);
-      }
-    });
+    // One snapshot for the three reads.
+    await this.use(() =>
+      inTransaction(
+        this.pool,
+        async (client) => {
+          for (const stat of await this.statsWith((sql, params) => client.query(sql, params)))
+            Object.assign(of(stat.channel), stat);
+          const success = await client.query<{ channel: string; at: number }>(
+            `SELECT channel, max(at) AS at FROM ${this.s}.delivery_log WHERE outcome = 'sent' GROUP BY channel`,
+          );
+          for (const r of success.rows) of(r.channel).lastSuccessAt = r.at;
+          const errors = await client.query<{ channel: string; at: number; error: string | null }>(
+            `SELECT DISTINCT ON (channel) channel, at, error FROM ${this.s}.delivery_log
+             WHERE outcome IN ('retry', 'dead') ORDER BY channel, id DESC`,
+          );
+          for (const r of errors.rows) {
+            const h = of(r.channel);
+            h.lastErrorAt = r.at;
+            if (r.error !== null) h.lastError = r.error;
+          }
+        },
+        'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
+      ),
+    );
     return [...byChannel.values()].sort((a, b) => a.channel.localeCompare(b.channel));
   }
 
