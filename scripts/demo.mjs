@@ -1,6 +1,7 @@
 // `npm run demo`: the whole pipeline on this machine, in one command. `predemo` has installed what
-// was missing (npm dependencies; Prometheus and Alertmanager from PATH, or Debian's packages unpacked
-// into .cache/tools without root) and built the workspaces. Then this starts, on 127.0.0.1:
+// was missing (npm dependencies; Prometheus and Alertmanager of the pinned pair, fetched from Debian
+// into .cache/tools without root — see scripts/lib/tools.mjs) and built the workspaces. Then this
+// starts, on 127.0.0.1:
 //
 //   license-agent   the sample licence, expiring in 10 days, 95 of 100 nodes in use
 //   Prometheus      scraping it every 2 s, with the rules from `license-rules render` (demo timings)
@@ -28,10 +29,10 @@ import {
   ROOT,
   RUNBOOKS_DIR,
   renderRules,
-  requireProgram,
   waitForHttp,
   writeFileAtomic,
 } from './lib/pipeline.mjs';
+import { alertmanagerCommand, requireTools, selectedPair } from './lib/tools.mjs';
 import { startMailCatcher } from './mail-catcher.mjs';
 
 const DIR = resolve(process.env.DEMO_DIR ?? join(ROOT, '.cache/demo'));
@@ -124,6 +125,12 @@ function run(name, command, args, { env = {}, onLine } = {}) {
 
 const alive = (entry) => () => entry.child.exitCode === null && entry.child.signalCode === null;
 
+/** The first of `paths` under `base` that answers 200, or undefined. */
+async function firstPageFound(base, paths) {
+  for (const path of paths) if ((await fetch(`${base}${path}`)).ok) return path;
+  return undefined;
+}
+
 function banner(title, body) {
   const rule = '─'.repeat(Math.max(10, 78 - title.length - 4));
   console.log(`\n${bold(`── ${title} ${rule}`)}\n${body}\n${bold('─'.repeat(78))}`);
@@ -132,8 +139,8 @@ function banner(title, body) {
 const startedAt = Date.now();
 
 async function main() {
-  const prometheusBin = requireProgram('prometheus');
-  const alertmanagerBin = requireProgram('prometheus-alertmanager');
+  // LM_TOOLS_PAIR=floor runs it on Debian 12's Prometheus 2.42 and Alertmanager 0.25.
+  const tools = requireTools(selectedPair());
 
   // A fresh start every time: an old store or TSDB would carry the last run's alerts over. Only what
   // the demo writes is removed (DEMO_DIR may name a folder that holds other things).
@@ -216,27 +223,27 @@ async function main() {
   );
   const prometheus = run(
     'prometheus',
-    prometheusBin,
+    tools.prometheus,
     prometheusArgs({
       config: promConfig,
       port: ports.prometheus,
       dataDir: join(DIR, 'prometheus-data'),
-      program: prometheusBin,
+      tools,
     }),
   );
   await waitForHttp(`${url.prometheus}/-/ready`, { alive: alive(prometheus) });
-  done(prometheusBin);
+  done(`${tools.versions.prometheus}, ${tools.source}`);
 
   step('Starting Alertmanager');
   const amConfig = join(DIR, 'alertmanager.yml');
   writeFileSync(amConfig, alertmanagerConfig(rendered.fragment));
-  const alertmanager = run(
-    'alertmanager',
-    alertmanagerBin,
+  const am = alertmanagerCommand(
+    tools,
     alertmanagerArgs({ config: amConfig, port: ports.alertmanager, dataDir: join(DIR, 'alertmanager-data') }),
   );
+  const alertmanager = run('alertmanager', am.command, am.args);
   await waitForHttp(`${url.alertmanager}/-/ready`, { alive: alive(alertmanager) });
-  done(alertmanagerBin);
+  done(`${tools.versions.alertmanager}, ${tools.source}`);
 
   step('Starting the mail catcher');
   mailCatcher = await startMailCatcher({
@@ -310,12 +317,17 @@ async function main() {
   }
   done('up{job="license-agent"} = 1');
 
-  // Debian's Prometheus serves the classic UI only; Debian's Alertmanager has no web UI at all.
-  const alertsPage = (await fetch(`${url.prometheus}/alerts`)).ok ? '/alerts' : '/classic/alerts';
+  // Upstream builds have a web UI: Prometheus 3 at /alerts, 2.x at /classic/alerts. Debian's
+  // Prometheus 3 and Debian's Alertmanager have none (their APIs and amtool work).
+  const alertsPage = await firstPageFound(url.prometheus, ['/alerts', '/classic/alerts']);
   const amHasUi = !(await (await fetch(`${url.alertmanager}/`)).text()).includes('does not include a web');
   console.log(`
 ${bold('Everything runs on 127.0.0.1. Open:')}
-  Prometheus alerts    ${url.prometheus}${alertsPage}
+  Prometheus alerts    ${
+    alertsPage
+      ? `${url.prometheus}${alertsPage}`
+      : `${url.prometheus}/api/v1/alerts   ${dim('(this build has no web UI; its HTTP API answers)')}`
+  }
   Alertmanager         ${
     amHasUi
       ? `${url.alertmanager}/#/alerts`

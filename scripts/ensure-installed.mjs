@@ -1,8 +1,22 @@
-// Installs what `npm test`, `npm run demo` and `npm run bench` need on a fresh clone:
-// the npm dependencies, and Prometheus and Alertmanager (promtool, amtool) when they are not on PATH.
-import { execFileSync, execSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
-import { delimiter, join, resolve } from 'node:path';
+// Installs what `npm test`, `npm run demo` and `npm run bench` need on a fresh clone, without root:
+// the npm dependencies, and the Prometheus/Alertmanager pairs of tool-versions.json (scripts/lib/tools.mjs
+// fetches them from Debian into .cache/tools/<pair>/).
+//
+//   node scripts/ensure-installed.mjs [--pairs current,floor]     (default: both; `selected` = LM_TOOLS_PAIR)
+import { execSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { installTools, PAIRS, selectedPair, ToolsUnavailable } from './lib/tools.mjs';
+
+const { values } = parseArgs({ options: { pairs: { type: 'string', default: PAIRS.join(',') } } });
+const pairs = [...new Set(values.pairs.split(',').map((p) => (p === 'selected' ? selectedPair() : p)))];
+for (const pair of pairs)
+  if (!PAIRS.includes(pair)) {
+    console.error(
+      `ensure-installed: --pairs: ${JSON.stringify(pair)} is not valid: expected ${PAIRS.join(', ')} or selected`,
+    );
+    process.exit(2);
+  }
 
 const marker = 'node_modules/.package-lock.json';
 if (!existsSync(marker) || statSync(marker).mtimeMs < statSync('package-lock.json').mtimeMs) {
@@ -10,51 +24,22 @@ if (!existsSync(marker) || statSync(marker).mtimeMs < statSync('package-lock.jso
   execSync('npm ci --no-audit --no-fund', { stdio: 'inherit' });
 }
 
-// Where unpacked Debian packages go; vitest.config.ts puts it on the tests' PATH.
-export const TOOLS_BIN = resolve('.cache/tools/usr/bin');
-const TOOLS = {
-  promtool: 'prometheus',
-  prometheus: 'prometheus',
-  amtool: 'prometheus-alertmanager',
-  'prometheus-alertmanager': 'prometheus-alertmanager',
-};
-
-const onPath = (name) =>
-  [TOOLS_BIN, ...(process.env.PATH ?? '').split(delimiter)].some((dir) => dir && existsSync(join(dir, name)));
-const packages = [
-  ...new Set(
-    Object.entries(TOOLS)
-      .filter(([bin]) => !onPath(bin))
-      .map(([, pkg]) => pkg),
-  ),
-];
-
-if (packages.length > 0) {
-  if (!onPath('apt-get')) {
-    console.error(
-      `Missing ${packages.join(' and ')}: install them with your package manager (they provide promtool, amtool).`,
-    );
-    process.exit(1);
-  }
-  // No root needed: download the .deb files and unpack them into .cache/tools.
-  const debs = resolve('.cache/tools/debs');
-  mkdirSync(debs, { recursive: true });
-  console.log(`Fetching ${packages.join(', ')} with apt-get download into .cache/tools…`);
+let failed = false;
+for (const pair of pairs) {
   try {
-    execFileSync('apt-get', ['download', ...packages], { cwd: debs, stdio: 'inherit' });
-  } catch {
-    console.error(
-      'apt-get download failed; run `sudo apt-get update` once, or install them: sudo apt-get install --no-install-recommends prometheus prometheus-alertmanager',
-    );
-    process.exit(1);
-  }
-  for (const file of readdirSync(debs).filter((f) => f.endsWith('.deb'))) {
-    execFileSync('dpkg-deb', ['-x', join(debs, file), resolve('.cache/tools')]);
+    installTools(pair);
+  } catch (err) {
+    // The selected pair is what the demo and the end-to-end suite run; without the other, the tests
+    // that need it say so and are skipped.
+    const fatal = !(err instanceof ToolsUnavailable) || pair === selectedPair();
+    console[fatal ? 'error' : 'warn'](`${fatal ? 'Error' : 'Note'}: ${err.message}`);
+    failed ||= fatal;
   }
 }
+if (failed) process.exit(1);
 
 // docker-compose (v1) only validates docker-compose.yml in test/compose; say how to get it.
-if (!onPath('docker-compose')) {
+if (!process.env.PATH?.split(':').some((dir) => dir && existsSync(`${dir}/docker-compose`))) {
   console.warn(
     'Note: docker-compose is not installed; test/compose will fail (Debian: apt-get install docker-compose).',
   );

@@ -1,7 +1,8 @@
-// Shared by the rules tests: paths, the external tools (promtool, amtool) and running them.
+// Shared by the rules tests: paths, and running the external tools (promtool, amtool; which ones:
+// test/helpers/tools.ts).
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { delimiter, dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as yaml from 'js-yaml';
 import { type Config, loadConfig } from '../src/config.js';
@@ -40,17 +41,6 @@ export function distVariants(): Array<{ dir: string; override?: string; label: s
 }
 
 export const rel = (path: string) => relative(RULES_DIR, path);
-
-/** A tool on PATH or where scripts/ensure-installed.mjs unpacks it. */
-export function findTool(name: string): string {
-  const dirs = [join(REPO_DIR, '.cache/tools/usr/bin'), ...(process.env.PATH ?? '').split(delimiter)];
-  for (const dir of dirs) {
-    if (dir !== '' && existsSync(join(dir, name))) return join(dir, name);
-  }
-  throw new Error(
-    `${name} not found on PATH or in .cache/tools/usr/bin; run node scripts/ensure-installed.mjs`,
-  );
-}
 
 export interface RunResult {
   code: number;
