@@ -9,7 +9,7 @@ import { type Metrics, scrape, waitFor } from '../../test/helpers/metrics.js';
 import { type Started, start } from '../../test/helpers/process.js';
 import { createTestPki, SERVER_CERT, type TestPki } from '../../test/helpers/tls.js';
 
-const BIN = new URL('../dist/main.js', import.meta.url).pathname;
+const BIN = new URL('../bin/license-agent.js', import.meta.url).pathname;
 const SAMPLE = new URL('../examples/licensekey.yaml', import.meta.url).pathname;
 const FILE_ARGS = ['--source', 'file', '--license-file', SAMPLE, '--node-count', '95'];
 
@@ -20,7 +20,7 @@ afterEach(async () => {
 });
 
 function run(args: string[], env: NodeJS.ProcessEnv = {}) {
-  agent = start(BIN, args, env); // as a user runs it: through its shebang
+  agent = start(BIN, args, env); // as a user runs it: the package's bin, through its shebang
   return agent;
 }
 

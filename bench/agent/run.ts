@@ -16,7 +16,8 @@ const HOUR_S = 3600;
 const HEARTBEAT_S = 300; // kubelets update each Node about every 5 minutes
 const LEGACY_POLL_S = 120; // Tigera's agent listed every Node every 2 minutes
 const TICK_MS = 100;
-const AGENT = new URL('../../agent/dist/main.js', import.meta.url).pathname;
+// The package's bin: its shebang carries the agent's V8 flag.
+const AGENT = new URL('../../agent/bin/license-agent.js', import.meta.url).pathname;
 const LEGACY = new URL('./legacy-poller.ts', import.meta.url).pathname;
 const LATENCY_CLIENT = new URL('./latency-client.ts', import.meta.url).pathname;
 

@@ -447,7 +447,7 @@ describe('license-rules (CLI)', () => {
       bin: Record<string, string>;
       scripts: Record<string, string>;
     };
-    expect(pkg.bin).toEqual({ 'license-rules': 'build/main.js' });
+    expect(pkg.bin).toEqual({ 'license-rules': 'bin/license-rules.js' });
     expect(pkg.scripts.render).toContain('render --out dist');
     expect(readFileSync(join(RULES_DIR, 'src/main.ts'), 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(
       true,
