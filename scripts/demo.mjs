@@ -92,6 +92,15 @@ async function stop(code = 0) {
 }
 
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => stop(0));
+// `npm run demo` runs this under npm and a shell. `kill -TERM` (or -INT) of npm's process ends npm and
+// the shell but does not reach us: when our parent is gone, stop everything all the same.
+const parentPid = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parentPid) stop(0);
+}, 250).unref();
+// With the terminal or npm gone, a write to stdout can fail; stopping must go on.
+process.stdout.on('error', () => {});
+process.stderr.on('error', () => {});
 
 /** Starts a program with its output in .cache/demo/logs/NAME.log; `onLine` sees its stdout lines. */
 function run(name, command, args, { env = {}, onLine } = {}) {

@@ -22,6 +22,8 @@ export interface StartOptions {
    * busy child's pipe would cost the measuring process CPU). output() and logs() read the file.
    */
   outputFile?: string;
+  /** Start it in a process group of its own (as a shell starts a job), so that a test can signal the group. */
+  detached?: boolean;
 }
 
 export function start(
@@ -33,6 +35,7 @@ export function start(
   const fd = options.outputFile === undefined ? undefined : openSync(options.outputFile, 'w');
   const child = spawn(command, args, {
     env: { ...process.env, ...env },
+    detached: options.detached ?? false,
     stdio: fd === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', fd, fd],
   });
   if (fd !== undefined) closeSync(fd);
