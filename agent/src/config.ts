@@ -72,14 +72,31 @@ const ENV: Partial<Record<keyof typeof OPTIONS, string>> = {
   'log-level': 'LOG_LEVEL',
 };
 
-type Command = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; config: AgentConfig };
+type Command =
+  | { kind: 'help' }
+  | { kind: 'usage' }
+  | { kind: 'version' }
+  | { kind: 'run'; config: AgentConfig };
+
+/** parseArgs's errors in a line of our own: "unknown option --foo", "--source needs a value". */
+function argumentError(err: Error): string {
+  const unknown = /^Unknown option '([^']+)'/.exec(err.message);
+  if (unknown) return `unknown option ${unknown[1]}`;
+  const missing = /^Option '(?:-\w, )?(--[\w-]+) <value>' argument missing/.exec(err.message);
+  if (missing) return `${missing[1]} needs a value`;
+  return err.message;
+}
 
 export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): Command {
+  // Nothing asked: the usage. Tigera's agent is configured by LICENSE_* variables alone; with one of
+  // them set, no arguments is a real run.
+  if (argv.length === 0 && !Object.keys(env).some((name) => name.startsWith('LICENSE_')))
+    return { kind: 'usage' };
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }));
   } catch (err) {
-    throw new ConfigError(`${(err as Error).message}\n\n${USAGE}`);
+    throw new ConfigError(`${argumentError(err as Error)}\n\n${USAGE}`);
   }
   if (values.help) return { kind: 'help' };
   if (values.version) return { kind: 'version' };
@@ -127,7 +144,7 @@ const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'warning', 'error', 'fatal
 
 function existingFile(s: Setting | undefined): string | undefined {
   if (s === undefined) return undefined;
-  if (!existsSync(s.value)) fail(s, 'a path to an existing file');
+  if (!existsSync(s.value)) throw new ConfigError(`${s.origin}: no such file: ${s.value}`);
   return s.value;
 }
 

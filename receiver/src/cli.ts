@@ -1,5 +1,5 @@
 // The commands of license-receiver: serve, check-config, render, test-send.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { type Logger, pino } from 'pino';
 import { parseWebhookPayload } from './alertmanager.js';
@@ -32,6 +32,20 @@ Options:
 
 export class UsageError extends Error {
   override name = 'UsageError';
+}
+
+/** A file named on the command line that is not there. */
+class FileError extends Error {
+  override name = 'FileError';
+}
+
+/** parseArgs's errors in a line of our own: "unknown option --foo", "--config needs a value". */
+function argumentError(err: Error): string {
+  const unknown = /^Unknown option '([^']+)'/.exec(err.message);
+  if (unknown) return `unknown option ${unknown[1]}`;
+  const missing = /^Option '(?:-\w, )?(--[\w-]+) <value>' argument missing/.exec(err.message);
+  if (missing) return `${missing[1]} needs a value`;
+  return err.message;
 }
 
 const OPTIONS = {
@@ -71,7 +85,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
       positionals: string[];
     });
   } catch (err) {
-    io.err(`license-receiver: ${(err as Error).message}\n\n${USAGE}`);
+    io.err(`license-receiver: ${argumentError(err as Error)}\n\n${USAGE}`);
     return 2;
   }
   if (values.help) {
@@ -89,6 +103,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     const need = (name: 'config' | 'payload' | 'channel') => {
       const value = values[name];
       if (typeof value !== 'string' || value === '') throw new UsageError(`${command}: missing --${name}`);
+      if (name !== 'channel' && !existsSync(value)) throw new FileError(`--${name}: no such file: ${value}`);
       return value;
     };
     switch (command) {
@@ -108,6 +123,10 @@ export async function run(argv: string[], io: Io): Promise<number> {
   } catch (err) {
     if (err instanceof UsageError) {
       io.err(`license-receiver: ${err.message}\n\n${USAGE}`);
+      return 2;
+    }
+    if (err instanceof FileError) {
+      io.err(`license-receiver: ${err.message}\n`);
       return 2;
     }
     if (err instanceof ConfigError) {

@@ -37,7 +37,7 @@ export function run(argv: string[], io: Io = defaultIo): number {
   try {
     parsed = parseOptions(argv);
   } catch (err) {
-    io.err(`license-rules: ${(err as Error).message}\n\n${USAGE}`);
+    io.err(`license-rules: ${argumentError(err as Error)}\n\n${USAGE}`);
     return 2;
   }
   const { values, positionals } = parsed;
@@ -106,12 +106,21 @@ function parseOptions(argv: string[]) {
   });
 }
 
+/** parseArgs's errors in a line of our own: "unknown option --foo", "--config needs a value". */
+function argumentError(err: Error): string {
+  const unknown = /^Unknown option '([^']+)'/.exec(err.message);
+  if (unknown) return `unknown option ${unknown[1]}`;
+  const missing = /^Option '(?:-\w, )?(--[\w-]+) <value>' argument missing/.exec(err.message);
+  if (missing) return `${missing[1]} needs a value`;
+  return err.message;
+}
+
 function readText(file: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (err) {
-    throw new Error(
-      `cannot read --config ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-    );
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new Error(`--config: no such file: ${file}`);
+    throw new Error(`--config: cannot read ${file}: ${code ?? (err as Error).message}`);
   }
 }
