@@ -11,12 +11,22 @@
 // Used by scripts/ensure-installed.mjs (install), scripts/demo.mjs and the tests (through
 // test/helpers/tools.ts). Types: tools.d.mts beside this file.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const VERSIONS_FILE = join(ROOT, 'tool-versions.json');
+/** The pins; LM_TOOL_VERSIONS names another file (test/tools checks the fallback with one). */
+export const VERSIONS_FILE = resolve(process.env.LM_TOOL_VERSIONS ?? join(ROOT, 'tool-versions.json'));
 /** Where the pairs are unpacked; LM_TOOLS_DIR moves it (CI's Node 22 copy of the tree shares one). */
 export const TOOLS_DIR = resolve(process.env.LM_TOOLS_DIR ?? join(ROOT, '.cache/tools'));
 export const PAIRS = /** @type {const} */ (['current', 'floor']);
@@ -156,17 +166,21 @@ function canFetch() {
   return ['apt-get', 'apt-cache', 'dpkg-deb'].every((p) => onPath(p));
 }
 
-/** apt-get/apt-cache options of an apt of our own that knows only `suite` of Debian. */
-function aptOptions(suite) {
+/**
+ * An apt of our own that knows only `suite` of Debian: its options for apt-get and apt-cache, whether
+ * its package lists are younger than an hour, and the versions of a package it lists.
+ */
+function aptFor(suite) {
   const base = join(TOOLS_DIR, 'apt', suite);
   const etc = join(base, 'sources');
-  for (const dir of [etc, join(base, 'state/lists/partial'), join(base, 'cache/archives/partial')])
+  const lists = join(base, 'state/lists');
+  for (const dir of [etc, join(lists, 'partial'), join(base, 'cache/archives/partial')])
     mkdirSync(dir, { recursive: true });
   writeFileSync(
     join(etc, `debian-${suite}.sources`),
     `Types: deb\nURIs: ${MIRROR}\nSuites: ${suite}\nComponents: main\nSigned-By: ${keyring()}\n`,
   );
-  const options = {
+  const settings = {
     'Dir::Etc::SourceList': '/dev/null',
     'Dir::Etc::SourceParts': etc,
     'Dir::State': join(base, 'state'),
@@ -177,7 +191,21 @@ function aptOptions(suite) {
     // As root apt drops to the _apt user to download, which cannot write into our folders.
     ...(process.getuid?.() === 0 ? { 'APT::Sandbox::User': 'root' } : {}),
   };
-  return Object.entries(options).flatMap(([k, v]) => ['-o', `${k}=${v}`]);
+  const options = Object.entries(settings).flatMap(([k, v]) => ['-o', `${k}=${v}`]);
+  return {
+    options,
+    fresh: () =>
+      readdirSync(lists).some(
+        (f) => f.endsWith('_Packages') && Date.now() - statSync(join(lists, f)).mtimeMs < 3_600_000,
+      ),
+    update: () => run('apt-get', [...options, '-q', 'update']),
+    versions: (name) =>
+      run('apt-cache', [...options, 'madison', name])
+        .split('\n')
+        .map((line) => line.split('|').map((part) => part.trim()))
+        .filter(([pkg]) => pkg === name)
+        .map(([, version]) => version),
+  };
 }
 
 /** Debian's archive keyring: the machine's, else unpacked from `apt-get download` (Ubuntu has it). */
@@ -219,26 +247,33 @@ export function installTools(pair, { log = console.log } = {}) {
   if (status.tools) return status.tools;
   if (status.unavailable) throw new ToolsUnavailable(status.unavailable);
   const { suite, packages } = readVersions().pairs[pair];
-  const options = aptOptions(suite);
+  const apt = aptFor(suite);
   log(
     `Fetching the ${pair} pair from Debian ${suite} (apt-get download into ${TOOLS_DIR}/${pair}; no root needed)…`,
   );
-  run('apt-get', [...options, '-q', 'update']);
+  // Package lists younger than an hour are reused, unless they lack a pinned version.
+  const listed = () => Object.fromEntries(Object.keys(packages).map((name) => [name, apt.versions(name)]));
+  const stale = !apt.fresh();
+  if (stale) apt.update();
+  let available = listed();
+  const pinMissing = Object.entries(packages).some(
+    ([name, { version }]) => !available[name].includes(version),
+  );
+  if (!stale && pinMissing) {
+    apt.update();
+    available = listed();
+  }
   const chosen = {};
   for (const [name, { version, accept }] of Object.entries(packages)) {
-    const available = run('apt-cache', [...options, 'madison', name])
-      .split('\n')
-      .map((line) => line.split('|').map((s) => s.trim()))
-      .filter(([pkg]) => pkg === name)
-      .map(([, v]) => v);
-    if (available.includes(version)) {
+    if (available[name].includes(version)) {
       chosen[name] = version;
       continue;
     }
-    const other = available.find((v) => new RegExp(accept).test(upstream(v)));
+    // An unstable suite replaces versions: take its current one of the same line, and say so.
+    const other = available[name].find((v) => new RegExp(accept).test(upstream(v)));
     if (!other)
       throw new Error(
-        `Debian ${suite} has no ${name} ${version}, nor another version matching ${accept} (it has: ${available.join(', ') || 'none'}); update tool-versions.json`,
+        `Debian ${suite} has no ${name} ${version}, nor another version matching ${accept} (it has: ${available[name].join(', ') || 'none'}); update tool-versions.json`,
       );
     log(`note: Debian ${suite} no longer has ${name} ${version}; using ${other} (its current version)`);
     chosen[name] = other;
@@ -247,7 +282,7 @@ export function installTools(pair, { log = console.log } = {}) {
   rmSync(staging, { recursive: true, force: true });
   const debs = join(staging, 'debs');
   mkdirSync(debs, { recursive: true });
-  run('apt-get', [...options, '-q', 'download', ...Object.entries(chosen).map(([n, v]) => `${n}=${v}`)], {
+  run('apt-get', [...apt.options, '-q', 'download', ...Object.entries(chosen).map(([n, v]) => `${n}=${v}`)], {
     cwd: debs,
   });
   for (const file of readdirSync(debs)) execFileSync('dpkg-deb', ['-x', join(debs, file), staging]);
