@@ -4,7 +4,8 @@
 //
 //   node scripts/ensure-installed.mjs [--pairs current,floor]     (default: both; `selected` = LM_TOOLS_PAIR)
 import { execSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { installTools, PAIRS, selectedPair, ToolsUnavailable } from './lib/tools.mjs';
 
@@ -18,10 +19,28 @@ for (const pair of pairs)
     process.exit(2);
   }
 
+/**
+ * better-sqlite3 compiles against Node's headers when no prebuilt binary can be downloaded, and
+ * node-gyp fetches them from nodejs.org unless told where they are: point it at the running Node's own
+ * (Debian's and NodeSource's nodejs ship them in /usr/include/node), so that a machine that reaches
+ * only an npm registry builds too.
+ */
+function nodeHeaders() {
+  if (process.env.npm_config_nodedir) return {};
+  const prefix = resolve(dirname(process.execPath), '..');
+  const versionFile = join(prefix, 'include/node/node_version.h');
+  if (!existsSync(versionFile)) return {};
+  const text = readFileSync(versionFile, 'utf8');
+  const version = ['MAJOR', 'MINOR', 'PATCH']
+    .map((part) => new RegExp(`define NODE_${part}_VERSION (\\d+)`).exec(text)?.[1])
+    .join('.');
+  return version === process.versions.node ? { npm_config_nodedir: prefix } : {};
+}
+
 const marker = 'node_modules/.package-lock.json';
 if (!existsSync(marker) || statSync(marker).mtimeMs < statSync('package-lock.json').mtimeMs) {
   console.log('Installing npm dependencies (npm ci)…');
-  execSync('npm ci --no-audit --no-fund', { stdio: 'inherit' });
+  execSync('npm ci --no-audit --no-fund', { stdio: 'inherit', env: { ...process.env, ...nodeHeaders() } });
 }
 
 let failed = false;
