@@ -300,12 +300,20 @@ export function installTools(pair, { log = console.log } = {}) {
 
 // --- running Debian's Alertmanager with its own templates -------------------------------------------
 
-/** Mounts the pair's share folder at /usr/share/prometheus/alertmanager, then runs the program. */
+/**
+ * Shows the pair's share folder at /usr/share/prometheus/alertmanager, then runs the program: a bind
+ * mount on that folder, or on /usr/share/prometheus; where neither exists (Debian's package is not
+ * installed: the usual case) an overlay lays the pair's /usr/share over the machine's.
+ */
 const WITH_TEMPLATES = `set -e
 share=$1; shift
-# A machine without Debian's Alertmanager has no such folder to mount on: lay ours over /usr/share.
-[ -d ${AM_SHARE} ] || mount -t overlay overlay -o "lowerdir=$share:/usr/share" /usr/share
-mount --bind "$share/prometheus/alertmanager" ${AM_SHARE}
+if [ -d ${AM_SHARE} ]; then
+  mount --bind "$share/prometheus/alertmanager" ${AM_SHARE}
+elif [ -d /usr/share/prometheus ]; then
+  mount --bind "$share/prometheus" /usr/share/prometheus
+else
+  mount -t overlay overlay -o "lowerdir=$share:/usr/share" /usr/share
+fi
 exec "$@"`;
 
 let namespaceProbe;

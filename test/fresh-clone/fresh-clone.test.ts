@@ -78,13 +78,17 @@ function asUser(script: string, env: Record<string, string> = {}): { command: st
   const assignments = Object.entries(clean).map(([k, v]) => `${k}=${v}`);
   if (!isRoot) return { command: 'env', args: ['-i', ...assignments, 'sh', '-c', script] };
   // Root: a mount namespace where the system's programs are replaced by one that fails loudly and
-  // /usr/share/prometheus is empty, then the user's own credentials.
-  const hidden = join(base, 'hidden');
-  const hide = installed
-    .map((path) =>
-      path.startsWith('/usr/bin/') ? `mount --bind ${hidden} ${path}` : `mount -t tmpfs none ${path}`,
-    )
-    .join(' && ');
+  // /usr/share/prometheus is gone (an overlay with a whiteout: absent, as without the package), then
+  // the user's own credentials.
+  const hideBins = installed
+    .filter((path) => path.startsWith('/usr/bin/'))
+    .map((path) => `mount --bind ${join(base, 'hidden')} ${path}`);
+  const hideShare = installed.includes('/usr/share/prometheus')
+    ? [
+        `mount -t overlay overlay -o lowerdir=/usr/share,upperdir=${base}/share/up,workdir=${base}/share/work /usr/share`,
+      ]
+    : [];
+  const hide = [...hideBins, ...hideShare].join(' && ');
   const become = `exec setpriv --reuid=${user} --regid=${user} --init-groups -- env -i ${assignments.map((a) => `'${a}'`).join(' ')} sh -c "$0"`;
   return {
     command: 'unshare',
@@ -131,6 +135,10 @@ describe.skipIf(reason !== undefined)(`a fresh clone${reason ? ` (skipped: ${rea
         '#!/bin/sh\necho "$0: the system package is hidden in this test" >&2\nexit 127\n',
       );
       chmodSync(join(base, 'hidden'), 0o755);
+      // A whiteout (a 0/0 character device) hides /usr/share/prometheus in the overlay.
+      mkdirSync(join(base, 'share/up'), { recursive: true });
+      mkdirSync(join(base, 'share/work'));
+      execFileSync('mknod', [join(base, 'share/up/prometheus'), 'c', '0', '0']);
     }
     clone = join(base, 'license-monitor');
     // What `git clone` of the repository gives: HEAD, committed files only.
