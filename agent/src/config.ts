@@ -2,7 +2,12 @@
 // (Tigera's licence agent's names are kept), which win over defaults.
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { DURATION_EXPECTED, POSITIVE_DURATION_EXPECTED, parseDurationSeconds } from '@license-monitor/common';
+import {
+  argumentError,
+  DURATION_EXPECTED,
+  POSITIVE_DURATION_EXPECTED,
+  parseDurationSeconds,
+} from '@license-monitor/common';
 import { z } from 'zod';
 
 export interface AgentConfig {
@@ -77,15 +82,6 @@ type Command =
   | { kind: 'usage' }
   | { kind: 'version' }
   | { kind: 'run'; config: AgentConfig };
-
-/** parseArgs's errors in a line of our own: "unknown option --foo", "--source needs a value". */
-function argumentError(err: Error): string {
-  const unknown = /^Unknown option '([^']+)'/.exec(err.message);
-  if (unknown) return `unknown option ${unknown[1]}`;
-  const missing = /^Option '(?:-\w, )?(--[\w-]+) <value>' argument missing/.exec(err.message);
-  if (missing) return `${missing[1]} needs a value`;
-  return err.message;
-}
 
 export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): Command {
   // Nothing asked: the usage. Tigera's agent is configured by LICENSE_* variables alone; with one of

@@ -1,6 +1,8 @@
 // The commands of license-receiver: serve, check-config, render, test-send.
+
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { argumentError } from '@license-monitor/common';
 import { type Logger, pino } from 'pino';
 import { parseWebhookPayload } from './alertmanager.js';
 import type { WireRequest } from './channels/channel.js';
@@ -38,15 +40,6 @@ export class UsageError extends Error {
 /** A file named on the command line that is not there. */
 class FileError extends Error {
   override name = 'FileError';
-}
-
-/** parseArgs's errors in a line of our own: "unknown option --foo", "--config needs a value". */
-function argumentError(err: Error): string {
-  const unknown = /^Unknown option '([^']+)'/.exec(err.message);
-  if (unknown) return `unknown option ${unknown[1]}`;
-  const missing = /^Option '(?:-\w, )?(--[\w-]+) <value>' argument missing/.exec(err.message);
-  if (missing) return `${missing[1]} needs a value`;
-  return err.message;
 }
 
 const OPTIONS = {

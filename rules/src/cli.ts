@@ -1,9 +1,11 @@
 // The `license-rules` command: read thresholds.yaml and an override file, render, write. All
 // decisions live in config.ts and render.ts; this file only does the I/O around them.
+
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { argumentError } from '@license-monitor/common';
 import { ConfigError, loadConfig } from './config.js';
 import { render } from './render.js';
 
@@ -104,15 +106,6 @@ function parseOptions(argv: string[]) {
       version: { type: 'boolean' },
     },
   });
-}
-
-/** parseArgs's errors in a line of our own: "unknown option --foo", "--config needs a value". */
-function argumentError(err: Error): string {
-  const unknown = /^Unknown option '([^']+)'/.exec(err.message);
-  if (unknown) return `unknown option ${unknown[1]}`;
-  const missing = /^Option '(?:-\w, )?(--[\w-]+) <value>' argument missing/.exec(err.message);
-  if (missing) return `${missing[1]} needs a value`;
-  return err.message;
 }
 
 function readText(file: string): string {
