@@ -4,7 +4,17 @@
 // helper's startPrometheus/startAlertmanager give a ready server; the installer takes a suite's current
 // version when the pinned one is gone; and docker-compose, the Dockerfiles and engines follow the file.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as yaml from 'js-yaml';
@@ -138,6 +148,46 @@ function workspaces(): string[] {
       : [entry],
   );
 }
+
+describe('without apt, or with LM_TOOLS_FROM_PATH=1: programs on PATH', () => {
+  const floor = join(TOOLS_DIR, 'floor/usr/bin');
+
+  it.runIf(existsSync(floor))('uses those of a fitting version, for the pair they fit', () => {
+    // Debian 12's programs stand in for an upstream install here.
+    const bin = join(tmp, 'path-bin');
+    mkdirSync(bin);
+    for (const name of ['prometheus', 'promtool', 'amtool']) symlinkSync(join(floor, name), join(bin, name));
+    symlinkSync(join(floor, 'prometheus-alertmanager'), join(bin, 'alertmanager'));
+    const status = (pair: string) =>
+      JSON.parse(
+        execFileSync(
+          process.execPath,
+          [
+            '--input-type=module',
+            '-e',
+            `import { toolStatus } from './scripts/lib/tools.mjs'; console.log(JSON.stringify(toolStatus('${pair}')));`,
+          ],
+          { cwd: ROOT, env: { ...process.env, LM_TOOLS_FROM_PATH: '1', PATH: bin }, encoding: 'utf8' },
+        ),
+      );
+    const floorStatus = status('floor');
+    expect(floorStatus.tools).toMatchObject({ source: 'PATH', alertmanager: join(bin, 'alertmanager') });
+    expect(floorStatus.tools.versions).toEqual({ prometheus: '2.42.0', alertmanager: '0.25.0' });
+    expect(status('current').unavailable).toContain('https://prometheus.io/download/');
+  });
+
+  it('says in one line what to install when nothing fits', () => {
+    const result = spawnSync(process.execPath, ['scripts/ensure-installed.mjs', '--pairs', 'current'], {
+      cwd: ROOT,
+      env: { ...process.env, LM_TOOLS_FROM_PATH: '1', LM_TOOLS_PAIR: 'current', PATH: join(tmp, 'empty') },
+      encoding: 'utf8',
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      'Error: the current pair (Prometheus 3.5 and Alertmanager 0.33) is not on PATH (LM_TOOLS_FROM_PATH=1): install them from https://prometheus.io/download/ so that prometheus, promtool, alertmanager and amtool are on PATH',
+    ]);
+  });
+});
 
 describe('tool-versions.json is what the project runs', () => {
   const upstream = (debian: string) => debian.replace(/[+~-].*$/, '');
