@@ -54,8 +54,10 @@ const WEBHOOK_TOKEN = 'e2e-webhook-token';
 
 /**
  * Rule and route overrides of every e2e run: `for` in seconds instead of minutes or hours, and an
- * Alertmanager that groups for a second. AgentDown keeps a few seconds of `for` so that Prometheus's
- * first scrape, a second after it starts, comes before it could fire; its remediation annotation is
+ * Alertmanager that groups for a second. AgentDown keeps 10 s of `for`: its "never there" branch is
+ * pending from the first evaluation, and Prometheus applies discovered targets only every 5 s (2.42
+ * scrapes the agent first about 5 s after it starts; on a busy machine later), so with less it could
+ * fire before the first scrape and inhibit the alert under test. Its remediation annotation is
  * removed so that the receiver quotes the runbook's Mitigation section instead.
  */
 function ruleOverrides(receiverPort: number, tokenFile: string): Record<string, unknown> {
@@ -66,7 +68,7 @@ function ruleOverrides(receiverPort: number, tokenFile: string): Record<string, 
     alerts: {
       CalicoLicenseExpiryCritical: { for: '1s' },
       CalicoLicenseNodesOverCapacity: { for: '1s' },
-      CalicoLicenseAgentDown: { for: '4s', annotations: { remediation: null } },
+      CalicoLicenseAgentDown: { for: '10s', annotations: { remediation: null } },
     },
     alertmanager: {
       webhookUrl: `http://127.0.0.1:${receiverPort}/webhook`,
