@@ -10,7 +10,8 @@
 //   license-receiver  a console channel (printed here) and an email channel (to the mail catcher)
 //
 // prints the URLs, shows the first notifications (about 20 s after the start), and stops everything
-// on Ctrl-C. Files and logs go to .cache/demo/ (DEMO_DIR to change). Default ports: agent 9081
+// on Ctrl-C. DEMO_CORES=1 limits the licence to 512 CPU cores as well, 470 in use (.cache/demo/core-count).
+// Files and logs go to .cache/demo/ (DEMO_DIR to change). Default ports: agent 9081
 // (DEMO_LISTEN=HOST:PORT to choose), Prometheus 9090, Alertmanager 9093, receiver 9095, SMTP 1025,
 // inbox 8025; a port in use is replaced by a free one.
 import { spawn } from 'node:child_process';
@@ -198,9 +199,14 @@ async function main() {
   const expiry = Date.now() + 10 * DAY + 3_600_000; // ten days and an hour: "10 days" for the next hour
   const licenceFile = join(DIR, 'licensekey.yaml');
   const nodeCountFile = join(DIR, 'node-count');
-  writeFileAtomic(licenceFile, licenceKeyYaml({ expiry, maxNodes: 100 }));
+  const coreCountFile = join(DIR, 'core-count');
+  const cores = process.env.DEMO_CORES === '1';
+  writeFileAtomic(licenceFile, licenceKeyYaml({ expiry, maxNodes: 100, maxCores: cores ? 512 : undefined }));
   writeFileAtomic(nodeCountFile, '95\n');
-  step('Starting license-agent on the sample licence (expires in 10 days, 95 of 100 nodes)');
+  if (cores) writeFileAtomic(coreCountFile, '470\n');
+  step(
+    `Starting license-agent on the sample licence (expires in 10 days, 95 of 100 nodes${cores ? ', 470 of 512 cores' : ''})`,
+  );
   const agent = run('license-agent', process.execPath, [
     AGENT_MAIN,
     '--source',
@@ -209,6 +215,7 @@ async function main() {
     licenceFile,
     '--node-count-file',
     nodeCountFile,
+    ...(cores ? ['--core-count-file', coreCountFile] : []),
     '--listen',
     agentAddress,
     '--poll-interval',

@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../../test/helpers/metrics.js';
 import { Snapshot } from '../src/snapshot.js';
-import { FileSource, parseLicenseKeyYaml, parseNodeCount } from '../src/sources/file.js';
+import { FileSource, parseCount, parseLicenseKeyYaml } from '../src/sources/file.js';
 
 const SAMPLE = readFileSync(new URL('../examples/licensekey.yaml', import.meta.url), 'utf8');
 const logger = pino({ level: 'silent' });
@@ -130,7 +130,9 @@ describe('parseLicenseKeyYaml', () => {
   });
 
   it('rejects a node count that is not a whole number', () => {
-    expect(() => parseNodeCount('-3', 'n')).toThrow('n: node count is "-3", expected a whole number ≥ 0');
-    expect(parseNodeCount(' 7\n', 'n')).toBe(7);
+    expect(() => parseCount('-3', 'n', 'node count')).toThrow(
+      'n: node count is "-3", expected a whole number ≥ 0',
+    );
+    expect(parseCount(' 7\n', 'n', 'core count')).toBe(7);
   });
 });

@@ -9,7 +9,11 @@ export declare const SAMPLE_LICENCE: string;
 export declare function freePort(): Promise<number>;
 export declare function portOr(preferred: number): Promise<number>;
 export declare function writeFileAtomic(path: string, text: string): void;
-export declare function licenceKeyYaml(options: { expiry: Date | number; maxNodes?: number }): string;
+export declare function licenceKeyYaml(options: {
+  expiry: Date | number;
+  maxNodes?: number;
+  maxCores?: number;
+}): string;
 
 export interface AlertmanagerFragment {
   route: Record<string, unknown>;

@@ -49,12 +49,13 @@ export function writeFileAtomic(path, text) {
   renameSync(tmp, path);
 }
 
-/** The sample LicenseKey (agent/examples/licensekey.yaml) with another expiry and node limit. */
-export function licenceKeyYaml({ expiry, maxNodes = 100 }) {
+/** The sample LicenseKey (agent/examples/licensekey.yaml) with another expiry, node limit and core limit. */
+export function licenceKeyYaml({ expiry, maxNodes = 100, maxCores }) {
   const iso = new Date(expiry).toISOString().replace(/\.\d+Z$/, 'Z');
+  const cores = maxCores === undefined ? '' : `\n  maxcores: ${maxCores}`;
   return readFileSync(SAMPLE_LICENCE, 'utf8')
     .replace(/expiry: ".*"/, `expiry: "${iso}"`)
-    .replace(/maxnodes: \d+/, `maxnodes: ${maxNodes}`);
+    .replace(/maxnodes: \d+/, `maxnodes: ${maxNodes}${cores}`);
 }
 
 /**

@@ -96,12 +96,8 @@ describe('Grafana dashboard', () => {
 
   it('names only metrics the agent exports', async () => {
     const known = await agentMetricNames();
-    // The agent's core metrics (issue 13) are added on another branch: until it is merged, exactly
-    // these two names may be missing from the registry. Once they are there this list has no effect;
-    // delete it then.
-    const pendingAgentMetrics = ['calico_cores_used', 'calico_maximum_licensed_cores'];
     const used = new Set(expressions().flatMap((e) => parse(interpolate(e.expr)).metrics));
     expect(used.size).toBeGreaterThan(5);
-    expect([...used].filter((m) => !known.has(m) && !pendingAgentMetrics.includes(m))).toEqual([]);
+    expect([...used].filter((m) => !known.has(m))).toEqual([]);
   });
 });
