@@ -51,6 +51,11 @@ export const SLACK_CHANNEL = '#licence-alerts';
 export const MAIL_TO = 'licensing@example.com';
 export const JIRA_PROJECT = 'LIC';
 const WEBHOOK_TOKEN = 'e2e-webhook-token';
+/**
+ * How long a (re)started agent or receiver may take to say it serves: a second or less, but a CI run
+ * on a loaded machine saw a restarted receiver print nothing for 10 s.
+ */
+const START_TIMEOUT_MS = 30_000;
 
 /**
  * Rule and route overrides of every e2e run: `for` in seconds instead of minutes or hours, and an
@@ -280,7 +285,7 @@ export class Pipeline {
       '1s',
     ]);
     this.agent = agent;
-    await waitForLog(agent, 'license-agent serving');
+    await waitForLog(agent, 'license-agent serving', {}, START_TIMEOUT_MS);
   }
 
   async stopAgent(): Promise<void> {
@@ -342,7 +347,7 @@ export class Pipeline {
       JIRA_API_TOKEN: this.jira.apiToken,
     });
     this.receiver = receiver;
-    await waitForLog(receiver, 'license-receiver serving');
+    await waitForLog(receiver, 'license-receiver serving', {}, START_TIMEOUT_MS);
   }
 
   /** SIGKILL: no shutdown, no flush, as a crash or an OOM kill. */
