@@ -5,7 +5,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { freePort, ROOT } from '../../scripts/lib/pipeline.mjs';
+import { ROOT } from '../../scripts/lib/pipeline.mjs';
 import { waitFor } from '../helpers/metrics.js';
 import { type Started, start } from '../helpers/process.js';
 
@@ -28,19 +28,15 @@ function processesOf(dir: string): string[] {
   return found;
 }
 
-/** `npm run demo` in a process group of its own, as a terminal runs it. */
-async function startDemo(): Promise<{ demo: Started; dir: string }> {
+/**
+ * `npm run demo` in a process group of its own, as a terminal runs it. Its ports are its own choice
+ * (the defaults, or free ones when taken): a port picked here could be taken by the time the demo,
+ * after its build, starts.
+ */
+function startDemo(): { demo: Started; dir: string } {
   const dir = mkdtempSync(join(tmpdir(), 'lm-demo-'));
   dirs.push(dir);
-  const agentPort = await freePort();
-  demo = start(
-    'npm',
-    ['run', 'demo', '--prefix', ROOT],
-    { DEMO_DIR: dir, DEMO_LISTEN: `127.0.0.1:${agentPort}` },
-    {
-      detached: true,
-    },
-  );
+  demo = start('npm', ['run', 'demo', '--prefix', ROOT], { DEMO_DIR: dir }, { detached: true });
   return { demo, dir };
 }
 
@@ -79,7 +75,7 @@ afterAll(() => {
 describe('npm run demo', () => {
   it('shows the first notification and mail within 40 s, and Ctrl-C stops everything', async () => {
     const started = Date.now();
-    const { demo: running, dir } = await startDemo();
+    const { demo: running, dir } = startDemo();
     await waitUntilRunning(running, 'Notification #1', 50_000);
     await waitUntilRunning(running, '✉  Mail', 10_000);
     const seconds = (Date.now() - started) / 1000;
@@ -108,7 +104,7 @@ describe('npm run demo', () => {
   ] as const)(
     'stops everything on %s of the npm process',
     async (how, signal) => {
-      const { demo: running, dir } = await startDemo();
+      const { demo: running, dir } = startDemo();
       await waitUntilRunning(running, 'Ctrl-C stops everything', 50_000);
       expect(processesOf(dir).length, 'npm, the demo and what it started').toBeGreaterThan(5);
       process.kill(running.child.pid as number, signal);

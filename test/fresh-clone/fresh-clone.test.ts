@@ -23,7 +23,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, ROOT } from '../../scripts/lib/pipeline.mjs';
+import { ROOT } from '../../scripts/lib/pipeline.mjs';
 import { waitFor } from '../helpers/metrics.js';
 import { type Started, start } from '../helpers/process.js';
 
@@ -160,10 +160,7 @@ describe.skipIf(reason !== undefined)(`a fresh clone${reason ? ` (skipped: ${rea
   });
 
   it('`npm run demo` as an ordinary user without Prometheus installed: first notification, then Ctrl-C stops everything', async () => {
-    const { command, args } = asUser(`cd '${clone}' && npm run demo`, {
-      DEMO_DIR: demoDir,
-      DEMO_LISTEN: `127.0.0.1:${await freePort()}`,
-    });
+    const { command, args } = asUser(`cd '${clone}' && npm run demo`, { DEMO_DIR: demoDir });
     const started = Date.now();
     demo = start(command, args, {}, { detached: true });
     const running = demo;
