@@ -9,6 +9,7 @@ import {
   parseDurationSeconds,
 } from '@license-monitor/common';
 import { z } from 'zod';
+import { COUNT_EXPECTED, isCount } from './license.js';
 
 export interface AgentConfig {
   source: 'file' | 'kubernetes';
@@ -149,7 +150,7 @@ function checked<T>(s: Setting, schema: z.ZodType<T>, expected: string): T {
 }
 
 const port = z.coerce.number().int().min(0).max(65_535); // 0 picks a free port
-const count = z.string().regex(/^\d+$/).transform(Number);
+const count = z.string().regex(/^\d+$/).transform(Number).refine(isCount);
 const positiveDuration = z
   .string()
   .transform((text) => parseDurationSeconds(text))
@@ -199,14 +200,14 @@ function buildConfig(flags: Record<string, string | undefined>, env: NodeJS.Proc
         '--node-count / --node-count-file: expected exactly one of them with --source file',
       );
     }
-    if (nodeCount) config.nodeCount = checked(nodeCount, count, 'a whole number ≥ 0');
+    if (nodeCount) config.nodeCount = checked(nodeCount, count, COUNT_EXPECTED);
     if (nodeCountFile) config.nodeCountFile = existingFile(nodeCountFile);
     const coreCount = get('core-count');
     const coreCountFile = get('core-count-file');
     if (coreCount && coreCountFile) {
       throw new ConfigError('--core-count / --core-count-file: expected at most one of them');
     }
-    if (coreCount) config.coreCount = checked(coreCount, count, 'a whole number ≥ 0');
+    if (coreCount) config.coreCount = checked(coreCount, count, COUNT_EXPECTED);
     if (coreCountFile) config.coreCountFile = existingFile(coreCountFile);
     if (flags['core-resync-interval'] !== undefined)
       throw new ConfigError('--core-resync-interval: only valid with --source kubernetes');

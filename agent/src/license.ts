@@ -1,5 +1,5 @@
 // Pure licence evaluation: a LicenseKey's status and a moment in time → what the metrics say.
-import { parseDurationSeconds } from '@license-monitor/common';
+import { parseDurationSeconds, parseRfc3339 } from '@license-monitor/common';
 
 export const LICENSE_STATES = [
   'valid',
@@ -108,11 +108,9 @@ function stateAt(now: number, expiry: number, graceEnd: number): LicenseState {
 }
 
 function readExpiry(value: unknown): number | undefined {
-  if (typeof value !== 'string') return undefined;
-  // RFC 3339 as metav1.Time serialises it; Date.parse alone accepts too much ("2026", "May 1").
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(value)) return undefined;
-  const ms = Date.parse(value);
-  return Number.isNaN(ms) ? undefined : ms / 1000;
+  // RFC 3339 as metav1.Time serialises it, a real calendar date (not 2026-02-31).
+  const ms = typeof value === 'string' ? parseRfc3339(value) : undefined;
+  return ms === undefined ? undefined : ms / 1000;
 }
 
 /** The status fields that limit the licence. */
@@ -129,7 +127,14 @@ export interface LimitProblem {
 }
 
 /** The largest whole number a JSON number (a float64) holds exactly. */
-const MAX_LIMIT = Number.MAX_SAFE_INTEGER;
+export const MAX_LIMIT = Number.MAX_SAFE_INTEGER;
+
+/** A count of nodes or cores in use, in the same range as the limits (`1e23` is none). */
+export function isCount(value: number): boolean {
+  return Number.isSafeInteger(value) && value >= 0;
+}
+
+export const COUNT_EXPECTED = `a whole number ≥ 0 (at most ${MAX_LIMIT})`;
 
 /**
  * A status limit: a whole number ≥ 0, or Infinity when there is none. Absent means unlimited (a site

@@ -193,7 +193,7 @@ function describeIssue(issue: z.core.$ZodIssue, document: unknown): string {
   if (issue.code === 'unrecognized_keys') {
     const key = issue.keys[0] as string;
     const at = formatPath([...issue.path, key]);
-    return `${at}: ${show(valueAt(document, [...issue.path, key]))} is not valid: unknown key (keys are snake_case, see receiver/README.md)`;
+    return `${at}: ${show(valueAt(document, [...issue.path, key]), at)} is not valid: unknown key (keys are snake_case, see receiver/README.md)`;
   }
   const at = formatPath(issue.path) || '(top level)';
   const value = valueAt(document, issue.path);
@@ -203,7 +203,7 @@ function describeIssue(issue: z.core.$ZodIssue, document: unknown): string {
   if (issue.code === 'invalid_value' && issue.path.at(-1) === 'type')
     message = `expected one of ${CHANNEL_TYPES.join(', ')}`;
   if (message.startsWith('Invalid input')) message = message.replace(/^Invalid input: /, '');
-  return `${at}: ${show(value)} is not valid: ${message}`;
+  return `${at}: ${show(value, at)} is not valid: ${message}`;
 }
 
 /** Reads secrets from environment variables and files (relative to the config file), when asked. */
@@ -214,7 +214,7 @@ function secretReader(base: string, options: LoadOptions): Secrets {
     fromEnv: (key, name) => {
       if (name === undefined || !options.secrets) return undefined;
       const value = env[name];
-      if (!value) fail(key, name, `the name of an environment variable that is set (${name} is not)`);
+      if (!value) fail(key, name, 'the name of an environment variable that is set (this one is not)');
       return value;
     },
     fromFile: (key, p) => {

@@ -166,7 +166,7 @@ export function createApp(options: ServerOptions & { isShuttingDown: () => boole
       res
         .status(503)
         .type('text/plain')
-        .send(`store unavailable: ${(err as Error).message}\n`);
+        .send(`not ready: ${(err as Error).message}\n`);
     }
   });
   app.get('/', (_req, res) => {
@@ -179,7 +179,18 @@ export function createApp(options: ServerOptions & { isShuttingDown: () => boole
   app.use((_req, res) => {
     res.status(404).type('text/plain').send('not found\n');
   });
-  app.use((err: Error, _req: Request, res: Response, _next: NextFunction) => {
+  app.use((err: Error & { status?: number }, req: Request, res: Response, _next: NextFunction) => {
+    // The router cannot decode a path such as /webhook/%ZZ: the client's mistake, said before any
+    // handler (and so before authentication) without echoing the path.
+    const status = err.status ?? (err instanceof URIError ? 400 : 500);
+    if (status >= 400 && status < 500) {
+      const undecodable = err instanceof URIError || /decode/i.test(err.message);
+      if (req.path.startsWith('/webhook')) metrics.webhooks.inc({ code: String(status) });
+      res
+        .status(status)
+        .json({ error: undecodable ? 'bad request: the path is not valid percent-encoding' : 'bad request' });
+      return;
+    }
     logger.error({ err: err.message }, 'request failed');
     res.status(500).json({ error: 'internal error' });
   });
@@ -276,9 +287,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   let shuttingDown = false;
   const app = createApp({ ...options, isShuttingDown: () => shuttingDown });
   const { config } = options;
+  const timeout = config.limits.requestTimeoutMs;
+  // request_timeout means what it says: the whole request (headers and body) within it. Node checks
+  // these timeouts every connectionsCheckingInterval (30 s by default, so a 10 s limit cut slow clients
+  // after 25–37 s); check often enough that the limit holds within a second.
+  const timeouts = {
+    requestTimeout: timeout,
+    headersTimeout: timeout,
+    connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(timeout / 4))),
+  };
   const server = config.tls
     ? https.createServer(
         {
+          ...timeouts,
           cert: readFileSync(config.tls.certFile),
           key: readFileSync(config.tls.keyFile),
           ...(config.tls.clientCaFile
@@ -287,10 +308,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         },
         app,
       )
-    : http.createServer(app);
+    : http.createServer(timeouts, app);
   server.keepAliveTimeout = 65_000;
-  server.headersTimeout = Math.min(60_000, config.limits.requestTimeoutMs + 1000);
-  server.requestTimeout = config.limits.requestTimeoutMs;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.listen.port, config.listen.host, () => {

@@ -98,7 +98,9 @@ describe('commands', () => {
     const file = writeConfig('ok.yaml', { channels: [slackChannel()], default_channels: ['slack'] });
     const ok = run(['check-config', '--config', file]);
     expect(await ok.exited).toBe(0);
-    expect(ok.output()).toContain('OK — listen 127.0.0.1:9095; channels: slack (slack, api)');
+    expect(ok.output()).toContain(
+      'OK — listen 127.0.0.1:9095; channels: slack (slack, api, token scopes: chat:write, channels:history (groups:history for a private channel), channels:read (groups:read) to find the channel by name — or give its ID)',
+    );
     const serving = run([
       'serve',
       '--config',

@@ -145,11 +145,12 @@ default_channels: [m]
     ],
     [
       'channels: [{ name: s, type: slack, token_env: NOPE, channel: "#c" }]\ndefault_channels: [s]\n',
-      'channels[0].token_env: "NOPE" is not valid: expected the name of an environment variable that is set (NOPE is not)',
+      'channels[0].token_env: "NOPE" is not valid: expected the name of an environment variable that is set (this one is not)',
     ],
     [
       'channels: [{ name: s, type: slack, token_env: bad-name, channel: "#c" }]\ndefault_channels: [s]\n',
-      'channels[0].token_env: "bad-name" is not valid: expected the name of an environment variable',
+      // Not written as variable names are: it may be a token pasted in, so it is not shown.
+      'channels[0].token_env: the value given (not shown: it may be a secret) is not valid: expected the name of an environment variable',
     ],
     [
       'channels: [{ name: s, type: slack, token_file: missing.txt, channel: "#c" }]\ndefault_channels: [s]\n',

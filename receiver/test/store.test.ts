@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../src/outbox/sqlite.js';
 import type { EnqueueRequest } from '../src/outbox/store.js';
@@ -134,6 +135,73 @@ describe('SQLite outbox', () => {
       ['mail', 1, 0],
       ['slack', 1, 0],
     ]);
+  });
+
+  it('writes outcomes idempotently: only a row still in flight changes, complete of a gone row succeeds', async () => {
+    await store.enqueue(request({ destinations: ['slack'] }));
+    const [row] = await store.claim('slack', 1, 2000);
+    if (!row) throw new Error('no row');
+    await store.reschedule(row, 3000, 'Slack answered HTTP 503');
+    await store.reschedule(row, 9000, 'written again after an ambiguous failure'); // not in flight: no change
+    const [again] = await store.claim('slack', 1, 3000);
+    expect(again).toMatchObject({ id: row.id, attempts: 1 });
+    await store.release(row, 4000, 'cannot read the delivery record');
+    expect((await store.claim('slack', 1, 4000))[0]).toMatchObject({ id: row.id, attempts: 1 }); // not counted
+    await store.complete(row, undefined);
+    await store.complete(row, undefined);
+    await store.deadLetter(row, 'too late', 5000);
+    expect(await store.stats()).toEqual([]);
+    await store.checkWritable(5000);
+  });
+
+  it('adds the follow-ups of a partial delivery with its completion: pending alone, or dead', async () => {
+    await store.enqueue(request({ destinations: ['mail'] }));
+    const [row] = await store.claim('mail', 1, 2000);
+    if (!row) throw new Error('no row');
+    await store.complete(row, undefined, [
+      { target: 'b@example.com', data: { recipient: 'b@example.com' }, at: 2500 },
+      {
+        target: 'c@example.com',
+        data: { recipient: 'c@example.com' },
+        at: 2000,
+        deadError: 'c@example.com refused: 550',
+      },
+    ]);
+    expect(await store.claim('mail', 10, 2400)).toEqual([]); // not due yet
+    const [followUp] = await store.claim('mail', 10, 2500);
+    expect(followUp).toMatchObject({
+      groupId: 'g1/b@example.com',
+      createdAt: 1000, // max_age counts from the notification's acceptance
+      payload: '{"n":1}',
+      part: { target: 'b@example.com', data: { recipient: 'b@example.com' } },
+    });
+    expect((await store.dead()).map((d) => [d.groupId, d.error])).toEqual([
+      ['g1/c@example.com', 'c@example.com refused: 550'],
+    ]);
+  });
+
+  it('adds the part column to a store written by the previous version', async () => {
+    await store.close();
+    rmSync(path);
+    const old = new Database(path);
+    old.exec(`
+      CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      INSERT INTO meta VALUES ('schema_version', '1');
+      CREATE TABLE notifications (id INTEGER PRIMARY KEY, received_at INTEGER NOT NULL, receiver TEXT NOT NULL,
+        group_id TEXT NOT NULL, payload TEXT NOT NULL);
+      CREATE TABLE outbox (id INTEGER PRIMARY KEY, notification_id INTEGER NOT NULL REFERENCES notifications(id),
+        channel TEXT NOT NULL, group_id TEXT NOT NULL, reminder INTEGER NOT NULL DEFAULT 0,
+        state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'inflight', 'dead')),
+        attempts INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL, next_attempt_at INTEGER NOT NULL,
+        dead_at INTEGER, last_error TEXT);
+      INSERT INTO notifications VALUES (1, 1000, 'r', 'g1', '{"n":1}');
+      INSERT INTO outbox (notification_id, channel, group_id, created_at, next_attempt_at) VALUES (1, 'slack', 'g1', 1000, 1000);
+    `);
+    old.close();
+    store = new SqliteStore({ path });
+    const [row] = await store.claim('slack', 1, 2000);
+    expect(row).toMatchObject({ groupId: 'g1', payload: '{"n":1}' });
+    expect(row?.part).toBeUndefined();
   });
 
   it('refuses a second process on the same file', async () => {

@@ -1,11 +1,14 @@
 // File source: a LicenseKey YAML (as `kubectl get licensekeys.p default -o yaml` prints it), a
 // node count and optionally a core count, re-read when the files change and at every poll interval.
+// A file changed within the last moment may be half written (an editor or `cat >` truncates, then
+// writes): it is read again after a short settle delay until two reads agree, so a rewrite in place
+// is never read as an empty or half document.
 import { type FSWatcher, watch } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import * as yaml from 'js-yaml';
 import type { Logger } from 'pino';
-import { evaluateLicense, type LicenseKey } from '../license.js';
+import { COUNT_EXPECTED, evaluateLicense, isCount, type LicenseKey } from '../license.js';
 import type { Component, ErrorReason, Snapshot } from '../snapshot.js';
 import type { Source } from './source.js';
 
@@ -20,6 +23,8 @@ export interface FileSourceOptions {
   /** A fixed core count, or a file holding one; without it cores are not counted. */
   coreCount?: Count;
   pollIntervalMs: number;
+  /** How long a file must stay unchanged before it is trusted (default 250 ms). */
+  settleMs?: number;
 }
 
 /** Parses a LicenseKey document (or a List holding one named default); throws naming what is wrong. */
@@ -48,9 +53,9 @@ export function parseLicenseKeyYaml(text: string, origin: string): LicenseKey {
 
 export function parseCount(text: string, origin: string, what: string): number {
   const trimmed = text.trim();
-  if (!/^\d+$/.test(trimmed)) {
+  if (!/^\d+$/.test(trimmed) || !isCount(Number(trimmed))) {
     throw new Error(
-      `${origin}: ${what} is ${JSON.stringify(trimmed.slice(0, 40))}, expected a whole number ≥ 0`,
+      `${origin}: ${what} is ${JSON.stringify(trimmed.slice(0, 40))}, expected ${COUNT_EXPECTED}`,
     );
   }
   return Number(trimmed);
@@ -92,9 +97,34 @@ const PARSE_REASONS: Record<Component, ErrorReason> = {
   cores: 'core_count_parse',
 };
 
-async function readCount(count: Count, what: string, reason: ErrorReason): Promise<number> {
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The file's content once it has settled: a file modified less than `settleMs` ago is read again after
+ * the delay, until two reads agree (at most a few times: a file written without end is taken as is).
+ */
+async function readSettled(file: string, reason: ErrorReason, settleMs: number): Promise<string> {
+  let text = await read(file, reason);
+  for (let i = 0; i < 5; i++) {
+    let modifiedAt: number;
+    try {
+      modifiedAt = (await stat(file)).mtimeMs;
+    } catch (err) {
+      throw new UnreadableError(file, err as NodeJS.ErrnoException, reason);
+    }
+    const age = Date.now() - modifiedAt;
+    if (age >= settleMs) return text;
+    await sleep(settleMs - Math.max(0, age));
+    const again = await read(file, reason);
+    if (again === text && Date.now() - modifiedAt >= settleMs) return text;
+    text = again;
+  }
+  return text;
+}
+
+async function readCount(count: Count, what: string, reason: ErrorReason, settleMs: number): Promise<number> {
   if ('value' in count) return count.value;
-  return parseCount(await read(count.file, reason), count.file, what);
+  return parseCount(await readSettled(count.file, reason, settleMs), count.file, what);
 }
 
 function describe(value: unknown): string {
@@ -149,19 +179,21 @@ export class FileSource implements Source {
 
   private async readAll(): Promise<void> {
     const { snapshot, licenseFile, nodeCount, coreCount } = this.options;
+    const settle = this.options.settleMs ?? 250;
     await this.attempt('license', async () => {
-      const license = parseLicenseKeyYaml(await read(licenseFile, 'license_read'), licenseFile);
+      const text = await readSettled(licenseFile, 'license_read', settle);
+      const license = parseLicenseKeyYaml(text, licenseFile);
       const refused = snapshot.setLicense(license);
       if (refused.length > 0)
         throw new RefusedError(`${licenseFile}: ${refused.map((p) => p.message).join('; ')}`);
       this.warnIfCoresUncounted(license);
     });
     await this.attempt('nodes', async () => {
-      snapshot.setNodeCount(await readCount(nodeCount, 'node count', 'nodes_read'));
+      snapshot.setNodeCount(await readCount(nodeCount, 'node count', 'nodes_read', settle));
     });
     if (coreCount) {
       await this.attempt('cores', async () => {
-        snapshot.setCoreCount(await readCount(coreCount, 'core count', 'cores_read'));
+        snapshot.setCoreCount(await readCount(coreCount, 'core count', 'cores_read', settle));
       });
     }
   }

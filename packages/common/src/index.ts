@@ -8,3 +8,4 @@ export {
   parseDurationMs,
   parseDurationSeconds,
 } from './duration.js';
+export { parseRfc3339, RFC3339_EXPECTED } from './time.js';

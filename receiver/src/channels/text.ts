@@ -114,7 +114,7 @@ export function changeLine(event: DeliveryEvent): string {
 
 export interface TextOptions {
   maxAlerts: number;
-  /** Cap for each free-text value (description, remediation), so that one huge annotation stays readable. */
+  /** Cap for each value (title, description, label, remediation), so that one huge value stays readable. */
   maxValue: number;
 }
 
@@ -122,19 +122,20 @@ export interface TextOptions {
 export function plainText(event: DeliveryEvent, options: TextOptions): string {
   const { group, now } = event;
   const lines: string[] = [];
+  const cap = (text: string) => truncate(text, options.maxValue);
   if (event.kind !== 'new') lines.push(changeLine(event), '');
-  lines.push(headline(group));
+  lines.push(cap(headline(group)));
   if (group.summary) lines.push(truncate(group.summary, options.maxValue));
   if (group.description && group.description !== group.summary)
     lines.push(truncate(group.description, options.maxValue));
   lines.push('');
-  for (const [k, v] of factPairs(group, now)) lines.push(`${k}: ${v}`);
+  for (const [k, v] of factPairs(group, now)) lines.push(`${k}: ${cap(v)}`);
   lines.push(`Labels: ${truncate(labelsInline(group.commonLabels), 2000)}`);
   lines.push('');
   lines.push(`Alerts (${group.firing.length} firing, ${group.resolved.length} resolved):`);
   const all = [...group.firing, ...group.resolved];
   for (const alert of all.slice(0, options.maxAlerts)) {
-    lines.push(`- [${alert.status}] ${alertName(alert)} — ${since(alert, now)}`);
+    lines.push(`- [${alert.status}] ${cap(alertName(alert))} — ${since(alert, now)}`);
     const text = alertText(alert);
     if (text && all.length > 1) lines.push(`  ${truncate(text, 500)}`);
   }
@@ -152,7 +153,7 @@ export function plainText(event: DeliveryEvent, options: TextOptions): string {
     lines.push('', 'Links:');
     for (const [label, url] of links) lines.push(`${label}: ${url}`);
   }
-  lines.push('', `-- license-receiver · group ${group.identity}`);
+  lines.push('', `-- license-receiver · group ${cap(group.identity)}`);
   return lines.join('\n');
 }
 

@@ -7,7 +7,15 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { decideIntake, type IntakeOutcome } from './idempotency.js';
 import type { DeliveryRecord } from './plan.js';
-import type { DeadRow, EnqueueRequest, EnqueueResult, OutboxRow, OutboxStats, OutboxStore } from './store.js';
+import type {
+  DeadRow,
+  EnqueueRequest,
+  EnqueueResult,
+  FollowUp,
+  OutboxRow,
+  OutboxStats,
+  OutboxStore,
+} from './store.js';
 
 export interface SqliteOptions {
   path: string;
@@ -16,7 +24,8 @@ export interface SqliteOptions {
   busyTimeoutMs?: number;
 }
 
-const SCHEMA_VERSION = 1;
+// 2: outbox.part (follow-up rows of a partial delivery).
+const SCHEMA_VERSION = 2;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -38,7 +47,8 @@ CREATE TABLE IF NOT EXISTS outbox (
   created_at INTEGER NOT NULL,
   next_attempt_at INTEGER NOT NULL,
   dead_at INTEGER,
-  last_error TEXT
+  last_error TEXT,
+  part TEXT
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (channel, state, next_attempt_at);
 CREATE INDEX IF NOT EXISTS outbox_group ON outbox (channel, group_id, state, id);
@@ -70,6 +80,7 @@ interface RowData {
   attempts: number;
   created_at: number;
   payload: string;
+  part: string | null;
 }
 
 function prepare(db: Database.Database) {
@@ -87,7 +98,7 @@ function prepare(db: Database.Database) {
     ),
     // The oldest pending row of each group that has nothing in flight and nothing older pending.
     due: db.prepare(`
-      SELECT o.id, o.channel, o.group_id, o.reminder, o.attempts, o.created_at, n.payload
+      SELECT o.id, o.channel, o.group_id, o.reminder, o.attempts, o.created_at, n.payload, o.part
       FROM outbox o JOIN notifications n ON n.id = o.notification_id
       WHERE o.channel = ? AND o.state = 'pending' AND o.next_attempt_at <= ?
         AND NOT EXISTS (
@@ -112,11 +123,22 @@ function prepare(db: Database.Database) {
     deleteUnused: db.prepare(
       'DELETE FROM notifications WHERE id = ? AND NOT EXISTS (SELECT 1 FROM outbox WHERE notification_id = ?)',
     ),
+    insertFollowUp: db.prepare(
+      'INSERT INTO outbox (notification_id, channel, group_id, state, created_at, next_attempt_at, dead_at, last_error, part) ' +
+        'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    ),
+    // Outcome writes change a row only while it is in flight, so writing one again is harmless.
     reschedule: db.prepare(
-      "UPDATE outbox SET state = 'pending', attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?",
+      "UPDATE outbox SET state = 'pending', attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ? AND state = 'inflight'",
     ),
     deadLetter: db.prepare(
-      "UPDATE outbox SET state = 'dead', attempts = attempts + 1, dead_at = ?, last_error = ? WHERE id = ?",
+      "UPDATE outbox SET state = 'dead', attempts = attempts + 1, dead_at = ?, last_error = ? WHERE id = ? AND state = 'inflight'",
+    ),
+    release: db.prepare(
+      "UPDATE outbox SET state = 'pending', next_attempt_at = ?, last_error = ? WHERE id = ? AND state = 'inflight'",
+    ),
+    writeCheck: db.prepare(
+      "INSERT INTO meta (key, value) VALUES ('write_check', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     ),
     recover: db.prepare("UPDATE outbox SET state = 'pending' WHERE state = 'inflight'"),
     stats: db.prepare(`
@@ -160,6 +182,8 @@ export class SqliteStore implements OutboxStore {
     this.db.exec('BEGIN IMMEDIATE'); // takes the exclusive lock now: a second process fails here
     try {
       this.db.exec(SCHEMA);
+      const columns = this.db.prepare('PRAGMA table_info(outbox)').all() as { name: string }[];
+      if (!columns.some((c) => c.name === 'part')) this.db.exec('ALTER TABLE outbox ADD COLUMN part TEXT');
       const version = this.db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as
         | { value: string }
         | undefined;
@@ -219,15 +243,19 @@ export class SqliteStore implements OutboxStore {
     this.claimTx = db.transaction((channel: string, limit: number, now: number): OutboxRow[] => {
       const rows = s.due.all(channel, now, limit) as RowData[];
       for (const row of rows) s.markInflight.run(row.id);
-      return rows.map((r) => ({
-        id: r.id,
-        channel: r.channel,
-        groupId: r.group_id,
-        reminder: r.reminder === 1,
-        attempts: r.attempts,
-        createdAt: r.created_at,
-        payload: r.payload,
-      }));
+      return rows.map((r) => {
+        const row: OutboxRow = {
+          id: r.id,
+          channel: r.channel,
+          groupId: r.group_id,
+          reminder: r.reminder === 1,
+          attempts: r.attempts,
+          createdAt: r.created_at,
+          payload: r.payload,
+        };
+        if (r.part !== null) row.part = JSON.parse(r.part) as NonNullable<OutboxRow['part']>;
+        return row;
+      });
     });
   }
 
@@ -302,11 +330,28 @@ export class SqliteStore implements OutboxStore {
     );
   }
 
-  async complete(row: OutboxRow, record: DeliveryRecord | undefined): Promise<void> {
+  async complete(
+    row: OutboxRow,
+    record: DeliveryRecord | undefined,
+    followUps: readonly FollowUp[] = [],
+  ): Promise<void> {
     const s = this.statements;
     this.db.transaction(() => {
       if (record) this.putRecord(row, record);
       const owner = s.notificationOf.get(row.id) as { id: number } | undefined;
+      if (owner)
+        for (const f of followUps)
+          s.insertFollowUp.run(
+            owner.id,
+            row.channel,
+            `${row.groupId}/${f.target}`,
+            f.deadError === undefined ? 'pending' : 'dead',
+            row.createdAt,
+            f.at,
+            f.deadError === undefined ? null : f.at,
+            f.deadError?.slice(0, 2000) ?? null,
+            JSON.stringify({ target: f.target, data: f.data }),
+          );
       s.deleteRow.run(row.id);
       if (owner) s.deleteUnused.run(owner.id, owner.id);
     })();
@@ -326,6 +371,10 @@ export class SqliteStore implements OutboxStore {
 
   async deadLetter(row: OutboxRow, error: string, now: number): Promise<void> {
     this.statements.deadLetter.run(now, error.slice(0, 2000), row.id);
+  }
+
+  async release(row: OutboxRow, nextAttemptAt: number, reason: string): Promise<void> {
+    this.statements.release.run(nextAttemptAt, reason.slice(0, 2000), row.id);
   }
 
   async recover(): Promise<number> {
@@ -385,6 +434,10 @@ export class SqliteStore implements OutboxStore {
 
   async ping(): Promise<void> {
     this.statements.ping.get();
+  }
+
+  async checkWritable(now: number): Promise<void> {
+    this.statements.writeCheck.run(String(now));
   }
 
   async close(): Promise<void> {

@@ -5,6 +5,17 @@
 // pending with a later next attempt when a retryable error happened, or dead when the error was
 // permanent or the row grew older than the maximum age. Rows of one group and destination are
 // delivered one at a time, oldest first.
+//
+// What every implementation guarantees under failure (the delivery loop relies on it):
+// - Each write method is one transaction: when its promise resolves the change is durable; when it
+//   rejects nothing of it happened, or — after an ambiguous failure such as a lost commit answer — it
+//   may have happened, and calling the same method again with the same arguments is harmless.
+//   So outcome writes (complete, reschedule, deadLetter, release) are idempotent: complete of a row
+//   already gone succeeds, and the others change a row only while it is still in flight.
+// - A row whose outcome write failed stays in flight (its group waits) until the loop writes that
+//   outcome again; the loop keeps the outcome in memory and never calls the destination again for it.
+// - Reads (record, nextDue, stats, dead, ping) change nothing and may be retried freely.
+// - enqueue rejecting means "not accepted" (the webhook answers 503 and Alertmanager retries).
 
 import type { IntakeOutcome } from './idempotency.js';
 import type { DeliveryRecord } from './plan.js';
@@ -34,6 +45,24 @@ export interface OutboxRow {
   attempts: number;
   createdAt: number;
   payload: string;
+  /** A part left by a partial delivery (FollowUp), delivered alone with the channel's sendPart. */
+  part?: StoredPart;
+}
+
+/** What a follow-up row delivers: one remaining part of a delivery, for one target. */
+export interface StoredPart {
+  target: string;
+  data: Record<string, unknown>;
+}
+
+/**
+ * A row that a partial delivery leaves behind, written with the completion of its row: pending (to
+ * be delivered alone) or, with `deadError`, dead at once (reported).
+ */
+export interface FollowUp extends StoredPart {
+  /** When it is due (pending) or when it died (dead). */
+  at: number;
+  deadError?: string;
 }
 
 export interface OutboxStats {
@@ -62,23 +91,46 @@ export interface OutboxStore {
   claim(channel: string, limit: number, now: number): Promise<OutboxRow[]>;
   /** Earliest next attempt of a pending row of `channel`, to know when to look again. */
   nextDue(channel: string): Promise<number | undefined>;
+  /** What the destination shows for the group (undefined: nothing yet). A read. */
   record(channel: string, groupId: string): Promise<DeliveryRecord | undefined>;
-  /** The row was delivered (or had nothing to do): delete it and keep the group's new record. */
-  complete(row: OutboxRow, record: DeliveryRecord | undefined): Promise<void>;
   /**
-   * A retryable failure: back to pending, tried again at `nextAttemptAt`; `record`, when given, replaces
-   * the group's record in the same transaction (what the channel must know on the next attempt).
+   * The row was delivered (or had nothing to do): delete it, keep the group's new record and add the
+   * follow-up rows (same notification, group `<groupId>/<target>`), in one transaction. Idempotent.
+   */
+  complete(
+    row: OutboxRow,
+    record: DeliveryRecord | undefined,
+    followUps?: readonly FollowUp[],
+  ): Promise<void>;
+  /**
+   * A retryable failure: back to pending, tried again at `nextAttemptAt`, one more attempt counted;
+   * `record`, when given, replaces the group's record in the same transaction (what the channel must
+   * know on the next attempt). Only changes a row still in flight.
    */
   reschedule(row: OutboxRow, nextAttemptAt: number, error: string, record?: DeliveryRecord): Promise<void>;
-  /** Gives up on the row; it stays visible as dead. */
+  /** Gives up on the row; it stays visible as dead. Only changes a row still in flight. */
   deadLetter(row: OutboxRow, error: string, now: number): Promise<void>;
-  /** After a crash: rows left in flight go back to pending. Returns how many. */
+  /**
+   * Back to pending without counting an attempt: the row was claimed but nothing was sent (the store
+   * could not be read). Only changes a row still in flight.
+   */
+  release(row: OutboxRow, nextAttemptAt: number, reason: string): Promise<void>;
+  /**
+   * At start, before anything is claimed: rows left in flight by a process that stopped go back to
+   * pending. Returns how many. (A store shared by several receivers must only reset rows whose
+   * claimer is gone — e.g. claims with a lease — never another live receiver's.)
+   */
   recover(): Promise<number>;
   stats(): Promise<OutboxStats[]>;
   dead(limit?: number): Promise<DeadRow[]>;
   /** Forgets closed delivery records, idempotency state and dead rows older than `before`. */
   prune(before: number): Promise<void>;
-  /** Throws when the store cannot be read and written. */
+  /** Throws when the store cannot be read. */
   ping(): Promise<void>;
+  /**
+   * Commits a small write (a heartbeat row); throws when the store cannot be written now (full disk,
+   * I/O error, read-only). Readiness asks this, so it must be cheap and must not wait long.
+   */
+  checkWritable(now: number): Promise<void>;
   close(): Promise<void>;
 }

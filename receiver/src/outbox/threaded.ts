@@ -3,7 +3,15 @@
 import { Worker } from 'node:worker_threads';
 import type { DeliveryRecord } from './plan.js';
 import type { SqliteOptions } from './sqlite.js';
-import type { DeadRow, EnqueueRequest, EnqueueResult, OutboxRow, OutboxStats, OutboxStore } from './store.js';
+import type {
+  DeadRow,
+  EnqueueRequest,
+  EnqueueResult,
+  FollowUp,
+  OutboxRow,
+  OutboxStats,
+  OutboxStore,
+} from './store.js';
 
 type Pending = { resolve: (value: unknown) => void; reject: (err: Error) => void };
 
@@ -106,14 +114,21 @@ export class ThreadedSqliteStore implements OutboxStore {
   record(channel: string, groupId: string): Promise<DeliveryRecord | undefined> {
     return this.call('record', channel, groupId);
   }
-  complete(row: OutboxRow, record: DeliveryRecord | undefined): Promise<void> {
-    return this.call('complete', row, record);
+  complete(
+    row: OutboxRow,
+    record: DeliveryRecord | undefined,
+    followUps?: readonly FollowUp[],
+  ): Promise<void> {
+    return this.call('complete', row, record, followUps);
   }
   reschedule(row: OutboxRow, nextAttemptAt: number, error: string, record?: DeliveryRecord): Promise<void> {
     return this.call('reschedule', row, nextAttemptAt, error, record);
   }
   deadLetter(row: OutboxRow, error: string, now: number): Promise<void> {
     return this.call('deadLetter', row, error, now);
+  }
+  release(row: OutboxRow, nextAttemptAt: number, reason: string): Promise<void> {
+    return this.call('release', row, nextAttemptAt, reason);
   }
   recover(): Promise<number> {
     return this.call('recover');
@@ -129,6 +144,9 @@ export class ThreadedSqliteStore implements OutboxStore {
   }
   ping(): Promise<void> {
     return this.call('ping');
+  }
+  checkWritable(now: number): Promise<void> {
+    return this.call('checkWritable', now);
   }
 
   async close(): Promise<void> {

@@ -114,6 +114,7 @@ const COLOURS = { firing: '#c0392b', resolved: '#27ae60' } as const;
 function html(event: DeliveryEvent, options: EmailRenderOptions): string {
   const { group, now } = event;
   const e = escapeHtml;
+  const cap = (text: string) => truncate(text, options.maxValue);
   const out: string[] = [];
   out.push(
     '<!DOCTYPE html>',
@@ -122,13 +123,13 @@ function html(event: DeliveryEvent, options: EmailRenderOptions): string {
   );
   if (event.kind !== 'new')
     out.push(`<p style="font-size:15px"><strong>${e(changeLine(event))}</strong></p>`);
-  out.push(`<h2 style="color:${COLOURS[group.status]};margin:0 0 8px">${e(headline(group))}</h2>`);
+  out.push(`<h2 style="color:${COLOURS[group.status]};margin:0 0 8px">${e(cap(headline(group)))}</h2>`);
   if (group.summary) out.push(`<p><strong>${e(truncate(group.summary, options.maxValue))}</strong></p>`);
   if (group.description && group.description !== group.summary)
     out.push(`<p style="white-space:pre-wrap">${e(truncate(group.description, options.maxValue))}</p>`);
   out.push('<table style="border-collapse:collapse">');
   for (const [k, v] of factPairs(group, now))
-    out.push(`<tr><td style="padding:2px 12px 2px 0;color:#666">${e(k)}</td><td>${e(v)}</td></tr>`);
+    out.push(`<tr><td style="padding:2px 12px 2px 0;color:#666">${e(k)}</td><td>${e(cap(v))}</td></tr>`);
   out.push(
     `<tr><td style="padding:2px 12px 2px 0;color:#666">Labels</td><td><code>${e(truncate(labelsInline(group.commonLabels), 2000))}</code></td></tr>`,
   );
@@ -139,7 +140,7 @@ function html(event: DeliveryEvent, options: EmailRenderOptions): string {
   for (const alert of all.slice(0, options.maxAlerts)) {
     const text = alertText(alert);
     out.push(
-      `<li><strong style="color:${COLOURS[alert.status]}">[${alert.status}]</strong> <code>${e(alertName(alert))}</code> — ${e(since(alert, now))}${
+      `<li><strong style="color:${COLOURS[alert.status]}">[${alert.status}]</strong> <code>${e(cap(alertName(alert)))}</code> — ${e(since(alert, now))}${
         text && all.length > 1 ? `<br><span style="color:#555">${e(truncate(text, 500))}</span>` : ''
       }</li>`,
     );
@@ -158,7 +159,7 @@ function html(event: DeliveryEvent, options: EmailRenderOptions): string {
   if (links.length > 0)
     out.push(`<p>${links.map(([label, url]) => `<a href="${e(url)}">${e(label)}</a>`).join(' · ')}</p>`);
   out.push(
-    `<p style="color:#888;font-size:12px">license-receiver · group ${e(group.identity)} · ${e(humanTime(now))}</p>`,
+    `<p style="color:#888;font-size:12px">license-receiver · group ${e(cap(group.identity))} · ${e(humanTime(now))}</p>`,
     '</body></html>',
   );
   return out.join('\n');
