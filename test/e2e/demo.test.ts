@@ -1,32 +1,18 @@
 // `npm run demo` as the README tells a new user to run it: it starts everything, shows the first
 // notification and a mail in the inbox within about 30 s, and however it is stopped — Ctrl-C in its
 // terminal, `kill -INT` or `kill -TERM` of the npm process — nothing it started keeps running.
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ROOT } from '../../scripts/lib/pipeline.mjs';
 import { waitFor } from '../helpers/metrics.js';
-import { type Started, start } from '../helpers/process.js';
+import { processesWithEnv, type Started, start } from '../helpers/process.js';
 
 const dirs: string[] = [];
 let demo: Started | undefined;
 
-/** Our processes whose environment holds DEMO_DIR=dir: npm, the demo and everything it started. */
-function processesOf(dir: string): string[] {
-  const found: string[] = [];
-  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
-    try {
-      if (!readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(`DEMO_DIR=${dir}`)) continue;
-      found.push(
-        `${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'latin1').replaceAll('\0', ' ').slice(0, 100)}`,
-      );
-    } catch {
-      // gone, or not ours
-    }
-  }
-  return found;
-}
+const processesOf = (dir: string) => processesWithEnv('DEMO_DIR', dir);
 
 /**
  * `npm run demo` in a process group of its own, as a terminal runs it. Its ports are its own choice

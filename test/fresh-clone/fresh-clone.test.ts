@@ -10,22 +10,13 @@
 // A full `npm ci` takes minutes: it runs when CI=true or LM_FRESH_CLONE=1, and says why it is skipped
 // otherwise.
 import { execFileSync } from 'node:child_process';
-import {
-  chmodSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../scripts/lib/pipeline.mjs';
 import { waitFor } from '../helpers/metrics.js';
-import { type Started, start } from '../helpers/process.js';
+import { processesWithEnv, type Started, start } from '../helpers/process.js';
 
 /** What Debian's prometheus and prometheus-alertmanager packages install that the project could use. */
 const SYSTEM_FILES = [
@@ -106,18 +97,7 @@ function runAsUser(script: string, env: Record<string, string> = {}): string {
   }
 }
 
-/** Processes whose environment holds DEMO_DIR=dir. */
-function processesOf(dir: string): string[] {
-  return readdirSync('/proc')
-    .filter((pid) => /^\d+$/.test(pid))
-    .filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(`DEMO_DIR=${dir}`);
-      } catch {
-        return false;
-      }
-    });
-}
+const processesOf = (dir: string) => processesWithEnv('DEMO_DIR', dir);
 
 describe.skipIf(reason !== undefined)(`a fresh clone${reason ? ` (skipped: ${reason})` : ''}`, () => {
   let demo: Started | undefined;
@@ -148,7 +128,7 @@ describe.skipIf(reason !== undefined)(`a fresh clone${reason ? ` (skipped: ${rea
   });
 
   afterAll(() => {
-    for (const pid of processesOf(demoDir)) {
+    for (const pid of processesOf(demoDir).map((line) => line.split(' ')[0])) {
       try {
         process.kill(Number(pid), 'SIGKILL');
       } catch {

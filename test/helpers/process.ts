@@ -1,6 +1,6 @@
 // Starts a program of ours as a child process, collects its output, and stops it at the end.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
 
 export interface Started {
   child: ChildProcess;
@@ -97,4 +97,23 @@ export async function waitForLog(
       );
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * Processes (any user's, where /proc lets us read them) whose environment holds `name=value`, as
+ * "pid command line": what a program started, grandchildren included, however it was stopped.
+ */
+export function processesWithEnv(name: string, value: string): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
+    try {
+      if (!readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(`${name}=${value}`)) continue;
+      found.push(
+        `${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'latin1').replaceAll('\0', ' ').slice(0, 100)}`,
+      );
+    } catch {
+      // gone, or not readable
+    }
+  }
+  return found;
 }
