@@ -13,7 +13,8 @@
 // on Ctrl-C. DEMO_CORES=1 limits the licence to 512 CPU cores as well, 470 in use (.cache/demo/core-count).
 // Files and logs go to .cache/demo/ (DEMO_DIR to change). Default ports: agent 9081
 // (DEMO_LISTEN=HOST:PORT to choose), Prometheus 9090, Alertmanager 9093, receiver 9095, SMTP 1025,
-// inbox 8025; a port in use is replaced by a free one.
+// inbox 8025; a port in use is replaced by a free one. DEMO_FREE_PORTS=1 takes free ports throughout
+// (for demos run side by side, as the tests do: two that both want 9093 would race for it).
 import { spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
@@ -22,6 +23,7 @@ import {
   AGENT_MAIN,
   alertmanagerArgs,
   alertmanagerConfig,
+  freePort,
   licenceKeyYaml,
   portOr,
   prometheusArgs,
@@ -167,13 +169,14 @@ async function main() {
   mkdirSync(LOGS, { recursive: true });
 
   const [agentHost, agentPortText] = (process.env.DEMO_LISTEN ?? '127.0.0.1:').split(/:(?=\d*$)/);
+  const port = process.env.DEMO_FREE_PORTS === '1' ? () => freePort() : portOr;
   const ports = {
-    agent: agentPortText ? Number(agentPortText) : await portOr(9081),
-    prometheus: await portOr(9090),
-    alertmanager: await portOr(9093),
-    receiver: await portOr(9095),
-    smtp: await portOr(1025),
-    inbox: await portOr(8025),
+    agent: agentPortText ? Number(agentPortText) : await port(9081),
+    prometheus: await port(9090),
+    alertmanager: await port(9093),
+    receiver: await port(9095),
+    smtp: await port(1025),
+    inbox: await port(8025),
   };
   const agentAddress = `${agentHost}:${ports.agent}`;
   const url = {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ROOT } from '../../scripts/lib/pipeline.mjs';
 import { waitFor } from '../helpers/metrics.js';
-import { processesWithEnv, type Started, start } from '../helpers/process.js';
+import { processesWithEnv, type Started, start, waitForOutput } from '../helpers/process.js';
 
 const dirs: string[] = [];
 let demo: Started | undefined;
@@ -22,16 +22,13 @@ const processesOf = (dir: string) => processesWithEnv('DEMO_DIR', dir);
 function startDemo(): { demo: Started; dir: string } {
   const dir = mkdtempSync(join(tmpdir(), 'lm-demo-'));
   dirs.push(dir);
-  demo = start('npm', ['run', 'demo', '--prefix', ROOT], { DEMO_DIR: dir }, { detached: true });
+  demo = start(
+    'npm',
+    ['run', 'demo', '--prefix', ROOT],
+    { DEMO_DIR: dir, DEMO_FREE_PORTS: '1' },
+    { detached: true },
+  );
   return { demo, dir };
-}
-
-async function waitUntilRunning(running: Started, text: string, timeoutMs: number): Promise<void> {
-  try {
-    await waitFor(() => running.output().includes(text), timeoutMs, JSON.stringify(text));
-  } catch (err) {
-    throw new Error(`${(err as Error).message}\n${running.output()}`);
-  }
 }
 
 async function expectAllGone(dir: string, how: string): Promise<void> {
@@ -62,8 +59,8 @@ describe('npm run demo', () => {
   it('shows the first notification and mail within 40 s, and Ctrl-C stops everything', async () => {
     const started = Date.now();
     const { demo: running, dir } = startDemo();
-    await waitUntilRunning(running, 'Notification #1', 50_000);
-    await waitUntilRunning(running, '✉  Mail', 10_000);
+    await waitForOutput(running, 'Notification #1', 50_000);
+    await waitForOutput(running, '✉  Mail', 10_000);
     const seconds = (Date.now() - started) / 1000;
     console.log(`demo: first notification ${seconds.toFixed(1)} s after \`npm run demo\``);
     expect(seconds).toBeLessThan(40);
@@ -91,7 +88,7 @@ describe('npm run demo', () => {
     'stops everything on %s of the npm process',
     async (how, signal) => {
       const { demo: running, dir } = startDemo();
-      await waitUntilRunning(running, 'Ctrl-C stops everything', 50_000);
+      await waitForOutput(running, 'Ctrl-C stops everything', 50_000);
       expect(processesOf(dir).length, 'npm, the demo and what it started').toBeGreaterThan(5);
       process.kill(running.child.pid as number, signal);
       await expectAllGone(dir, how);

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../scripts/lib/pipeline.mjs';
 import { waitFor } from '../helpers/metrics.js';
-import { processesWithEnv, type Started, start } from '../helpers/process.js';
+import { processesWithEnv, type Started, start, waitForOutput } from '../helpers/process.js';
 
 /** What Debian's prometheus and prometheus-alertmanager packages install that the project could use. */
 const SYSTEM_FILES = [
@@ -140,15 +140,14 @@ describe.skipIf(reason !== undefined)(`a fresh clone${reason ? ` (skipped: ${rea
   });
 
   it('`npm run demo` as an ordinary user without Prometheus installed: first notification, then Ctrl-C stops everything', async () => {
-    const { command, args } = asUser(`cd '${clone}' && npm run demo`, { DEMO_DIR: demoDir });
+    const { command, args } = asUser(`cd '${clone}' && npm run demo`, {
+      DEMO_DIR: demoDir,
+      DEMO_FREE_PORTS: '1',
+    });
     const started = Date.now();
     demo = start(command, args, {}, { detached: true });
     const running = demo;
-    try {
-      await waitFor(() => running.output().includes('Notification #1'), 540_000, 'the first notification');
-    } catch (err) {
-      throw new Error(`${(err as Error).message}\n${running.output().slice(-6000)}`);
-    }
+    await waitForOutput(running, 'Notification #1', 540_000);
     const seconds = (Date.now() - started) / 1000;
     console.log(
       `fresh clone: \`npm run demo\` as ${isRoot ? `the new user ${user}` : 'you'} → first notification in ${seconds.toFixed(0)} s (npm ci, build, Prometheus/Alertmanager fetched without root)`,

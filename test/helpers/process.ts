@@ -1,6 +1,7 @@
 // Starts a program of ours as a child process, collects its output, and stops it at the end.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { waitFor } from './metrics.js';
 
 export interface Started {
   child: ChildProcess;
@@ -116,4 +117,22 @@ export function processesWithEnv(name: string, value: string): string[] {
     }
   }
   return found;
+}
+
+/** Waits until `started`'s output contains `text`; fails at once, with its output, if it exits first. */
+export async function waitForOutput(started: Started, text: string, timeoutMs: number): Promise<void> {
+  let waiting = true;
+  const exitedFirst = started.exited.then((code) => {
+    if (waiting) throw new Error(`exited (code ${code}) before printing ${JSON.stringify(text)}`);
+  });
+  try {
+    await Promise.race([
+      waitFor(() => started.output().includes(text), timeoutMs, JSON.stringify(text)),
+      exitedFirst,
+    ]);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n${started.output().slice(-6000)}`);
+  } finally {
+    waiting = false;
+  }
 }
