@@ -1,15 +1,22 @@
-// Installs what `npm test`, `npm run demo` and `npm run bench` need on a fresh clone, without root:
-// the npm dependencies, and the Prometheus/Alertmanager pairs of tool-versions.json (scripts/lib/tools.mjs
-// fetches them from Debian into .cache/tools/<pair>/).
+// Installs what `npm test`, `npm run demo` and `npm run bench` need on a fresh clone: the npm
+// dependencies and the Prometheus/Alertmanager pairs of tool-versions.json (scripts/lib/tools.mjs
+// fetches them from Debian into .cache/tools/<pair>/), both without root; and, as root, the Debian
+// packages some tests use (docker-compose, Chromium).
 //
-//   node scripts/ensure-installed.mjs [--pairs current,floor]     (default: both; `selected` = LM_TOOLS_PAIR)
+//   node scripts/ensure-installed.mjs [--pairs current,floor] [--system]
+//   --pairs: default both; `selected` = LM_TOOLS_PAIR. --system: the Debian packages too (npm test).
 import { execSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { installTools, PAIRS, selectedPair, ToolsUnavailable } from './lib/tools.mjs';
 
-const { values } = parseArgs({ options: { pairs: { type: 'string', default: PAIRS.join(',') } } });
+const { values } = parseArgs({
+  options: {
+    pairs: { type: 'string', default: PAIRS.join(',') },
+    system: { type: 'boolean', default: false },
+  },
+});
 const pairs = [...new Set(values.pairs.split(',').map((p) => (p === 'selected' ? selectedPair() : p)))];
 for (const pair of pairs)
   if (!PAIRS.includes(pair)) {
@@ -57,9 +64,29 @@ for (const pair of pairs) {
 }
 if (failed) process.exit(1);
 
-// docker-compose (v1) only validates docker-compose.yml in test/compose; say how to get it.
-if (!process.env.PATH?.split(':').some((dir) => dir && existsSync(`${dir}/docker-compose`))) {
-  console.warn(
-    'Note: docker-compose is not installed; test/compose will fail (Debian: apt-get install docker-compose).',
-  );
+// Programs the tests take from the machine: Debian packages, installed with apt-get when we run as
+// root (CI, a container); an ordinary user is told the command, and the tests that need them fail
+// saying the same.
+const SYSTEM_PACKAGES = [
+  // docker-compose (v1) validates docker-compose.yml in test/compose.
+  { package: 'docker-compose', present: () => onPath('docker-compose') },
+  // Chromium: the tests that look at a page as a person would (test/helpers/browser.ts).
+  { package: 'chromium', present: () => existsSync(process.env.CHROMIUM_PATH ?? '/usr/bin/chromium') },
+];
+const absent = !values.system ? [] : SYSTEM_PACKAGES.filter((p) => !p.present()).map((p) => p.package);
+if (absent.length > 0) {
+  if (process.getuid?.() === 0 && onPath('apt-get')) {
+    console.log(`Installing ${absent.join(', ')} (apt-get)…`);
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    execSync('apt-get update', { stdio: 'inherit', env });
+    execSync(`apt-get install -y --no-install-recommends ${absent.join(' ')}`, { stdio: 'inherit', env });
+  } else {
+    console.warn(
+      `Note: ${absent.join(', ')} not installed; the tests that need them will fail (as root: apt-get install ${absent.join(' ')}).`,
+    );
+  }
+}
+
+function onPath(name) {
+  return process.env.PATH?.split(':').some((dir) => dir && existsSync(`${dir}/${name}`));
 }

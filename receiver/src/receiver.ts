@@ -2,15 +2,16 @@
 import type { Logger } from 'pino';
 import { type Channel, createChannel } from './channels/index.js';
 import type { ReceiverConfig } from './config.js';
-import { Intake, readStored } from './intake.js';
+import { Intake, viewFactory } from './intake.js';
 import { createMetrics, type ReceiverMetrics } from './metrics.js';
-import { buildGroupView, type GroupView } from './notification.js';
+import type { GroupView } from './notification.js';
 import { DeliveryLoop } from './outbox/delivery.js';
 import type { SqliteOptions } from './outbox/sqlite.js';
 import type { OutboxRow, OutboxStore } from './outbox/store.js';
 import { ThreadedSqliteStore } from './outbox/threaded.js';
-import { RunbookCatalog } from './remediation.js';
+import { CurrentValues } from './prometheus.js';
 import { startServer } from './server.js';
+import { createStatusUi } from './ui/index.js';
 import { VERSION } from './version.js';
 
 export interface RunningReceiver {
@@ -28,20 +29,29 @@ export interface ReceiverOptions {
   openStore?: (options: SqliteOptions) => Promise<OutboxStore>;
 }
 
-/** Turns a stored row back into the view channels render. */
-export function viewFactory(
-  config: Pick<ReceiverConfig, 'clusterLabel' | 'alertmanagerUrl' | 'runbooksDir'>,
-) {
-  const catalog = new RunbookCatalog(config.runbooksDir);
-  return (row: OutboxRow): GroupView => {
-    const stored = readStored(row);
-    return buildGroupView(stored.payload, {
-      identity: stored.identity,
-      receiver: stored.receiver,
-      catalog,
-      clusterLabel: config.clusterLabel,
-      ...(config.alertmanagerUrl !== undefined ? { alertmanagerUrl: config.alertmanagerUrl } : {}),
-    });
+/**
+ * Views of resolved groups carry the licence values now, from Prometheus, when `prometheus_url` is
+ * set (bounded by prometheus_timeout; without them when Prometheus cannot answer).
+ */
+function withCurrentValues(
+  viewOf: ReturnType<typeof viewFactory>,
+  config: ReceiverConfig,
+  logger: Logger,
+  now: () => number,
+): (row: OutboxRow) => GroupView | Promise<GroupView> {
+  if (!config.prometheus) return viewOf;
+  const values = new CurrentValues(
+    config.prometheus.url,
+    config.prometheus.timeoutMs,
+    config.clusterLabel,
+    logger,
+  );
+  return async (row) => {
+    const view = viewOf(row);
+    if (view.status !== 'resolved') return view;
+    const current = await values.of(view, now());
+    if (current) view.current = current;
+    return view;
   };
 }
 
@@ -97,7 +107,7 @@ async function startOn(
     channels,
     metrics,
     logger,
-    viewOf: viewFactory(config),
+    viewOf: withCurrentValues(viewFactory(config), config, logger, now),
     backoff: config.delivery.backoff,
     maxAgeMs: config.delivery.maxAgeMs,
     pollIntervalMs: config.delivery.pollIntervalMs,
@@ -122,6 +132,19 @@ async function startOn(
         }
       },
       onAccepted: () => loop.wake(),
+      ...(config.ui
+        ? {
+            ui: createStatusUi({
+              config: { ...config, ui: config.ui },
+              store,
+              channels,
+              version: VERSION,
+              logger,
+              wake: () => loop.wake(),
+              now,
+            }),
+          }
+        : {}),
     });
   } catch (err) {
     await Promise.allSettled(channels.map((c) => c.close()));

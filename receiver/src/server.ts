@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from 'pino';
 import { parseWebhookPayload } from './alertmanager.js';
 import type { ReceiverConfig } from './config.js';
@@ -23,6 +23,8 @@ export interface ServerOptions {
   storeReady: () => Promise<void>;
   /** Called after a notification was written, so that delivery starts at once. */
   onAccepted: () => void;
+  /** The status page and its API (receiver/src/ui/), when `ui` is configured; else / is a plain page. */
+  ui?: RequestHandler;
 }
 
 export interface RunningServer {
@@ -169,13 +171,15 @@ export function createApp(options: ServerOptions & { isShuttingDown: () => boole
         .send(`not ready: ${(err as Error).message}\n`);
     }
   });
-  app.get('/', (_req, res) => {
-    res
-      .type('text/html')
-      .send(
-        '<html><body><h1>license-receiver</h1><p>POST /webhook · <a href="/metrics">/metrics</a></p></body></html>\n',
-      );
-  });
+  if (options.ui) app.use(options.ui);
+  else
+    app.get('/', (_req, res) => {
+      res
+        .type('text/html')
+        .send(
+          '<html><body><h1>license-receiver</h1><p>POST /webhook · <a href="/metrics">/metrics</a></p></body></html>\n',
+        );
+    });
   app.use((_req, res) => {
     res.status(404).type('text/plain').send('not found\n');
   });
@@ -258,7 +262,7 @@ export function readJson(req: http.IncomingMessage, limit: number): Promise<Body
 }
 
 /** Checks the Authorization header; returns the WWW-Authenticate challenge when it fails. */
-function authCheck(auth: ReceiverConfig['auth']): (header: string | undefined) => string | undefined {
+export function authCheck(auth: ReceiverConfig['auth']): (header: string | undefined) => string | undefined {
   return (header = '') => {
     if (!auth) return undefined;
     if (auth.bearerToken !== undefined) {

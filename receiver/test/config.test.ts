@@ -70,6 +70,15 @@ describe('config', () => {
     expect(config.limits.maxBodyBytes).toBe(1024 * 1024);
   });
 
+  it('reads the status page credentials and the Prometheus to ask, both off by default', () => {
+    expect(load(MINIMAL)).toMatchObject({ ui: undefined, prometheus: undefined });
+    const config = load(
+      `ui: { basic_auth: { username: ops, password_file: token } }\nprometheus_url: http://prometheus:9090\nprometheus_timeout: 500ms\n${MINIMAL}`,
+    );
+    expect(config.ui).toEqual({ basicAuth: { username: 'ops', password: 's3cret' } });
+    expect(config.prometheus).toEqual({ url: 'http://prometheus:9090', timeoutMs: 500 });
+  });
+
   it('reads no secret for render', () => {
     const config = load(
       `channels: [{ name: s, type: slack, token_env: NOT_SET, channel: "#c" }]\ndefault_channels: [s]\n`,
@@ -207,6 +216,15 @@ default_channels: [m]
     [
       `auth: { basic_auth: { username: am } }\n${MINIMAL}`,
       'auth.basic_auth: {"username":"am"} is not valid: expected exactly one of password_file and password_env',
+    ],
+    [`ui: {}\n${MINIMAL}`, 'ui.basic_auth: missing: expected object, received undefined'],
+    [
+      `ui: { basic_auth: { username: ops, password_env: UNSET } }\n${MINIMAL}`,
+      'ui.basic_auth.password_env: "UNSET" is not valid: expected the name of an environment variable that is set',
+    ],
+    [
+      `prometheus_url: prometheus:9090\n${MINIMAL}`,
+      'prometheus_url: "prometheus:9090" is not valid: expected an http(s) URL',
     ],
     [
       `tls: { cert_file: no.pem, key_file: no.key }\n${MINIMAL}`,

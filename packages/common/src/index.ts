@@ -8,4 +8,5 @@ export {
   parseDurationMs,
   parseDurationSeconds,
 } from './duration.js';
+export { FACT_NAMES, FACTS, type Fact, TIME_FACTS } from './facts.js';
 export { parseRfc3339, RFC3339_EXPECTED } from './time.js';

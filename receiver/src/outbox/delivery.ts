@@ -17,7 +17,7 @@ import type { GroupView } from '../notification.js';
 import { type BackoffPolicy, retryDelay } from './backoff.js';
 import { type DeliveryRecord, nextRecord, planDelivery } from './plan.js';
 import { TokenBucket } from './rate-limit.js';
-import type { FollowUp, OutboxRow, OutboxStore } from './store.js';
+import type { DeliveryNote, FollowUp, OutboxRow, OutboxStore } from './store.js';
 
 export interface DeliveryOptions {
   store: OutboxStore;
@@ -25,7 +25,7 @@ export interface DeliveryOptions {
   metrics: ReceiverMetrics;
   logger: Logger;
   /** Stored row → the group view to render (parses the stored payload, reads runbooks). */
-  viewOf: (row: OutboxRow) => GroupView;
+  viewOf: (row: OutboxRow) => GroupView | Promise<GroupView>;
   backoff: BackoffPolicy;
   maxAgeMs: number;
   pollIntervalMs: number;
@@ -195,7 +195,7 @@ export class DeliveryLoop {
     const started = this.now();
     let view: GroupView;
     try {
-      view = this.options.viewOf(row);
+      view = await this.options.viewOf(row);
     } catch (err) {
       const reason = `cannot read the stored notification: ${(err as Error).message}`;
       metrics.deadLettered.inc({ channel: channel.name });
@@ -203,10 +203,12 @@ export class DeliveryLoop {
       await this.settle(channel, row, {
         operation: 'dead_letter',
         delivered: false,
-        write: () => store.deadLetter(row, reason, started),
+        write: () => store.deadLetter(row, reason, started, { at: started }),
       });
       return;
     }
+    // What the delivery log says of this row (receiver/src/ui/, outbox list).
+    const about = { title: view.title };
     const log = logger.child({
       channel: channel.name,
       group: view.identity,
@@ -233,7 +235,7 @@ export class DeliveryLoop {
       await this.settle(channel, row, {
         operation: 'complete',
         delivered: false,
-        write: () => store.complete(row, undefined),
+        write: () => store.complete(row, undefined, [], { at: started, ...about, skipped: true }),
       });
       return;
     }
@@ -252,7 +254,14 @@ export class DeliveryLoop {
       ref = await channel.send(event, record?.ref);
     } catch (err) {
       if (!(err instanceof PartlyDelivered)) {
-        await this.failed(channel, row, err, log.child({ kind: event.kind }), record);
+        await this.failed(
+          channel,
+          row,
+          err,
+          log.child({ kind: event.kind }),
+          { ...about, kind: event.kind },
+          record,
+        );
         return;
       }
       ref = err.ref;
@@ -274,7 +283,7 @@ export class DeliveryLoop {
     await this.settle(channel, row, {
       operation: 'complete',
       delivered: true,
-      write: () => store.complete(row, next, followUps),
+      write: () => store.complete(row, next, followUps, { at: done, ...about, kind: event.kind }),
     });
   }
 
@@ -290,20 +299,22 @@ export class DeliveryLoop {
       row: row.id,
       target: part.target,
     });
+    const about = { title: `part for ${part.target}` };
     try {
       if (!channel.sendPart)
         throw new ChannelError(`channel type ${channel.type} cannot deliver a part`, false);
       await channel.sendPart(part.data);
     } catch (err) {
-      await this.failed(channel, row, err, log);
+      await this.failed(channel, row, err, log, about);
       return;
     }
     this.options.metrics.sent.inc({ channel: channel.name, kind: 'part' });
     log.info({ attempts: row.attempts + 1 }, 'notification sent');
+    const done = this.now();
     await this.settle(channel, row, {
       operation: 'complete',
       delivered: true,
-      write: () => this.options.store.complete(row, undefined),
+      write: () => this.options.store.complete(row, undefined, [], { at: done, ...about }),
     });
   }
 
@@ -332,6 +343,7 @@ export class DeliveryLoop {
     row: OutboxRow,
     err: unknown,
     log: Logger,
+    about: Omit<DeliveryNote, 'at'>,
     record?: DeliveryRecord,
   ): Promise<void> {
     const { store, metrics } = this.options;
@@ -348,7 +360,9 @@ export class DeliveryLoop {
       (this.buckets.get(channel.name) as TokenBucket).block(t + failure.retryAfterMs, t);
       metrics.rateLimited.inc({ channel: channel.name });
     }
-    const tooOld = t - row.createdAt >= this.options.maxAgeMs;
+    // An operator's retry starts the clock again.
+    const tooOld = t - (row.retriedAt ?? row.createdAt) >= this.options.maxAgeMs;
+    const note = { at: t, ...about };
     if (!failure.retryable || tooOld) {
       const reason = failure.retryable
         ? `older than delivery.max_age; last error: ${failure.message}`
@@ -361,7 +375,7 @@ export class DeliveryLoop {
       await this.settle(channel, row, {
         operation: 'dead_letter',
         delivered: false,
-        write: () => store.deadLetter(row, reason, t),
+        write: () => store.deadLetter(row, reason, t, note),
       });
       return;
     }
@@ -379,7 +393,7 @@ export class DeliveryLoop {
     await this.settle(channel, row, {
       operation: 'reschedule',
       delivered: false,
-      write: () => store.reschedule(row, t + delay, failure.message, keep),
+      write: () => store.reschedule(row, t + delay, failure.message, keep, note),
     });
   }
 

@@ -4,10 +4,17 @@ import { Worker } from 'node:worker_threads';
 import type { DeliveryRecord } from './plan.js';
 import type { SqliteOptions } from './sqlite.js';
 import type {
+  ActionNote,
+  ActionResult,
+  ChannelHealth,
   DeadRow,
+  DeliveryLogEntry,
+  DeliveryNote,
   EnqueueRequest,
   EnqueueResult,
   FollowUp,
+  ListQuery,
+  OutboxEntry,
   OutboxRow,
   OutboxStats,
   OutboxStore,
@@ -118,14 +125,21 @@ export class ThreadedSqliteStore implements OutboxStore {
     row: OutboxRow,
     record: DeliveryRecord | undefined,
     followUps?: readonly FollowUp[],
+    note?: DeliveryNote,
   ): Promise<void> {
-    return this.call('complete', row, record, followUps);
+    return this.call('complete', row, record, followUps, note);
   }
-  reschedule(row: OutboxRow, nextAttemptAt: number, error: string, record?: DeliveryRecord): Promise<void> {
-    return this.call('reschedule', row, nextAttemptAt, error, record);
+  reschedule(
+    row: OutboxRow,
+    nextAttemptAt: number,
+    error: string,
+    record?: DeliveryRecord,
+    note?: DeliveryNote,
+  ): Promise<void> {
+    return this.call('reschedule', row, nextAttemptAt, error, record, note);
   }
-  deadLetter(row: OutboxRow, error: string, now: number): Promise<void> {
-    return this.call('deadLetter', row, error, now);
+  deadLetter(row: OutboxRow, error: string, now: number, note?: DeliveryNote): Promise<void> {
+    return this.call('deadLetter', row, error, now, note);
   }
   release(row: OutboxRow, nextAttemptAt: number, reason: string): Promise<void> {
     return this.call('release', row, nextAttemptAt, reason);
@@ -138,6 +152,24 @@ export class ThreadedSqliteStore implements OutboxStore {
   }
   dead(limit?: number): Promise<DeadRow[]> {
     return this.call('dead', limit);
+  }
+  list(query?: ListQuery): Promise<OutboxEntry[]> {
+    return this.call('list', query);
+  }
+  get(id: number): Promise<OutboxEntry | undefined> {
+    return this.call('get', id);
+  }
+  requeue(id: number, note: ActionNote): Promise<ActionResult> {
+    return this.call('requeue', id, note);
+  }
+  discard(id: number, note: ActionNote): Promise<ActionResult> {
+    return this.call('discard', id, note);
+  }
+  recent(limit?: number): Promise<DeliveryLogEntry[]> {
+    return this.call('recent', limit);
+  }
+  health(): Promise<ChannelHealth[]> {
+    return this.call('health');
   }
   prune(before: number): Promise<void> {
     return this.call('prune', before);

@@ -15,6 +15,8 @@ const WRITES = new Set([
   'recover',
   'prune',
   'checkWritable',
+  'requeue',
+  'discard',
 ]);
 
 export const DISK_FULL = 'SQLITE_FULL: database or disk is full';

@@ -53,7 +53,11 @@ export class EmailChannel implements Channel {
     const kept: ChannelRef =
       isEmailRef(ref) && event.kind !== 'new'
         ? ref
-        : ({ message_id: mail.messageId, subject: mail.subject } satisfies EmailRef);
+        : ({
+            message_id: mail.messageId,
+            subject: mail.subject,
+            ...(mail.headers['Thread-Index'] ? { thread_index: mail.headers['Thread-Index'] } : {}),
+          } satisfies EmailRef);
     let refused: RefusedRecipient[];
     try {
       refused = refusedOf(await this.deliver(mail));
