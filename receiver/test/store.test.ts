@@ -426,6 +426,101 @@ function contract(backend: Backend, current: () => OutboxStore): void {
   });
 }
 
+describe.skipIf(pgSkip !== undefined)('the outbox on PostgreSQL shared by several receivers', () => {
+  const opened: PostgresStore[] = [];
+  const open = async (schema: string, over: Partial<Parameters<typeof PostgresStore.open>[0]> = {}) => {
+    const s = await PostgresStore.open({ url: postgres().url(), schema, leaseMs: 1000, ...over });
+    opened.push(s);
+    return s;
+  };
+  afterEach(async () => {
+    await Promise.allSettled(opened.splice(0).map((s) => s.close()));
+  });
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it('creates the schema once when receivers start together (advisory lock)', async () => {
+    const schema = postgres().newSchemaName('together');
+    const stores = await Promise.all([1, 2, 3, 4].map(() => open(schema)));
+    expect(stores).toHaveLength(4);
+    const version = await postgres().query<{ value: string }>(`SELECT value FROM ${schema}.meta`);
+    expect(version).toEqual([{ value: '1' }]);
+  });
+
+  it('stores one row per destination when two receivers take the same notification at once', async () => {
+    const schema = postgres().newSchemaName('intake');
+    const [a, b] = [await open(schema), await open(schema)];
+    for (let g = 0; g < 20; g++) {
+      const results = await Promise.all(
+        [a, b, a, b].map((s, i) => s.enqueue(request({ groupId: `g${g}`, receivedAt: 1000 + i }))),
+      );
+      const queued = results.flatMap((r) => r.outcomes).filter((o) => o.outcome === 'queued');
+      expect(queued.map((o) => o.channel).sort()).toEqual(['mail', 'slack']);
+    }
+    expect((await a.stats()).map((s) => [s.channel, s.pending])).toEqual([
+      ['mail', 20],
+      ['slack', 20],
+    ]);
+  });
+
+  it("keeps a group's rows one at a time across receivers, and never takes over a live receiver's lease", async () => {
+    const schema = postgres().newSchemaName('lease');
+    const [a, b] = [await open(schema), await open(schema)];
+    await a.enqueue(request({ destinations: ['slack'] }));
+    await a.enqueue(request({ destinations: ['slack'], contentKey: 'c2', receivedAt: 1001 }));
+    const [held] = await a.claim('slack', 10, 2000);
+    expect(held?.id).toBe(1);
+    // a renews its lease (every lease/3): b, connected for longer than a lease, still takes nothing.
+    await sleep(2500);
+    expect(await b.claim('slack', 10, 5000)).toEqual([]);
+    await a.complete(held as NonNullable<typeof held>, undefined);
+    expect((await b.claim('slack', 10, 5000)).map((r) => r.id)).toEqual([2]);
+  });
+
+  it("takes over the rows of a receiver that stopped renewing its lease; the late receiver's outcome changes nothing", async () => {
+    const schema = postgres().newSchemaName('takeover');
+    const taken: number[] = [];
+    const a = await open(schema);
+    const b = await open(schema, { onTakenOver: (_channel, rows) => taken.push(rows) });
+    await a.enqueue(request({ destinations: ['slack'] }));
+    const [row] = await a.claim('slack', 10, 2000);
+    // a hangs (its timer stops: as a process stopped or cut off from the database).
+    (a as unknown as { heartbeat: NodeJS.Timeout }).heartbeat.close();
+    expect(await b.claim('slack', 10, 2500)).toEqual([]);
+    await sleep(1500);
+    const again = await b.claim('slack', 10, 4000);
+    expect(again.map((r) => r.id)).toEqual([row?.id]);
+    expect(taken).toEqual([1]);
+    // a comes back and writes a retry for the row it lost: b holds it now, nothing changes.
+    await a.reschedule(row as NonNullable<typeof row>, 9000, 'HTTP 500');
+    expect((await b.list()).map((e) => [e.id, e.state, e.attempts])).toEqual([[row?.id, 'inflight', 0]]);
+    await b.complete(again[0] as NonNullable<(typeof again)[0]>, undefined);
+    expect(await b.list()).toEqual([]);
+  });
+
+  it('shares one rate bucket per destination among receivers', async () => {
+    const schema = postgres().newSchemaName('rate');
+    const [a, b] = [await open(schema), await open(schema)];
+    const rate = { perSecond: 2, burst: 3 };
+    for (let g = 0; g < 10; g++) await a.enqueue(request({ groupId: `g${g}`, destinations: ['slack'] }));
+    // At one moment: the burst, whoever asks.
+    const first = [
+      ...(await a.claim('slack', 10, 10_000, rate)),
+      ...(await b.claim('slack', 10, 10_000, rate)),
+    ];
+    expect(first).toHaveLength(3);
+    // One second later: two more, for both together.
+    const later = [
+      ...(await b.claim('slack', 10, 11_000, rate)),
+      ...(await a.claim('slack', 10, 11_000, rate)),
+    ];
+    expect(later).toHaveLength(2);
+    // A Retry-After seen by one receiver pauses the other.
+    await a.pause('slack', 20_000, 11_000, rate);
+    expect(await b.claim('slack', 10, 15_000, rate)).toEqual([]);
+    expect((await b.claim('slack', 10, 20_000, rate)).length).toBe(1);
+  });
+});
+
 describe('the outbox on SQLite alone', () => {
   let dir: string;
   let path: string;
