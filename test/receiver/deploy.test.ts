@@ -14,6 +14,10 @@ import {
 } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1alpha1/AlertmanagerConfig';
 import * as yaml from 'js-yaml';
 import { Deployment, type IDeployment } from 'kubernetes-models/apps/v1/Deployment';
+import {
+  type IPodDisruptionBudget,
+  PodDisruptionBudget,
+} from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import { ConfigMap, type IConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Namespace } from 'kubernetes-models/v1/Namespace';
 import {
@@ -335,5 +339,108 @@ describe('receiver/Dockerfile', () => {
       (i) => i.op === 'COPY' && i.args.includes('/var/lib/license-receiver'),
     );
     expect(store?.args).toContain(`--chown=${user}`);
+  });
+});
+
+describe('receiver/deploy-ha: two replicas on PostgreSQL (a kustomize overlay of receiver/deploy)', () => {
+  const HA = join(ROOT, 'receiver/deploy-ha');
+  const ha = renderedBase(HA);
+  const haDeployment = () => findOne<IDeployment>(ha(), 'Deployment', 'license-receiver');
+  const haPod = (): ReturnType<typeof pod> => haDeployment().spec?.template.spec as ReturnType<typeof pod>;
+  const haContainer = () => haPod().containers.find((c) => c.name === 'license-receiver');
+
+  it('renders the base without its volume, with a PodDisruptionBudget, each object valid', () => {
+    const names = inventory(ha()).map((n) => n.replace(/-[a-z0-9]{10}$/, '-<hash>'));
+    expect(names).toEqual(
+      [
+        'ConfigMap license-monitor/license-receiver-config-<hash>',
+        'ConfigMap license-monitor/license-receiver-runbooks-<hash>',
+        'Deployment license-monitor/license-receiver',
+        'Namespace -/license-monitor',
+        'PodDisruptionBudget license-monitor/license-receiver',
+        'Service license-monitor/license-receiver',
+        'ServiceAccount license-monitor/license-receiver',
+      ].sort(),
+    );
+    expect(validateAll(ha(), { ...MODELS, 'policy/v1/PodDisruptionBudget': PodDisruptionBudget })).toEqual(
+      [],
+    );
+    for (const obj of ha())
+      expect(obj.metadata.labels?.['app.kubernetes.io/part-of']).toBe('license-monitor');
+    // Nothing of the SQLite volume is left.
+    expect(
+      haPod()
+        .volumes?.map((v) => v.name)
+        .sort(),
+    ).toEqual(['config', 'runbooks', 'secrets', 'tmp']);
+    expect(
+      haContainer()
+        ?.volumeMounts?.map((m) => m.name)
+        .sort(),
+    ).toEqual(['config', 'runbooks', 'secrets', 'tmp']);
+  });
+
+  it('runs two replicas, rolled one at a time, spread over zones and nodes, one kept through a drain', () => {
+    const d = haDeployment();
+    expect(d.spec?.replicas).toBe(2);
+    expect(d.spec?.strategy).toEqual({
+      type: 'RollingUpdate',
+      rollingUpdate: { maxUnavailable: 0, maxSurge: 1 },
+    });
+    const spread = haPod().topologySpreadConstraints ?? [];
+    expect(spread.map((s) => s.topologyKey).sort()).toEqual([
+      'kubernetes.io/hostname',
+      'topology.kubernetes.io/zone',
+    ]);
+    for (const s of spread) {
+      expect(s.maxSkew).toBe(1);
+      expect(selects(s.labelSelector?.matchLabels, d.spec?.template.metadata?.labels)).toBe(true);
+    }
+    const pdb = findOne<IPodDisruptionBudget>(ha(), 'PodDisruptionBudget', 'license-receiver');
+    expect(pdb.spec?.minAvailable).toBe(1);
+    expect(selects(pdb.spec?.selector?.matchLabels, d.spec?.template.metadata?.labels)).toBe(true);
+    // Everything else is the base's: probes, hardening, the Service's selector.
+    expect(haContainer()?.readinessProbe).toEqual(container().readinessProbe);
+    expect(haContainer()?.securityContext).toEqual(container().securityContext);
+    expect(haPod().securityContext).toEqual(pod().securityContext);
+  });
+
+  it('reads the database URL from the Secret license-receiver-db into the variable its config names', () => {
+    const env = haContainer()?.env ?? [];
+    expect(env).toEqual([
+      {
+        name: 'LICENSE_RECEIVER_DATABASE_URL',
+        valueFrom: { secretKeyRef: { name: 'license-receiver-db', key: 'uri' } },
+      },
+    ]);
+    const cm = ha().find(
+      (o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('license-receiver-config-'),
+    ) as IConfigMap;
+    const source = cm.data?.['receiver.yaml'] as string;
+    const document = yaml.load(source) as Record<string, unknown>;
+    // The pod mounts what the base's does, but for the volume (checked above).
+    const mounts = podFilesystem();
+    const config = parseConfig(remapPaths(document, mounts), join(HA, 'receiver.yaml'), {
+      secrets: true,
+      env: { LICENSE_RECEIVER_DATABASE_URL: 'postgresql://license_receiver:pw@db:5432/license_receiver' },
+    });
+    expect(config.store).toMatchObject({ kind: 'postgres', schema: 'license_receiver' });
+    // The same config as the base but for the store: they cannot drift apart.
+    const base = yaml.load(configMap('license-receiver-config').data?.['receiver.yaml'] as string) as Record<
+      string,
+      unknown
+    >;
+    expect({ ...document, store: undefined }).toEqual({ ...base, store: undefined });
+  });
+
+  it('keeps the CloudNativePG example a comment, and names the Secret the Deployment reads', () => {
+    const example = readFileSync(join(HA, 'cloudnative-pg-cluster.yaml'), 'utf8');
+    // Nothing in it is applied: every line is a comment.
+    expect(example.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#'))).toEqual([]);
+    // Uncommented, it is a Cluster.
+    const manifest = example.slice(example.indexOf('# apiVersion:')).replace(/^# ?/gm, '');
+    const cluster = yaml.load(manifest) as Record<string, unknown>;
+    expect(cluster).toMatchObject({ apiVersion: 'postgresql.cnpg.io/v1', kind: 'Cluster' });
+    expect(example).toContain('license-receiver-db');
   });
 });
