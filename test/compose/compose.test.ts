@@ -27,6 +27,8 @@ interface ComposeService {
   volumes?: string[];
   ports?: string[];
   depends_on?: string[];
+  profiles?: string[];
+  environment?: Record<string, string>;
 }
 interface Compose {
   version: string;
@@ -78,10 +80,22 @@ describe('docker-compose.yml', () => {
     expect(compose().version).toMatch(/^(2\.4|3\.8)$/);
   });
 
-  it('has the six services, building the agent and receiver from their Dockerfiles', () => {
-    expect(Object.keys(compose().services).sort()).toEqual(
+  it('has the six services, building the agent and receiver from their Dockerfiles; three more in the postgres profile', () => {
+    const inProfile = (profile: string | undefined) =>
+      Object.entries(compose().services)
+        .filter(([, s]) => (profile === undefined ? !s.profiles : s.profiles?.includes(profile)))
+        .map(([name]) => name)
+        .sort();
+    expect(inProfile(undefined)).toEqual(
       ['agent', 'alertmanager', 'grafana', 'mailpit', 'prometheus', 'receiver'].sort(),
     );
+    expect(inProfile('postgres')).toEqual(['postgres', 'receiver-pg-1', 'receiver-pg-2']);
+    expect(
+      run('docker-compose', ['-f', FILE, '--profile', 'postgres', 'config', '--services'])
+        .split('\n')
+        .filter(Boolean)
+        .sort(),
+    ).toEqual(Object.keys(compose().services).sort());
     for (const name of ['agent', 'receiver']) {
       const build = service(name).build;
       expect(build?.context).toBe('.');
@@ -180,6 +194,42 @@ describe('docker-compose.yml', () => {
     const mail = config.channels.find((c) => c.type === 'email');
     expect(mail?.type === 'email' && mail.smtp.host).toBe('mailpit');
     expect(service('receiver').depends_on).toContain('mailpit');
+  });
+
+  it('runs two receivers on the postgres service in the postgres profile, with the receiver config but for the store', () => {
+    for (const name of ['receiver-pg-1', 'receiver-pg-2']) {
+      const s = service(name);
+      expect(s.image).toBe(service('receiver').image);
+      expect(s.depends_on).toEqual(expect.arrayContaining(['postgres', 'mailpit', 'receiver']));
+      const url = s.environment?.LICENSE_RECEIVER_DATABASE_URL ?? '';
+      // The password from the environment (a local default), the database the postgres service makes.
+      const postgres = service('postgres').environment ?? {};
+      expect(url).toBe(
+        `postgres://${postgres.POSTGRES_USER}:${postgres.POSTGRES_PASSWORD}@postgres:5432/${postgres.POSTGRES_DB}`,
+      );
+      const mounts = mountsOf(name, scratch);
+      const command = s.command as string[];
+      const configPath = command[command.indexOf('--config') + 1] as string;
+      const document = yaml.load(readFileSync(remapPaths(configPath, mounts), 'utf8')) as Record<
+        string,
+        unknown
+      >;
+      expect(unmountedPaths(document, mounts)).toEqual([]);
+      const config = parseConfig(remapPaths(document, mounts), remapPaths(configPath, mounts), {
+        secrets: true,
+        env: { LICENSE_RECEIVER_DATABASE_URL: url.replace(/\$\{[^}]*:-([^}]*)\}/g, '$1') },
+      });
+      expect(config.store).toMatchObject({
+        kind: 'postgres',
+        url: expect.stringMatching(/@postgres:5432\//),
+      });
+      const base = yaml.load(readFileSync(join(ROOT, 'deploy/compose/receiver.yaml'), 'utf8')) as Record<
+        string,
+        unknown
+      >;
+      expect({ ...document, store: undefined }).toEqual({ ...base, store: undefined });
+    }
+    expect(service('receiver-pg-1').ports).not.toEqual(service('receiver-pg-2').ports);
   });
 
   it('starts the agent on the sample licence, listening where Prometheus scrapes it', () => {
