@@ -3,8 +3,18 @@
 // the first byte written to the last byte of the answer.
 import http from 'node:http';
 
+/** One URL, or several (replicas behind a Service): requests are spread over them in turn. */
+export type Targets = string | readonly string[];
+
+function targetsOf(url: Targets, maxSockets: number): { target: URL; agent: http.Agent }[] {
+  return (typeof url === 'string' ? [url] : url).map((u) => ({
+    target: new URL(u),
+    agent: new http.Agent({ keepAlive: true, maxSockets }),
+  }));
+}
+
 export interface LoadOptions {
-  url: string;
+  url: Targets;
   concurrency: number;
   warmupMs: number;
   durationMs: number;
@@ -55,8 +65,7 @@ function post(
 }
 
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
-  const target = new URL(options.url);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: options.concurrency });
+  const targets = targetsOf(options.url, options.concurrency);
   const latencies: number[] = [];
   const statuses: Record<string, number> = {};
   let sent = 0;
@@ -65,13 +74,12 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const end = measureFrom + options.durationMs;
   let measured = 0;
 
-  const one = (body: string) => post(target, agent, body, options.headers);
-
-  const worker = async () => {
+  const worker = async (_: unknown, w: number) => {
+    const { target, agent } = targets[w % targets.length] as (typeof targets)[0];
     for (;;) {
       const t0 = performance.now();
       if (t0 >= end) return;
-      const status = await one(options.body(sent++)).catch(() => 0);
+      const status = await post(target, agent, options.body(sent++), options.headers).catch(() => 0);
       const t1 = performance.now();
       if (t0 >= measureFrom) {
         latencies.push(t1 - t0);
@@ -81,7 +89,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     }
   };
   await Promise.all(Array.from({ length: options.concurrency }, worker));
-  agent.destroy();
+  for (const t of targets) t.agent.destroy();
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? 0;
   const seconds = options.durationMs / 1000;
@@ -97,7 +105,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 }
 
 export interface RateOptions {
-  url: string;
+  url: Targets;
   /** Requests per second, sent on a fixed schedule whatever the answers (open loop). */
   rate: number;
   durationMs: number;
@@ -110,8 +118,7 @@ export interface RateOptions {
  * that a slow answer cannot hide the requests that would have queued behind it.
  */
 export async function runRate(options: RateOptions): Promise<LoadResult> {
-  const target = new URL(options.url);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  const targets = targetsOf(options.url, 256);
   const latencies: number[] = [];
   const statuses: Record<string, number> = {};
   const total = Math.round((options.rate * options.durationMs) / 1000);
@@ -124,6 +131,7 @@ export async function runRate(options: RateOptions): Promise<LoadResult> {
     if (wait >= 2) await new Promise((r) => setTimeout(r, wait));
     const scheduled = Math.min(performance.now(), start + i * interval);
     const body = options.body(i);
+    const { target, agent } = targets[i % targets.length] as (typeof targets)[0];
     inFlight.push(
       post(target, agent, body, options.headers)
         .catch(() => 0)
@@ -134,7 +142,7 @@ export async function runRate(options: RateOptions): Promise<LoadResult> {
     );
   }
   await Promise.all(inFlight);
-  agent.destroy();
+  for (const t of targets) t.agent.destroy();
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? 0;
   return {

@@ -8,100 +8,30 @@
 //    rate-limited.
 // 3. Peak RSS of the receiver in both.
 // Prints the figures and writes the `## Receiver` section of BENCHMARKS.md.
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
-import * as yaml from 'js-yaml';
-import { FakeSlack, type SlackMessage, visibleText } from '../../test/fakes/slack-api.js';
+import { FakeSlack } from '../../test/fakes/slack-api.js';
 import { scrape, waitFor } from '../../test/helpers/metrics.js';
-import { type Started, start, waitForLog } from '../../test/helpers/process.js';
 import { peakRssBytes } from '../agent/proc.js';
+import {
+  ALERTNAMES,
+  BIN,
+  CLUSTERS,
+  cleanUpWork,
+  licenceAlert,
+  PER_GROUP,
+  ROOT,
+  slackChannel,
+  startBare,
+  startReceiver,
+  stormGroups,
+  stormPayload,
+  TOKEN,
+  WAVES,
+  work,
+} from './common.js';
 import { type LoadResult, median, runLoad, runRate } from './load.js';
-
-const ROOT = new URL('../../', import.meta.url).pathname;
-const BIN = join(ROOT, 'receiver/dist/main.js');
-const TOKEN = 'bench-token';
-const work = mkdtempSync(join(tmpdir(), 'lm-bench-receiver-'));
-
-/** Starts a process with its output in a file (reading a busy child's pipe would cost CPU here). */
-function spawnLogged(name: string, args: string[], env: NodeJS.ProcessEnv = {}): Started {
-  return start(process.execPath, args, env, { outputFile: join(work, `${name}.log`) });
-}
-
-const BARE_SERVER = `
-const http = require('node:http');
-const server = http.createServer((req, res) => {
-  req.on('data', () => {});
-  req.on('end', () => {
-    res.writeHead(200, { 'Content-Type': 'application/json' });
-    res.end('{"status":"accepted"}');
-  });
-});
-server.keepAliveTimeout = 65000;
-server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ port: server.address().port })));
-`;
-
-async function startReceiver(
-  name: string,
-  config: Record<string, unknown>,
-  slack: FakeSlack,
-): Promise<{ proc: Started; url: string }> {
-  const file = join(work, `${name}.yaml`);
-  writeFileSync(file, yaml.dump(config));
-  const proc = spawnLogged(name, [BIN, 'serve', '--config', file], {
-    SLACK_BOT_TOKEN: slack.token,
-    BENCH_TOKEN: TOKEN,
-  });
-  const line = await waitForLog(proc, 'license-receiver serving', {}, 15_000);
-  return { proc, url: String(line.url) };
-}
-
-const slackChannel = (slack: FakeSlack, name: string, channel: string) => ({
-  name,
-  type: 'slack',
-  token_env: 'SLACK_BOT_TOKEN',
-  channel,
-  api_url: slack.apiUrl,
-});
-
-// ---------------------------------------------------------------------------------------------------
-
-const licenceAlert = (cluster: string, startsAt: string) => {
-  const labels = {
-    alertname: 'CalicoLicenseExpiringSoon',
-    cluster,
-    severity: 'warning',
-    package: 'Enterprise',
-  };
-  const annotations = {
-    summary: 'The Calico Enterprise licence expires in less than 30 days.',
-    description: `The licence of cluster ${cluster} expires on 2026-12-10 (12 days left). 95 of 100 licensed nodes are in use.`,
-    runbook_url: 'https://runbooks.example.com/CalicoLicenseExpiringSoon',
-  };
-  return {
-    version: '4',
-    groupKey: `{}/{alertname=~"CalicoLicense.*"}:{alertname="CalicoLicenseExpiringSoon", cluster="${cluster}"}`,
-    truncatedAlerts: 0,
-    status: 'firing',
-    receiver: 'license-receiver',
-    groupLabels: { alertname: labels.alertname, cluster },
-    commonLabels: labels,
-    commonAnnotations: annotations,
-    externalURL: 'http://alertmanager.example.com:9093',
-    notification_reason: 'first notification',
-    alerts: [
-      {
-        status: 'firing',
-        labels,
-        annotations,
-        startsAt,
-        endsAt: '0001-01-01T00:00:00Z',
-        generatorURL: 'http://prometheus.example.com:9090/graph?g0.expr=license_number_of_days+%3C+30',
-        fingerprint: 'c4a1f0e2b7d39a51',
-      },
-    ],
-  };
-};
 
 interface AckResult {
   bare: LoadResult;
@@ -132,13 +62,7 @@ async function ackBenchmark(): Promise<AckResult> {
   const atRate = (url: string, headers: Record<string, string> = {}, durationMs = 5000) =>
     runRate({ url, rate: RATE, durationMs, headers, body });
 
-  const bareProc = spawnLogged('bare', ['-e', BARE_SERVER]);
-  const port = await waitFor(
-    () => bareProc.logs().find((l) => typeof l.port === 'number')?.port,
-    15_000,
-    'the bare server',
-  );
-  const bareUrl = `http://127.0.0.1:${port}/webhook`;
+  const { proc: bareProc, url: bareUrl } = await startBare();
   const slack = await FakeSlack.start();
   const { proc, url } = await startReceiver(
     'ack',
@@ -183,11 +107,6 @@ async function ackBenchmark(): Promise<AckResult> {
 
 // ---------------------------------------------------------------------------------------------------
 
-const CLUSTERS = 10;
-const ALERTNAMES = 5;
-const PER_GROUP = 200;
-const WAVES = 4;
-
 interface StormResult {
   alerts: number;
   posts: number;
@@ -203,39 +122,6 @@ interface StormResult {
   dead: number;
   deduplicated: number;
   rss: number;
-}
-
-function stormPayload(cluster: number, alertname: number, count: number, resolved: boolean) {
-  const name = `CalicoLicenseStorm${alertname}`;
-  const common = { alertname: name, cluster: `c${cluster}`, severity: 'warning' };
-  return {
-    version: '4',
-    groupKey: `{}:{alertname="${name}", cluster="c${cluster}"}`,
-    truncatedAlerts: 0,
-    status: resolved ? 'resolved' : 'firing',
-    receiver: 'license-receiver',
-    groupLabels: { alertname: name, cluster: `c${cluster}` },
-    commonLabels: common,
-    commonAnnotations: { summary: 'A node is not covered by the licence.' },
-    externalURL: 'http://alertmanager.example.com:9093',
-    notification_reason: resolved
-      ? 'all alerts resolved'
-      : count === PER_GROUP / WAVES
-        ? 'first notification'
-        : 'new alerts added',
-    alerts: Array.from({ length: count }, (_, i) => ({
-      status: resolved ? 'resolved' : 'firing',
-      labels: { ...common, node: `node-${String(i).padStart(3, '0')}` },
-      annotations: {
-        summary: 'A node is not covered by the licence.',
-        description: `node-${i} of c${cluster}`,
-      },
-      startsAt: new Date(Date.UTC(2026, 10, 28, 8) + i * 1000).toISOString(),
-      endsAt: resolved ? '2026-11-28T12:00:00Z' : '0001-01-01T00:00:00Z',
-      generatorURL: 'http://prometheus.example.com:9090/graph?g0.expr=up',
-      fingerprint: `${cluster}${alertname}${String(i).padStart(14, '0')}`,
-    })),
-  };
 }
 
 async function stormBenchmark(): Promise<StormResult> {
@@ -303,22 +189,7 @@ async function stormBenchmark(): Promise<StormResult> {
 
   // None lost: every group has exactly one message, edited to its final (resolved) state with all of
   // its 200 alerts, and a thread reply for every change.
-  let groupsComplete = 0;
-  for (let c = 0; c < CLUSTERS; c++) {
-    const roots = slack.roots(`#storm-c${c}`);
-    for (let a = 0; a < ALERTNAMES; a++) {
-      const mine = roots.filter((r) => r.text.startsWith(`[RESOLVED] CalicoLicenseStorm${a} cluster=c${c}`));
-      const root = mine[0] as SlackMessage | undefined;
-      if (
-        mine.length === 1 &&
-        root &&
-        visibleText(root).includes(`*Alerts* (0 firing, ${PER_GROUP} resolved)`) &&
-        root.updates.length === waves.length - 1 &&
-        slack.replies(root).length === waves.length - 1
-      )
-        groupsComplete++;
-    }
-  }
+  const { complete: groupsComplete } = stormGroups(slack, waves.length);
   // Posts per channel in any one-second window, and the sustained rate.
   const posted = slack.callsOf('chat.postMessage').filter((x) => x.ok);
   let maxPerSecond = 0;
@@ -466,4 +337,4 @@ main()
     console.error(err.stack ?? err.message);
     process.exitCode = 1;
   })
-  .finally(() => rmSync(work, { recursive: true, force: true }));
+  .finally(cleanUpWork);

@@ -504,6 +504,7 @@ describe('serve', () => {
         expect(p.output()).not.toContain('wrong-pw-91b');
       }
     },
+    90_000,
   );
 
   it('after SIGKILL with rows pending, delivers every accepted notification; only the row in flight twice', async () => {

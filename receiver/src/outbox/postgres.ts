@@ -22,7 +22,7 @@
 //
 // The schema (in its own PostgreSQL schema, default license_receiver) is created and migrated at start
 // under an advisory lock, or by `license-receiver migrate`.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { ConnectionOptions } from 'node:tls';
@@ -228,6 +228,27 @@ function connectionString(url: string, ssl: PostgresSsl | undefined): string {
   }
 }
 
+/**
+ * A client whose statements with parameters are prepared once per connection (named after their
+ * text): the server parses and plans each only once, which is most of its work per webhook.
+ */
+class PreparingClient extends pg.Client {
+  // biome-ignore lint/suspicious/noExplicitAny: pg.Client.query has a dozen overloads.
+  override query(...args: any[]): any {
+    const [text, values, callback] = args;
+    if (
+      typeof text === 'string' &&
+      Array.isArray(values) &&
+      (args.length === 2 || typeof callback === 'function')
+    ) {
+      const name = `lr_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
+      return super.query({ name, text, values }, callback);
+    }
+    // biome-ignore lint/suspicious/noExplicitAny: as above.
+    return (super.query as (...a: any[]) => any)(...args);
+  }
+}
+
 function createPool(options: PostgresOptions, max: number): pg.Pool {
   const statementTimeout = options.statementTimeoutMs ?? 5000;
   const ssl = sslOptions(options.ssl);
@@ -243,6 +264,7 @@ function createPool(options: PostgresOptions, max: number): pg.Pool {
     keepAliveInitialDelayMillis: 10_000,
     application_name: 'license-receiver',
     types: TYPES,
+    Client: PreparingClient,
     ...(ssl !== undefined ? { ssl } : {}),
   });
   // An idle connection that breaks (the server restarted) is dropped by the pool; without a listener

@@ -123,7 +123,6 @@ describe.skipIf(skip !== undefined)(`a receiver on PostgreSQL${skip ? ` (skipped
       await waitFor(() => a.slack.roots().length === 2, 10_000, 'both receivers warmed up');
       await sleep(1500);
       const groups = clusters(30);
-      const started = Date.now();
       await Promise.all(
         groups
           .flatMap((c) => [a.post(inCluster(fixture('firing'), c)), b.post(inCluster(fixture('firing'), c))])
@@ -155,8 +154,8 @@ describe.skipIf(skip !== undefined)(`a receiver on PostgreSQL${skip ? ` (skipped
             5 + Math.floor(5 * (w + 1)),
           );
         }
-      // 30 posts at 5/s after a burst of 5: 5 s.
-      expect((posts.at(-1) as number) - (posts[0] as number)).toBeGreaterThanOrEqual(4500);
+      // 30 posts at 5/s after a burst of 5: 5 s (less a delivery's jitter; one bucket each: 2.5 s).
+      expect((posts.at(-1) as number) - (posts[0] as number)).toBeGreaterThanOrEqual(4000);
     } finally {
       await b.stop();
     }
