@@ -20,8 +20,13 @@ import { type Started, start } from './process.js';
 const SERVER_USER = 'lm-postgres';
 export const PASSWORD = 'pg-test-secret-7f3a';
 
-/** The folder of initdb and postgres, the newest version installed; undefined without the package. */
+/**
+ * The folder of initdb and postgres: LM_POSTGRES_BIN when set, else the newest version of Debian's
+ * package (/usr/lib/postgresql/<version>/bin), else pg_config's; undefined without any.
+ */
 export function postgresBinDir(): string | undefined {
+  const override = process.env.LM_POSTGRES_BIN;
+  if (override) return existsSync(join(override, 'postgres')) ? override : undefined;
   const base = '/usr/lib/postgresql';
   if (existsSync(base)) {
     const versions = readdirSync(base)
@@ -38,10 +43,15 @@ export function postgresBinDir(): string | undefined {
   return undefined;
 }
 
-/** Why PostgreSQL tests cannot run here (undefined: they can). Only a missing package is a reason. */
+/**
+ * Why PostgreSQL tests cannot run here (undefined: they can). Only a missing package is a reason, and
+ * not in CI (CI=true): there the tests run and fail, saying what to install.
+ */
 export function postgresSkipReason(): string | undefined {
-  if (postgresBinDir()) return undefined;
-  return 'no PostgreSQL server programs (install Debian\'s "postgresql" package: apt-get install postgresql)';
+  if (postgresBinDir() || process.env.CI === 'true') return undefined;
+  return process.env.LM_POSTGRES_BIN
+    ? `LM_POSTGRES_BIN=${process.env.LM_POSTGRES_BIN} has no postgres program`
+    : 'no PostgreSQL server programs (install Debian\'s "postgresql" package: apt-get install postgresql)';
 }
 
 const isRoot = process.getuid?.() === 0;
@@ -105,7 +115,10 @@ export class TestPostgres {
   /** initdb and start. Throws with the server's output when it cannot start. */
   static async start(options: PostgresOptions = {}): Promise<TestPostgres> {
     const bin = postgresBinDir();
-    if (!bin) throw new Error(postgresSkipReason());
+    if (!bin)
+      throw new Error(
+        `no PostgreSQL server programs${process.env.LM_POSTGRES_BIN ? ` in LM_POSTGRES_BIN=${process.env.LM_POSTGRES_BIN}` : ''}: install Debian's "postgresql" package (apt-get install postgresql)`,
+      );
     const dir = mkdtempSync(join(tmpdir(), 'lm-pg-'));
     chmodSync(dir, 0o700);
     if (isRoot) {
