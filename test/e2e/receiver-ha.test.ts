@@ -49,7 +49,7 @@ describe.skipIf(skip !== undefined)(
               url_env: 'LICENSE_RECEIVER_DATABASE_URL',
               lease: '3s',
               statement_timeout: '2s',
-              connect_timeout: '2s',
+              connect_timeout: '5s',
             },
           },
           delivery: { poll_interval: '100ms', backoff: { initial: '200ms', max: '2s' } },

@@ -579,7 +579,33 @@ export class PostgresStore implements OutboxStore {
           request.receivedAt,
           request.dedupeWindowMs,
         );
-      let waiting = channels;
+      // New to every destination (the usual case): its intake rows, the notification and the outbox
+      // rows in one statement. Destinations that know the group already are decided below.
+      const fresh = await client.query<{ channel: string }>(
+        `WITH seen AS (
+           INSERT INTO ${s}.intake (channel, group_id, content_key, accepted_at)
+           SELECT unnest($1::text[]), $2, $3, $4 ORDER BY 1
+           ON CONFLICT (channel, group_id) DO NOTHING RETURNING channel
+         ), n AS (
+           INSERT INTO ${s}.notifications (received_at, receiver, group_id, payload)
+           SELECT $4, $5, $2, $6 WHERE EXISTS (SELECT 1 FROM seen) RETURNING id
+         ), queued AS (
+           INSERT INTO ${s}.outbox (notification_id, channel, group_id, reminder, created_at, next_attempt_at)
+           SELECT n.id, seen.channel, $2, false, $4, $4 FROM n, seen RETURNING channel
+         )
+         SELECT channel FROM queued`,
+        [
+          channels,
+          request.groupId,
+          request.contentKey,
+          request.receivedAt,
+          request.receiver,
+          request.payload,
+        ],
+      );
+      for (const row of fresh.rows) outcomes.set(row.channel, 'queued');
+      let waiting = channels.filter((c) => !outcomes.has(c));
+      const known = new Set(waiting);
       // A group seen for the first time by two receivers at once: one inserts its intake row, the other
       // finds it on its next look (after the first committed) and decides against it.
       while (waiting.length > 0) {
@@ -600,7 +626,7 @@ export class PostgresStore implements OutboxStore {
         for (const row of inserted.rows) outcomes.set(row.channel, decide(undefined));
         waiting = missing.filter((c) => !outcomes.has(c));
       }
-      const rows = channels.filter((c) => outcomes.get(c) !== 'duplicate');
+      const rows = channels.filter((c) => known.has(c) && outcomes.get(c) !== 'duplicate');
       if (rows.length > 0)
         await client.query(
           `WITH seen AS (

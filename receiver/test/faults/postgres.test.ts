@@ -25,8 +25,8 @@ function onPostgres(schema: string, options: HarnessOptions = {}): HarnessOption
         postgres: {
           url_env: 'LR_DATABASE_URL',
           schema,
-          statement_timeout: '1s',
-          connect_timeout: '1s',
+          statement_timeout: '2s',
+          connect_timeout: '5s',
           lease: '3s',
         },
       },
