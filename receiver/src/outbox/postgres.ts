@@ -31,6 +31,17 @@ import type { RateLimit } from '../channels/channel.js';
 import { decideIntake, type IntakeOutcome } from './idempotency.js';
 import type { DeliveryRecord } from './plan.js';
 import { type BucketState, TokenBucket } from './rate-limit.js';
+import {
+  clip,
+  type EntryData,
+  entryColumns,
+  type LogData,
+  type RowData,
+  setPresent,
+  toEntry,
+  toLogEntry,
+  toRow,
+} from './rows.js';
 import type {
   ActionNote,
   ActionResult,
@@ -47,7 +58,6 @@ import type {
   OutboxRow,
   OutboxStats,
   OutboxStore,
-  RowState,
 } from './store.js';
 
 export interface PostgresSsl {
@@ -92,7 +102,6 @@ export interface StoreLog {
 /** 1: the outbox as SQLite's version 3, with leases, receivers and shared rate limits. */
 export const PG_SCHEMA_VERSION = 1;
 const LOG_CAP = 10_000;
-const ERROR_MAX = 2000;
 export const DEFAULT_SCHEMA = 'license_receiver';
 
 const schemaSql = (s: string) => `
@@ -374,78 +383,6 @@ export async function migrateStore(options: PostgresOptions): Promise<{ before?:
   }
 }
 
-interface RowData {
-  id: number;
-  channel: string;
-  group_id: string;
-  reminder: boolean;
-  attempts: number;
-  created_at: number;
-  retried_at: number | null;
-  payload: string;
-  part: string | null;
-}
-
-interface EntryData extends RowData {
-  state: RowState;
-  next_attempt_at: number;
-  dead_at: number | null;
-  last_error: string | null;
-  superseded_at: number | null;
-}
-
-interface LogData {
-  id: number;
-  at: number;
-  channel: string;
-  group_id: string;
-  row_id: number;
-  outcome: LogOutcome;
-  kind: string | null;
-  title: string | null;
-  error: string | null;
-  actor: string | null;
-}
-
-function setPresent<T extends object>(target: T, values: Record<string, unknown>): T {
-  for (const [key, value] of Object.entries(values))
-    if (value !== null && value !== undefined) Object.assign(target, { [key]: value });
-  return target;
-}
-
-function toRow(r: RowData): OutboxRow {
-  const row: OutboxRow = {
-    id: r.id,
-    channel: r.channel,
-    groupId: r.group_id,
-    reminder: r.reminder,
-    attempts: r.attempts,
-    createdAt: r.created_at,
-    payload: r.payload,
-  };
-  if (r.part !== null) row.part = JSON.parse(r.part) as NonNullable<OutboxRow['part']>;
-  return setPresent(row, { retriedAt: r.retried_at });
-}
-
-function toEntry(r: EntryData): OutboxEntry {
-  const entry: OutboxEntry = { ...toRow(r), state: r.state, nextAttemptAt: r.next_attempt_at };
-  return setPresent(entry, { deadAt: r.dead_at, lastError: r.last_error, supersededAt: r.superseded_at });
-}
-
-function toLogEntry(r: LogData): DeliveryLogEntry {
-  const entry: DeliveryLogEntry = {
-    id: r.id,
-    at: r.at,
-    channel: r.channel,
-    groupId: r.group_id,
-    rowId: r.row_id,
-    outcome: r.outcome,
-  };
-  return setPresent(entry, { kind: r.kind, title: r.title, error: r.error, by: r.actor });
-}
-
-const clip = (text: string) => text.slice(0, ERROR_MAX);
-
 export class PostgresStore implements OutboxStore {
   /** This receiver in the store: host, pid and a random part (a restarted pod is someone new). */
   readonly name = `${hostname()}/${process.pid}/${randomBytes(4).toString('hex')}`;
@@ -468,11 +405,7 @@ export class PostgresStore implements OutboxStore {
     this.s = schemaIdentifier(options.schema ?? DEFAULT_SCHEMA);
     this.leaseMs = options.leaseMs ?? 30_000;
     // A dead row is superseded once its group got a newer delivery (see SqliteStore).
-    this.entryColumns = `o.id, o.channel, o.group_id, o.state, o.reminder, o.attempts, o.created_at,
-      o.next_attempt_at, o.dead_at, o.last_error, o.retried_at, n.payload, o.part,
-      CASE WHEN o.state = 'dead' AND d.updated_at > o.dead_at THEN d.updated_at END AS superseded_at
-      FROM ${this.s}.outbox o JOIN ${this.s}.notifications n ON n.id = o.notification_id
-      LEFT JOIN ${this.s}.deliveries d ON d.channel = o.channel AND d.group_id = n.group_id`;
+    this.entryColumns = entryColumns(`${this.s}.`);
   }
 
   /**
@@ -1088,7 +1021,7 @@ export class PostgresStore implements OutboxStore {
 
   async recent(limit = 50): Promise<DeliveryLogEntry[]> {
     const result = await this.query<LogData>(
-      `SELECT * FROM ${this.s}.delivery_log ORDER BY id DESC LIMIT $1`,
+      `SELECT id, at, channel, group_id, row_id, outcome, kind, title, error, actor AS "by" FROM ${this.s}.delivery_log ORDER BY id DESC LIMIT $1`,
       [limit],
     );
     return result.rows.map(toLogEntry);

@@ -10,6 +10,16 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { decideIntake, type IntakeOutcome } from './idempotency.js';
 import type { DeliveryRecord } from './plan.js';
+import {
+  type EntryData,
+  ERROR_MAX,
+  entryColumns,
+  type LogData,
+  type RowData,
+  toEntry,
+  toLogEntry,
+  toRow,
+} from './rows.js';
 import type {
   ActionNote,
   ActionResult,
@@ -26,7 +36,6 @@ import type {
   OutboxRow,
   OutboxStats,
   OutboxStore,
-  RowState,
 } from './store.js';
 
 export interface SqliteOptions {
@@ -115,50 +124,6 @@ function migrate(db: Database.Database): void {
     if (!columns.some((c) => c.name === name)) db.exec(`ALTER TABLE outbox ADD COLUMN ${name} ${type}`);
 }
 
-const ERROR_MAX = 2000;
-
-interface RowData {
-  id: number;
-  channel: string;
-  group_id: string;
-  reminder: number;
-  attempts: number;
-  created_at: number;
-  retried_at: number | null;
-  payload: string;
-  part: string | null;
-}
-
-interface EntryData extends RowData {
-  state: RowState;
-  next_attempt_at: number;
-  dead_at: number | null;
-  last_error: string | null;
-  superseded_at: number | null;
-}
-
-interface LogData {
-  id: number;
-  at: number;
-  channel: string;
-  group_id: string;
-  row_id: number;
-  outcome: LogOutcome;
-  kind: string | null;
-  title: string | null;
-  error: string | null;
-  by: string | null;
-}
-
-// A dead row's group got a newer delivery after the row died (rows of a group are delivered in order,
-// so a delivery after `dead_at` is of a newer notification). A follow-up row (`<group>/<target>`)
-// belongs to its notification's group.
-const ENTRY_COLUMNS = `o.id, o.channel, o.group_id, o.state, o.reminder, o.attempts, o.created_at,
-  o.next_attempt_at, o.dead_at, o.last_error, o.retried_at, n.payload, o.part,
-  CASE WHEN o.state = 'dead' AND d.updated_at > o.dead_at THEN d.updated_at END AS superseded_at
-  FROM outbox o JOIN notifications n ON n.id = o.notification_id
-  LEFT JOIN deliveries d ON d.channel = o.channel AND d.group_id = n.group_id`;
-
 function prepare(db: Database.Database) {
   return {
     insertNotification: db.prepare(
@@ -231,7 +196,7 @@ function prepare(db: Database.Database) {
     pruneNotifications: db.prepare(
       'DELETE FROM notifications WHERE NOT EXISTS (SELECT 1 FROM outbox WHERE notification_id = notifications.id)',
     ),
-    entry: db.prepare(`SELECT ${ENTRY_COLUMNS} WHERE o.id = ?`),
+    entry: db.prepare(`SELECT ${entryColumns()} WHERE o.id = ?`),
     requeue: db.prepare(
       "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?, retried_at = ?, dead_at = NULL WHERE id = ? AND state = 'dead'",
     ),
@@ -251,44 +216,6 @@ function prepare(db: Database.Database) {
     ),
     ping: db.prepare('SELECT 1'),
   };
-}
-
-/** Copies the values that are not NULL (SQLite's NULL is an absent optional field). */
-function setPresent<T extends object>(target: T, values: Record<string, unknown>): T {
-  for (const [key, value] of Object.entries(values))
-    if (value !== null) Object.assign(target, { [key]: value });
-  return target;
-}
-
-function toRow(r: RowData): OutboxRow {
-  const row: OutboxRow = {
-    id: r.id,
-    channel: r.channel,
-    groupId: r.group_id,
-    reminder: r.reminder === 1,
-    attempts: r.attempts,
-    createdAt: r.created_at,
-    payload: r.payload,
-  };
-  if (r.part !== null) row.part = JSON.parse(r.part) as NonNullable<OutboxRow['part']>;
-  return setPresent(row, { retriedAt: r.retried_at });
-}
-
-function toEntry(r: EntryData): OutboxEntry {
-  const entry: OutboxEntry = { ...toRow(r), state: r.state, nextAttemptAt: r.next_attempt_at };
-  return setPresent(entry, { deadAt: r.dead_at, lastError: r.last_error, supersededAt: r.superseded_at });
-}
-
-function toLogEntry(r: LogData): DeliveryLogEntry {
-  const entry: DeliveryLogEntry = {
-    id: r.id,
-    at: r.at,
-    channel: r.channel,
-    groupId: r.group_id,
-    rowId: r.row_id,
-    outcome: r.outcome,
-  };
-  return setPresent(entry, { kind: r.kind, title: r.title, error: r.error, by: r.by });
 }
 
 /**
@@ -676,7 +603,7 @@ export class SqliteStore implements OutboxStore {
       where.push('o.channel = ?');
       args.push(query.channel);
     }
-    const sql = `SELECT ${ENTRY_COLUMNS} ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY o.id DESC LIMIT ?`;
+    const sql = `SELECT ${entryColumns()} ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY o.id DESC LIMIT ?`;
     const rows = this.db.prepare(sql).all(...args, query.limit ?? 1000) as EntryData[];
     return rows.map(toEntry);
   }
