@@ -72,6 +72,21 @@ function run(command: string, args: string[]): string {
 }
 
 const scratch = mkdtempSync(join(tmpdir(), 'lm-compose-'));
+
+/** A receiver service's config as its parser reads it, every path it names mounted. */
+function receiverConfig(name: string, env: NodeJS.ProcessEnv = {}) {
+  const mounts = mountsOf(name, scratch);
+  const command = service(name).command as string[];
+  const configPath = command[command.indexOf('--config') + 1] as string;
+  const document = yaml.load(readFileSync(remapPaths(configPath, mounts), 'utf8')) as Record<string, unknown>;
+  expect(unmountedPaths(document, mounts)).toEqual([]);
+  const config = parseConfig(remapPaths(document, mounts), remapPaths(configPath, mounts), {
+    secrets: true,
+    env,
+  });
+  return { mounts, document, config };
+}
+
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 describe('docker-compose.yml', () => {
@@ -172,18 +187,7 @@ describe('docker-compose.yml', () => {
   });
 
   it('gives the receiver a config its parser accepts, with the runbooks mounted and mail to mailpit', () => {
-    const mounts = mountsOf('receiver', scratch);
-    const command = service('receiver').command as string[];
-    const configPath = command[command.indexOf('--config') + 1] as string;
-    const document = yaml.load(readFileSync(remapPaths(configPath, mounts), 'utf8')) as Record<
-      string,
-      unknown
-    >;
-    expect(unmountedPaths(document, mounts)).toEqual([]);
-    const config = parseConfig(remapPaths(document, mounts), remapPaths(configPath, mounts), {
-      secrets: true,
-      env: {},
-    });
+    const { mounts, config } = receiverConfig('receiver');
     expect(config.listen.port).toBe(9095);
     expect(config.runbooksDir).toBe(join(ROOT, 'rules/runbooks'));
     expect(statSync(config.runbooksDir as string).isDirectory()).toBe(true);
@@ -207,17 +211,8 @@ describe('docker-compose.yml', () => {
       expect(url).toBe(
         `postgres://${postgres.POSTGRES_USER}:${postgres.POSTGRES_PASSWORD}@postgres:5432/${postgres.POSTGRES_DB}`,
       );
-      const mounts = mountsOf(name, scratch);
-      const command = s.command as string[];
-      const configPath = command[command.indexOf('--config') + 1] as string;
-      const document = yaml.load(readFileSync(remapPaths(configPath, mounts), 'utf8')) as Record<
-        string,
-        unknown
-      >;
-      expect(unmountedPaths(document, mounts)).toEqual([]);
-      const config = parseConfig(remapPaths(document, mounts), remapPaths(configPath, mounts), {
-        secrets: true,
-        env: { LICENSE_RECEIVER_DATABASE_URL: url.replace(/\$\{[^}]*:-([^}]*)\}/g, '$1') },
+      const { document, config } = receiverConfig(name, {
+        LICENSE_RECEIVER_DATABASE_URL: url.replace(/\$\{[^}]*:-([^}]*)\}/g, '$1'),
       });
       expect(config.store).toMatchObject({
         kind: 'postgres',
