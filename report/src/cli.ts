@@ -3,7 +3,7 @@
 // exits 1. Secrets are read from files and never printed.
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { formatReport, FORMATS, type Format } from './format/index.js';
+import { FORMATS, type Format, formatReport } from './format/index.js';
 import type { Source } from './model.js';
 import { DAY_MS, isoDay, type Period, parseDay, parseMonth } from './period.js';
 import { PrometheusClient, PrometheusError, type RangeSemantics } from './prometheus.js';
@@ -87,7 +87,12 @@ function invalid(flag: string, value: string, expected: string): never {
   throw new UsageError(`--${flag}: ${JSON.stringify(value)} is not valid: expected ${expected}`);
 }
 
-function oneOf<T extends string>(flag: string, value: string | undefined, allowed: readonly T[], fallback: T): T {
+function oneOf<T extends string>(
+  flag: string,
+  value: string | undefined,
+  allowed: readonly T[],
+  fallback: T,
+): T {
   if (value === undefined) return fallback;
   if (!(allowed as readonly string[]).includes(value)) invalid(flag, value, allowed.join(', '));
   return value as T;
@@ -107,7 +112,8 @@ function secretFile(flag: string, path: string): string {
 }
 
 function prometheusUrl(value: string | undefined): string {
-  if (value === undefined) throw new UsageError('--prometheus-url: missing: expected the base URL of the Prometheus API');
+  if (value === undefined)
+    throw new UsageError('--prometheus-url: missing: expected the base URL of the Prometheus API');
   let url: URL;
   try {
     url = new URL(value);
@@ -123,7 +129,8 @@ function prometheusUrl(value: string | undefined): string {
         '(use --basic-auth-user and --basic-auth-password-file)',
     );
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') invalid('prometheus-url', value, 'an http:// or https:// URL');
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    invalid('prometheus-url', value, 'an http:// or https:// URL');
   if (url.search || url.hash) invalid('prometheus-url', value, 'a base URL without ?query or #fragment');
   return url.href.replace(/\/$/, '');
 }
@@ -132,7 +139,8 @@ function period(flags: Flags, now: number): Period {
   const { month, from, to } = flags as { month?: string; from?: string; to?: string };
   let result: Period;
   if (month !== undefined) {
-    if (from !== undefined || to !== undefined) throw new UsageError('--month: expected either --month or --from and --to, not both');
+    if (from !== undefined || to !== undefined)
+      throw new UsageError('--month: expected either --month or --from and --to, not both');
     result = parseMonth(month) ?? invalid('month', month, 'a month as YYYY-MM, e.g. 2026-11');
   } else if (from !== undefined && to !== undefined) {
     const start = parseDay(from) ?? invalid('from', from, 'a date as YYYY-MM-DD, e.g. 2026-11-01');
@@ -147,7 +155,11 @@ function period(flags: Flags, now: number): Period {
   if (result.to > now) {
     const today = isoDay(Math.floor(now / DAY_MS) * DAY_MS);
     const [flag, value] = month !== undefined ? ['month', month] : ['to', to as string];
-    invalid(flag, value, `a period that has ended: it ends ${isoDay(result.to)} 00:00 UTC, after now (for the days so far, use --to ${today})`);
+    invalid(
+      flag,
+      value,
+      `a period that has ended: it ends ${isoDay(result.to)} 00:00 UTC, after now (for the days so far, use --to ${today})`,
+    );
   }
   return result;
 }
@@ -175,9 +187,11 @@ export function parseConfig(argv: string[], now: number): Command {
   const str = (name: keyof typeof OPTIONS) => flags[name] as string | undefined;
 
   const selector = str('selector') ?? 'job="license-agent"';
-  if (/[{}]/.test(selector)) invalid('selector', selector, 'label matchers without braces, e.g. job="license-agent"');
+  if (/[{}]/.test(selector))
+    invalid('selector', selector, 'label matchers without braces, e.g. job="license-agent"');
   const clusterLabel = str('cluster-label') ?? 'cluster';
-  if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(clusterLabel)) invalid('cluster-label', clusterLabel, 'a Prometheus label name');
+  if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(clusterLabel))
+    invalid('cluster-label', clusterLabel, 'a Prometheus label name');
   const config: ReportConfig = {
     url: prometheusUrl(str('prometheus-url')),
     period: period(flags, now),
@@ -187,7 +201,12 @@ export function parseConfig(argv: string[], now: number): Command {
     selector,
     clusterLabel,
     timeoutMs: timeout(str('timeout')),
-    rangeSelectors: oneOf('range-selectors', str('range-selectors'), ['auto', 'closed', 'left-open'] as const, 'auto'),
+    rangeSelectors: oneOf(
+      'range-selectors',
+      str('range-selectors'),
+      ['auto', 'closed', 'left-open'] as const,
+      'auto',
+    ),
   };
   for (const name of config.clusters) if (name === '') invalid('cluster', name, 'a cluster name');
   const out = str('out');
@@ -216,9 +235,14 @@ export function parseConfig(argv: string[], now: number): Command {
     try {
       pem = readFileSync(caFile, 'utf8');
     } catch (err) {
-      invalid('tls-ca-file', caFile, `a readable PEM file (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`);
+      invalid(
+        'tls-ca-file',
+        caFile,
+        `a readable PEM file (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`,
+      );
     }
-    if (!pem.includes('-----BEGIN CERTIFICATE-----')) invalid('tls-ca-file', caFile, 'a PEM file holding a CA certificate');
+    if (!pem.includes('-----BEGIN CERTIFICATE-----'))
+      invalid('tls-ca-file', caFile, 'a PEM file holding a CA certificate');
     config.ca = pem;
   }
   return { kind: 'run', config };

@@ -33,10 +33,10 @@ export class Collector {
       for (const s of series) {
         const cluster = s.labels[this.clusterLabel] ?? '';
         const key = query.by === undefined ? '' : (s.labels[query.by] ?? '');
-        let byKey = out.get(cluster);
-        if (!byKey) out.set(cluster, (byKey = new Map()));
-        let values = byKey.get(key);
-        if (!values) byKey.set(key, (values = new Float64Array(grid.count).fill(Number.NaN)));
+        const byKey = out.get(cluster) ?? new Map<string, Float64Array>();
+        out.set(cluster, byKey);
+        const values = byKey.get(key) ?? new Float64Array(grid.count).fill(Number.NaN);
+        byKey.set(key, values);
         for (const [t, v] of s.points) values[this.windowIndex(grid, t, expr)] = v;
       }
     }

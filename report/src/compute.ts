@@ -123,7 +123,11 @@ export function usageFigures(grid: Grid, input: UsageInput): UsageFigures {
   }
   const overDays: OverDay[] = [...worst.entries()]
     .sort(([a], [b]) => a - b)
-    .map(([day, e]) => ({ date: isoDay(grid.start + day * DAY_MS), peak: dayPeak.get(day) as number, licensed: e.licensed }));
+    .map(([day, e]) => ({
+      date: isoDay(grid.start + day * DAY_MS),
+      peak: dayPeak.get(day) as number,
+      licensed: e.licensed,
+    }));
   return {
     max: maxOf(peaks),
     p95: percentile(peaks, 0.95),
@@ -257,7 +261,7 @@ export function licenceFigures(source: Source, days: number, input: LicenceInput
 export function alertEdgeWindows(counts: Float64Array): number[] {
   const out: number[] = [];
   for (let i = 0; i < counts.length; i++) {
-    if (!(counts[i] as number > 0)) continue;
+    if (!((counts[i] as number) > 0)) continue;
     const before = i > 0 && (counts[i - 1] as number) > 0;
     const after = i + 1 < counts.length && (counts[i + 1] as number) > 0;
     if (!before || !after) out.push(i);

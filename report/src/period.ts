@@ -28,7 +28,8 @@ export function parseDay(text: string): number | undefined {
   const ms = Date.UTC(y, m - 1, d);
   const back = new Date(ms);
   // Date.UTC rolls 2026-02-30 over to March: a real date survives the round trip.
-  if (back.getUTCFullYear() !== y || back.getUTCMonth() !== m - 1 || back.getUTCDate() !== d) return undefined;
+  if (back.getUTCFullYear() !== y || back.getUTCMonth() !== m - 1 || back.getUTCDate() !== d)
+    return undefined;
   return ms;
 }
 

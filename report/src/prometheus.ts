@@ -151,12 +151,16 @@ export class PrometheusClient {
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }),
+          );
           res.on('error', reject);
         },
       );
       req.on('timeout', () => req.destroy(new Error(`no answer within ${this.options.timeoutMs / 1000} s`)));
-      req.on('error', (err: NodeJS.ErrnoException) => reject(err.code ? new Error(`${err.code}: ${err.message}`) : err));
+      req.on('error', (err: NodeJS.ErrnoException) =>
+        reject(err.code ? new Error(`${err.code}: ${err.message}`) : err),
+      );
       req.end(body);
     });
   }

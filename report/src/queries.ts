@@ -2,8 +2,9 @@
 // step of the grid it is evaluated on, so that the windows tile the period and each sample is read
 // exactly once (see `rangeFor`). Everything is aggregated by the cluster label: an agent restarted in
 // a new pod is a new series (new `instance`) of the same cluster.
-import type { RangeSemantics } from './prometheus.js';
+
 import type { Source } from './model.js';
+import type { RangeSemantics } from './prometheus.js';
 
 export interface QueryContext {
   source: Source;
@@ -23,7 +24,8 @@ export interface WindowQuery {
 
 const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 /** A PromQL double-quoted string literal. */
-export const promString = (s: string) => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
+export const promString = (s: string) =>
+  `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
 
 /**
  * The range that makes a window evaluated at its last millisecond (start + step − 1 ms) hold exactly
@@ -86,10 +88,13 @@ export class Queries {
 
   alerts(): WindowQuery {
     return {
-      expr: this.agg('max', 'count_over_time', 'ALERTS', ['alertname'], [
-        'alertstate="firing"',
-        'alertname=~"CalicoLicense.+"',
-      ]),
+      expr: this.agg(
+        'max',
+        'count_over_time',
+        'ALERTS',
+        ['alertname'],
+        ['alertstate="firing"', 'alertname=~"CalicoLicense.+"'],
+      ),
       by: 'alertname',
     };
   }

@@ -6,8 +6,8 @@ import {
   alertEdgeWindows,
   alertFigures,
   coverageFigures,
-  exactExcess,
   type Excess,
+  exactExcess,
   isLimited,
   licenceFigures,
   spacingOf,
@@ -46,7 +46,9 @@ interface UsageData {
 export async function buildReport(options: ReportOptions): Promise<ReportData> {
   const { client, period, source } = options;
   const semantics =
-    options.rangeSelectors === 'auto' ? await probeRangeSemantics(client, period.from) : options.rangeSelectors;
+    options.rangeSelectors === 'auto'
+      ? await probeRangeSemantics(client, period.from)
+      : options.rangeSelectors;
   const q = new Queries({
     source,
     selector: options.selector,
@@ -80,7 +82,12 @@ export async function buildReport(options: ReportOptions): Promise<ReportData> {
   const empty = () => new Float64Array(grid.count).fill(Number.NaN);
   const usageOf = async (kind: Kind, read: Awaited<ReturnType<typeof readUsage>>, cluster: string) => {
     const get = (values: GridValues) => values.get(cluster)?.get('') ?? empty();
-    const input = { peak: get(read.peak), avg: get(read.avg), limitMin: get(read.limitMin), limitMax: get(read.limitMax) };
+    const input = {
+      peak: get(read.peak),
+      avg: get(read.avg),
+      limitMin: get(read.limitMin),
+      limitMax: get(read.limitMax),
+    };
     const refined = new Map<number, Excess | null>();
     const metrics = q.metricNames(kind);
     for (const i of windowsToRefine(input)) {
@@ -99,7 +106,10 @@ export async function buildReport(options: ReportOptions): Promise<ReportData> {
   for (const [i, times] of edgeTimes) {
     for (const s of await collector.raw(q.alertSelector, grid, i)) {
       const key = `${s.labels[options.clusterLabel] ?? ''}\u0000${s.labels.alertname ?? ''}`;
-      times.set(key, [...(times.get(key) ?? []), ...s.points.map(([t]) => t)].sort((a, b) => a - b));
+      times.set(
+        key,
+        [...(times.get(key) ?? []), ...s.points.map(([t]) => t)].sort((a, b) => a - b),
+      );
     }
   }
   // The rule evaluation interval for an alert whose edge windows show only one sample each.
@@ -110,7 +120,10 @@ export async function buildReport(options: ReportOptions): Promise<ReportData> {
 
   const charts = new Map<string, ChartData>();
   const reports: ClusterReport[] = [];
-  const usageForTotal: Record<Kind, { input: UsageData['input']; figures: UsageFigures }[]> = { nodes: [], cores: [] };
+  const usageForTotal: Record<Kind, { input: UsageData['input']; figures: UsageFigures }[]> = {
+    nodes: [],
+    cores: [],
+  };
   for (const cluster of clusters) {
     const nodeData = await usageOf('nodes', nodes, cluster);
     const nodeFigures = usageFigures(grid, { ...nodeData.input, refined: nodeData.refined });
@@ -138,7 +151,8 @@ export async function buildReport(options: ReportOptions): Promise<ReportData> {
       .sort(([a], [b]) => (a < b ? -1 : 1))
       .map(([alertname, counts]) => {
         const edges = new Map<number, number[]>();
-        for (const i of alertEdgeWindows(counts)) edges.set(i, edgeTimes.get(i)?.get(`${cluster}\u0000${alertname}`) ?? []);
+        for (const i of alertEdgeWindows(counts))
+          edges.set(i, edgeTimes.get(i)?.get(`${cluster}\u0000${alertname}`) ?? []);
         return alertFigures(grid, alertname, counts, edges, fallbackSpacing);
       });
     const coverage = coverageFigures(grid, nodeData.input.peak);
@@ -164,7 +178,7 @@ export async function buildReport(options: ReportOptions): Promise<ReportData> {
     report: {
       from: isoTime(period.from),
       to: isoTime(period.to),
-      generated_at: isoTime(options.now),
+      generated_at: isoTime(Math.floor(options.now / 1000) * 1000),
       source,
       prometheus_url: client.url,
       selector: options.selector,
@@ -185,4 +199,3 @@ export async function buildReport(options: ReportOptions): Promise<ReportData> {
     charts,
   };
 }
-

@@ -33,7 +33,7 @@ export async function writeOpenMetrics(path: string, series: HistorySeries[]): P
   });
   const write = async (text: string) => {
     if (failed) throw failed;
-    if (!out.write(text)) await new Promise((resolve) => out.once('drain', resolve));
+    if (!out.write(text)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
   };
   const families = new Map<string, HistorySeries[]>();
   for (const s of series) families.set(s.name, [...(families.get(s.name) ?? []), s]);
@@ -55,7 +55,9 @@ export async function writeOpenMetrics(path: string, series: HistorySeries[]): P
     }
   }
   await write('# EOF\n');
-  await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+  await new Promise<void>((resolve, reject) =>
+    out.end((err?: Error | null) => (err ? reject(err) : resolve())),
+  );
   return count;
 }
 

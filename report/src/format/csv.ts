@@ -13,6 +13,7 @@ const COLUMNS = [
   'days_missing',
   'days_invalid',
   'days_not_valid',
+  'days_left',
   'days_no_data',
   'nodes_max',
   'nodes_p95',
@@ -65,6 +66,7 @@ export function csv(report: Report): string {
     days_missing: c.licence.days_missing,
     days_invalid: c.licence.days_invalid,
     days_not_valid: c.licence.days_not_valid,
+    days_left: c.licence.days_left,
     days_no_data: c.licence.days_no_data,
     ...usage('nodes', c.nodes),
     ...usage('cores', c.cores),
@@ -83,5 +85,6 @@ export function csv(report: Report): string {
     coverage: report.total.coverage,
     alerts_firing_seconds: report.total.alerts_firing_seconds,
   });
-  return [COLUMNS.join(','), ...rows.map((r) => COLUMNS.map((k) => quote(r[k])).join(','))].join('\r\n') + '\r\n';
+  const lines = [COLUMNS.join(','), ...rows.map((r) => COLUMNS.map((k) => quote(r[k])).join(','))];
+  return `${lines.join('\r\n')}\r\n`;
 }

@@ -32,7 +32,14 @@ svg{display:block;max-width:100%;height:auto}
 ul{margin:4px 0 8px;padding-left:20px}
 `;
 
-const C = { used: '#0969da', licensed: '#bf8700', gap: '#d0d7de', over: '#ffd8d3', axis: '#8c959f', text: '#57606a' };
+const C = {
+  used: '#0969da',
+  licensed: '#bf8700',
+  gap: '#d0d7de',
+  over: '#ffd8d3',
+  axis: '#8c959f',
+  text: '#57606a',
+};
 
 export function html(data: ReportData): string {
   const { report, charts } = data;
@@ -42,7 +49,8 @@ export function html(data: ReportData): string {
       `Read from ${esc(report.prometheus_url)} (<code>${esc(report.selector)}</code>, label <code>${esc(report.cluster_label)}</code>) ` +
       `on ${esc(when(report.generated_at))} UTC.</p>`,
   ];
-  if (report.clusters.length === 0) body.push('<p><strong>No licence metrics were found for this period.</strong></p>');
+  if (report.clusters.length === 0)
+    body.push('<p><strong>No licence metrics were found for this period.</strong></p>');
   else body.push(summary(report));
   for (const c of report.clusters) body.push(section(c, charts.get(c.cluster), report));
   body.push(
@@ -73,7 +81,9 @@ function summary(report: Report): string {
       `<tr><td><a href="#${esc(anchor(c))}">${esc(clusterName(c))}</a></td><td>${esc(c.licence.package ?? '–')}</td>` +
       `<td>${esc(expiryText(c))}</td>${usageCells(c.nodes)}<td${c.coverage < 1 ? ' class="gap"' : ''}>${percent(c.coverage)}</td></tr>`,
   );
-  rows.push(`<tr class="total"><td>Total (${t.clusters} clusters)</td><td></td><td></td>${usageCells(t.nodes)}<td>${percent(t.coverage)}</td></tr>`);
+  rows.push(
+    `<tr class="total"><td>Total (${t.clusters} clusters)</td><td></td><td></td>${usageCells(t.nodes)}<td>${percent(t.coverage)}</td></tr>`,
+  );
   return (
     '<table><thead><tr><th>cluster</th><th>licence</th><th>expiry (UTC)</th><th>nodes peak</th><th>p95</th><th>average</th>' +
     `<th>licensed</th><th>days over</th><th>coverage</th></tr></thead><tbody>${rows.join('')}</tbody></table>`
@@ -86,7 +96,8 @@ function section(c: ClusterReport, chart: ChartData | undefined, report: Report)
   const parts = [`<h2 id="${esc(anchor(c))}">${esc(clusterName(c))}</h2>`];
   if (chart) {
     parts.push(svgChart(c, 'nodes', chart.grid.start, chart.nodes, c.nodes, report));
-    if (chart.cores && c.cores) parts.push(svgChart(c, 'cores', chart.grid.start, chart.cores, c.cores, report));
+    if (chart.cores && c.cores)
+      parts.push(svgChart(c, 'cores', chart.grid.start, chart.cores, c.cores, report));
     parts.push(
       `<div class="legend"><span><i class="sw" style="background:${C.used}"></i>in use (5-minute peak)</span>` +
         `<span><i class="sw" style="background:${C.licensed}"></i>licensed</span>` +
@@ -111,7 +122,10 @@ function section(c: ClusterReport, chart: ChartData | undefined, report: Report)
     c.alerts.length === 0
       ? 'none'
       : c.alerts
-          .map((a) => `${a.alertname} ${duration(a.firing_seconds)} (${a.episodes.map((e) => `${when(e.from)} – ${when(e.to)}`).join(', ')})`)
+          .map(
+            (a) =>
+              `${a.alertname} ${duration(a.firing_seconds)} (${a.episodes.map((e) => `${when(e.from)} – ${when(e.to)}`).join(', ')})`,
+          )
           .join('; '),
   ]);
   parts.push(
@@ -194,11 +208,15 @@ function svgChart(
   const shapes: string[] = [];
   for (const d of figures.over_days) {
     const t = Date.parse(`${d.date}T00:00:00Z`);
-    shapes.push(`<rect x="${f(x(t))}" y="${M.top}" width="${f(x(t + DAY_MS) - x(t))}" height="${H - M.top - M.bottom}" fill="${C.over}"><title>${esc(`${d.date}: peak ${d.peak} over ${d.licensed}`)}</title></rect>`);
+    shapes.push(
+      `<rect x="${f(x(t))}" y="${M.top}" width="${f(x(t + DAY_MS) - x(t))}" height="${H - M.top - M.bottom}" fill="${C.over}"><title>${esc(`${d.date}: peak ${d.peak} over ${d.licensed}`)}</title></rect>`,
+    );
   }
   for (const g of c.gaps) {
     const [g0, g1] = [Date.parse(g.from), Date.parse(g.to)];
-    shapes.push(`<rect x="${f(x(g0))}" y="${M.top}" width="${f(Math.max(1, x(g1) - x(g0)))}" height="${H - M.top - M.bottom}" fill="${C.gap}" fill-opacity="0.7"><title>${esc(`no data ${when(g.from)} – ${when(g.to)}`)}</title></rect>`);
+    shapes.push(
+      `<rect x="${f(x(g0))}" y="${M.top}" width="${f(Math.max(1, x(g1) - x(g0)))}" height="${H - M.top - M.bottom}" fill="${C.gap}" fill-opacity="0.7"><title>${esc(`no data ${when(g.from)} – ${when(g.to)}`)}</title></rect>`,
+    );
   }
   // Axes: 5 horizontal grid lines, a tick per day (labelled so that labels do not collide).
   const axis: string[] = [];
@@ -213,8 +231,11 @@ function svgChart(
   const every = Math.max(1, Math.ceil(days / 16));
   for (let d = 0; d <= days; d++) {
     const t = from + d * DAY_MS;
-    axis.push(`<line x1="${f(x(t))}" x2="${f(x(t))}" y1="${H - M.bottom}" y2="${H - M.bottom + (d % every === 0 ? 5 : 3)}" stroke="${C.axis}"/>`);
-    if (d % every === 0 && d < days) axis.push(`<text x="${f(x(t) + 2)}" y="${H - M.bottom + 17}">${isoDay(t).slice(5)}</text>`);
+    axis.push(
+      `<line x1="${f(x(t))}" x2="${f(x(t))}" y1="${H - M.bottom}" y2="${H - M.bottom + (d % every === 0 ? 5 : 3)}" stroke="${C.axis}"/>`,
+    );
+    if (d % every === 0 && d < days)
+      axis.push(`<text x="${f(x(t) + 2)}" y="${H - M.bottom + 17}">${isoDay(t).slice(5)}</text>`);
   }
   const label = `${kind === 'nodes' ? 'Nodes' : 'Cores'} in use against licensed, ${clusterName(c)}`;
   return `<h3>${esc(kind === 'nodes' ? 'Nodes' : 'Cores')}</h3>

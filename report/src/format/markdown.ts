@@ -18,7 +18,13 @@ const cell = (text: string) => text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|')
 const row = (cells: string[]) => `| ${cells.map(cell).join(' | ')} |`;
 
 type Usage = Pick<UsageFigures, 'max' | 'p95' | 'avg' | 'licensed' | 'days_over'>;
-const usageCells = (u: Usage) => [num(u.max), num(u.p95), num(u.avg), licensed(u.licensed), String(u.days_over)];
+const usageCells = (u: Usage) => [
+  num(u.max),
+  num(u.p95),
+  num(u.avg),
+  licensed(u.licensed),
+  String(u.days_over),
+];
 
 export function markdown(report: Report): string {
   const out: string[] = [];
@@ -31,20 +37,44 @@ export function markdown(report: Report): string {
     '',
   );
   if (report.clusters.length === 0) {
-    out.push('**No licence metrics were found for this period.** Check `--selector` and `--prometheus-url`.', '');
+    out.push(
+      '**No licence metrics were found for this period.** Check `--selector` and `--prometheus-url`.',
+      '',
+    );
     return `${out.join('\n')}\n`;
   }
   out.push(
-    row(['cluster', 'licence', 'expiry (UTC)', 'nodes peak', 'p95', 'average', 'licensed', 'days over', 'coverage']),
+    row([
+      'cluster',
+      'licence',
+      'expiry (UTC)',
+      'nodes peak',
+      'p95',
+      'average',
+      'licensed',
+      'days over',
+      'coverage',
+    ]),
     '|---|---|---|--:|--:|--:|--:|--:|--:|',
   );
   for (const c of report.clusters) {
-    out.push(row([clusterName(c), c.licence.package ?? '–', expiryText(c), ...usageCells(c.nodes), percent(c.coverage)]));
+    out.push(
+      row([
+        clusterName(c),
+        c.licence.package ?? '–',
+        expiryText(c),
+        ...usageCells(c.nodes),
+        percent(c.coverage),
+      ]),
+    );
   }
   out.push(totalRow(report.total, report.total.nodes), '');
   const withCores = report.clusters.filter((c) => c.cores !== null);
   if (withCores.length > 0 && report.total.cores) {
-    out.push(row(['cluster', 'cores peak', 'p95', 'average', 'licensed', 'days over']), '|---|--:|--:|--:|--:|--:|');
+    out.push(
+      row(['cluster', 'cores peak', 'p95', 'average', 'licensed', 'days over']),
+      '|---|--:|--:|--:|--:|--:|',
+    );
     for (const c of withCores) out.push(row([clusterName(c), ...usageCells(c.cores as UsageFigures)]));
     out.push(row(['**total**', ...usageCells(report.total.cores)]), '');
   }
@@ -54,7 +84,13 @@ export function markdown(report: Report): string {
 }
 
 function totalRow(total: TotalReport, usage: Usage): string {
-  return row([`**total** (${total.clusters} clusters)`, '', '', ...usageCells(usage), percent(total.coverage)]);
+  return row([
+    `**total** (${total.clusters} clusters)`,
+    '',
+    '',
+    ...usageCells(usage),
+    percent(total.coverage),
+  ]);
 }
 
 function overText(kind: string, u: UsageFigures): string[] {
@@ -74,7 +110,9 @@ function overText(kind: string, u: UsageFigures): string[] {
 function section(c: ClusterReport): string[] {
   const lines = [`## ${clusterName(c)}`, ''];
   const pkg = c.licence.package ?? 'package unknown';
-  lines.push(`- **Licence:** ${pkg}, expiry ${expiryText(c)}${c.licence.expiry ? ' UTC' : ''}. Days ${licenceDays(c)}.`);
+  lines.push(
+    `- **Licence:** ${pkg}, expiry ${expiryText(c)}${c.licence.expiry ? ' UTC' : ''}. Days ${licenceDays(c)}.`,
+  );
   lines.push(...overText('Nodes', c.nodes));
   if (c.cores) lines.push(...overText('Cores', c.cores));
   if (c.gaps.length === 0) lines.push(`- **Coverage:** ${percent(c.coverage)} of the period, no gaps.`);

@@ -73,6 +73,4 @@ export function expiryText(c: ClusterReport): string {
 export const alertsText = (c: ClusterReport) =>
   c.alerts.length === 0
     ? 'none'
-    : c.alerts
-        .map((a) => `${a.alertname} ${duration(a.firing_seconds)} (${a.episodes.length}×)`)
-        .join(', ');
+    : c.alerts.map((a) => `${a.alertname} ${duration(a.firing_seconds)} (${a.episodes.length}×)`).join(', ');
