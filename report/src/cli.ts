@@ -5,9 +5,9 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { FORMATS, type Format, formatReport } from './format/index.js';
 import type { Source } from './model.js';
-import { DAY_MS, isoDay, type Period, parseDay, parseMonth } from './period.js';
+import { type Period, parseDay, parseMonth } from './period.js';
 import { PrometheusClient, PrometheusError, type RangeSemantics } from './prometheus.js';
-import { buildReport } from './report.js';
+import { buildReport, WINDOW_MS } from './report.js';
 import { VERSION } from './version.js';
 
 export const USAGE = `Usage:
@@ -20,7 +20,8 @@ Options:
   --prometheus-url URL            base URL of the Prometheus API, e.g. http://prometheus:9090
   --month YYYY-MM                 the whole month (UTC)
   --from YYYY-MM-DD               first day of the period (UTC)
-  --to YYYY-MM-DD                 day after the last day of the period (exclusive)
+  --to YYYY-MM-DD                 day after the last day of the period (exclusive); a period that has
+                                  not ended yet is reported up to now
   --cluster NAME                  only this cluster (repeat for more); reported even without data
   --format md|csv|json|html       output format (default md)
   --out FILE                      write the report to FILE instead of standard output
@@ -152,13 +153,12 @@ function period(flags: Flags, now: number): Period {
   } else {
     throw new UsageError('--month or --from/--to: missing: expected the period of the report');
   }
-  if (result.to > now) {
-    const today = isoDay(Math.floor(now / DAY_MS) * DAY_MS);
-    const [flag, value] = month !== undefined ? ['month', month] : ['to', to as string];
+  if (result.from + WINDOW_MS > now) {
+    const [flag, value] = month !== undefined ? ['month', month] : ['from', from as string];
     invalid(
       flag,
       value,
-      `a period that has ended: it ends ${isoDay(result.to)} 00:00 UTC, after now (for the days so far, use --to ${today})`,
+      'a period that has begun (it may end after now: the report then covers it up to now)',
     );
   }
   return result;

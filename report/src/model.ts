@@ -84,6 +84,8 @@ export interface TotalReport {
 export interface Report {
   from: string;
   to: string;
+  /** The end of the data read: `to`, or for a period in progress the last 5-minute boundary before now. */
+  until: string;
   generated_at: string;
   source: Source;
   prometheus_url: string;

@@ -46,9 +46,13 @@ export function dayCount(period: Period): number {
   return Math.round((period.to - period.from) / DAY_MS);
 }
 
-/** The grid of `step`-long windows over the period (step divides a day, so windows never straddle midnight). */
-export function gridOf(period: Period, step: number): Grid {
-  return { start: period.from, step, count: Math.round((period.to - period.from) / step) };
+/**
+ * The grid of `step`-long windows from the period's start up to `end` (the period's end, or now for a
+ * period in progress; the last window may then reach past now). Step divides a day, so windows never
+ * straddle midnight.
+ */
+export function gridOf(period: Period, step: number, end = period.to): Grid {
+  return { start: period.from, step, count: Math.ceil((Math.min(end, period.to) - period.from) / step) };
 }
 
 export function windowStart(grid: Grid, i: number): number {

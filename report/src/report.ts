@@ -17,7 +17,7 @@ import {
   windowsToRefine,
 } from './compute.js';
 import type { ChartData, ClusterReport, ReportData, Source, UsageFigures } from './model.js';
-import { DAY_MS, dayCount, gridOf, isoTime, MINUTE_MS, type Period } from './period.js';
+import { DAY_MS, gridOf, isoTime, MINUTE_MS, type Period } from './period.js';
 import { type PrometheusClient, probeRangeSemantics, type RangeSemantics } from './prometheus.js';
 import { Queries } from './queries.js';
 
@@ -56,8 +56,10 @@ export async function buildReport(options: ReportOptions): Promise<ReportData> {
     clusters: options.clusters,
   });
   const collector = new Collector(client, semantics, options.clusterLabel);
-  const grid = gridOf(period, WINDOW_MS);
-  const days = gridOf(period, DAY_MS);
+  // A period in progress is read up to the last whole 5-minute window before now.
+  const until = Math.min(period.to, Math.floor(options.now / WINDOW_MS) * WINDOW_MS);
+  const grid = gridOf(period, WINDOW_MS, until);
+  const days = gridOf(period, DAY_MS, until);
 
   const readUsage = async (kind: Kind) => {
     const queries = q.usage(kind);
@@ -139,7 +141,7 @@ export async function buildReport(options: ReportOptions): Promise<ReportData> {
       }
     }
     const byDay = (name: string, key = '') => licence[name]?.get(cluster)?.get(key);
-    const licenceFig = licenceFigures(source, dayCount(period), {
+    const licenceFig = licenceFigures(source, days.count, {
       states: licence.states?.get(cluster),
       packages: licence.package?.get(cluster),
       expiry: byDay('expiry'),
@@ -178,6 +180,7 @@ export async function buildReport(options: ReportOptions): Promise<ReportData> {
     report: {
       from: isoTime(period.from),
       to: isoTime(period.to),
+      until: isoTime(until),
       generated_at: isoTime(Math.floor(options.now / 1000) * 1000),
       source,
       prometheus_url: client.url,

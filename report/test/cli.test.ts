@@ -98,7 +98,7 @@ describe('license-report command line', () => {
     ],
     [
       ['--prometheus-url', 'http://p:9090', '--month', '2999-01'],
-      '--month: "2999-01" is not valid: expected a period that has ended',
+      '--month: "2999-01" is not valid: expected a period that has begun',
     ],
     [
       [

@@ -136,7 +136,7 @@ describe('usage figures', () => {
     expect(exactExcess(used, limits)).toBeNull();
     const earlier = [
       {
-        labels: limits[0]!.labels,
+        labels: { __name__: 'calico_maximum_licensed_nodes', ...labels },
         points: [
           [1, 50],
           [2, 50],

@@ -16,6 +16,7 @@ import {
 import type { ClusterReport, Report } from '../src/model.js';
 import { PrometheusClient, probeRangeSemantics } from '../src/prometheus.js';
 import { rangeFor } from '../src/queries.js';
+import { buildReport } from '../src/report.js';
 import { history, nov } from './fixtures/history.js';
 import { prometheusPairs } from './prometheus-binaries.js';
 
@@ -257,6 +258,35 @@ describe.each(prometheusPairs())('license-report on Prometheus $version with bac
         alerts: [],
       },
     ]);
+  });
+
+  it('a period in progress is read up to the last whole 5-minute window before now', async () => {
+    const client = new PrometheusClient({ url: prom.url, timeoutMs: 30_000 });
+    const at = async (now: number) =>
+      (
+        await buildReport({
+          client,
+          period: { from: nov(1), to: nov(31) },
+          source: 'agent',
+          selector: 'job="license-agent"',
+          clusterLabel: 'cluster',
+          clusters: ['alpha'],
+          rangeSelectors: 'auto',
+          now,
+        })
+      ).report;
+    try {
+      // 13:04:59: the window holding the spike (13:00–13:05) is not complete yet.
+      const before = await at(nov(20, 13, 4, 59));
+      expect(before.until).toBe('2025-11-20T13:00:00Z');
+      const alpha = before.clusters[0] as ClusterReport;
+      expect([alpha.nodes.max, alpha.nodes.days_over, alpha.coverage, alpha.gaps]).toEqual([110, 3, 1, []]);
+      expect(alpha.licence).toMatchObject({ days_valid: 20, days_no_data: 0 });
+      const after = (await at(nov(20, 13, 5))).clusters[0] as ClusterReport;
+      expect([after.nodes.max, after.nodes.days_over]).toEqual([130, 4]);
+    } finally {
+      client.close();
+    }
   });
 
   it('--cluster keeps only the named clusters and reports one without data as uncovered', async () => {

@@ -2,16 +2,16 @@
 // and per cluster a chart of usage against the licensed count — gaps shaded, days over marked — and
 // the figures. Drawn here, no browser needed.
 import type { ChartData, ClusterReport, Report, ReportData, TotalReport, UsageFigures } from '../model.js';
-import { DAY_MS, isoDay } from '../period.js';
+import { DAY_MS, type Grid, isoDay } from '../period.js';
 import {
   clusterName,
-  dayCountOf,
   duration,
   expiryText,
   licenceDays,
   licensed,
   num,
   percent,
+  periodLine,
   periodTitle,
   when,
 } from './text.js';
@@ -45,7 +45,7 @@ export function html(data: ReportData): string {
   const { report, charts } = data;
   const body = [
     `<h1>Calico Enterprise licence usage, ${esc(periodTitle(report))}</h1>`,
-    `<p class="meta">${dayCountOf(report)} whole UTC days, ${esc(when(report.from))} to ${esc(when(report.to))} (end excluded). ` +
+    `<p class="meta">${esc(periodLine(report))} ` +
       `Read from ${esc(report.prometheus_url)} (<code>${esc(report.selector)}</code>, label <code>${esc(report.cluster_label)}</code>) ` +
       `on ${esc(when(report.generated_at))} UTC.</p>`,
   ];
@@ -95,9 +95,8 @@ const anchor = (c: ClusterReport) => `cluster-${c.cluster.replace(/[^A-Za-z0-9_-
 function section(c: ClusterReport, chart: ChartData | undefined, report: Report): string {
   const parts = [`<h2 id="${esc(anchor(c))}">${esc(clusterName(c))}</h2>`];
   if (chart) {
-    parts.push(svgChart(c, 'nodes', chart.grid.start, chart.nodes, c.nodes, report));
-    if (chart.cores && c.cores)
-      parts.push(svgChart(c, 'cores', chart.grid.start, chart.cores, c.cores, report));
+    parts.push(svgChart(c, 'nodes', chart.grid, chart.nodes, c.nodes, report));
+    if (chart.cores && c.cores) parts.push(svgChart(c, 'cores', chart.grid, chart.cores, c.cores, report));
     parts.push(
       `<div class="legend"><span><i class="sw" style="background:${C.used}"></i>in use (5-minute peak)</span>` +
         `<span><i class="sw" style="background:${C.licensed}"></i>licensed</span>` +
@@ -160,7 +159,7 @@ function niceStep(top: number): number {
 function svgChart(
   c: ClusterReport,
   kind: 'nodes' | 'cores',
-  start: number,
+  grid: Grid,
   values: { peak: Float64Array; licensed: Float64Array },
   figures: UsageFigures,
   report: Report,
@@ -169,7 +168,7 @@ function svgChart(
   const to = Date.parse(report.to);
   const n = values.peak.length;
   const per = Math.max(1, Math.ceil(n / BUCKETS));
-  const step = (to - from) / n;
+  const { start, step } = grid;
   // Per bucket: the highest peak and the lowest limit (a day over is never drawn under the line).
   const buckets: { t0: number; t1: number; used: number; lic: number }[] = [];
   let top = 0;

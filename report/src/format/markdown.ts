@@ -3,13 +3,13 @@ import type { ClusterReport, Report, TotalReport, UsageFigures } from '../model.
 import {
   alertsText,
   clusterName,
-  dayCountOf,
   duration,
   expiryText,
   licenceDays,
   licensed,
   num,
   percent,
+  periodLine,
   periodTitle,
   when,
 } from './text.js';
@@ -30,7 +30,7 @@ export function markdown(report: Report): string {
   const out: string[] = [];
   out.push(`# Calico Enterprise licence usage, ${periodTitle(report)}`, '');
   out.push(
-    `${dayCountOf(report)} whole UTC days, ${when(report.from)} to ${when(report.to)} (end excluded). ` +
+    `${periodLine(report)} ` +
       `Read from ${report.prometheus_url} (\`${report.selector}\`, clusters told apart by the label ` +
       `\`${report.cluster_label}\`, ${report.source === 'agent' ? "license-monitor's agent" : "Tigera's legacy agent"}) ` +
       `on ${when(report.generated_at)} UTC.`,

@@ -47,6 +47,14 @@ export function dayCountOf(report: Report): number {
   return Math.round((Date.parse(report.to) - Date.parse(report.from)) / DAY_MS);
 }
 
+/** "30 whole UTC days, … (end excluded)", and how far a period in progress is covered. */
+export function periodLine(report: Report): string {
+  const base = `${dayCountOf(report)} whole UTC days, ${when(report.from)} to ${when(report.to)} (end excluded)`;
+  return report.until === report.to
+    ? `${base}.`
+    : `${base}, in progress: figures up to ${when(report.until)} UTC.`;
+}
+
 /** One sentence on the licence's days. */
 export function licenceDays(c: ClusterReport): string {
   const l = c.licence;
