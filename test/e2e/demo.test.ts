@@ -1,9 +1,11 @@
 // `npm run demo` as the README tells a new user to run it (after its `predemo` step, which the test
 // run's `pretest` has done): it starts everything, shows the first notification and a mail in the
 // inbox within about 30 s, and Ctrl-C stops every process it started.
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort, ROOT } from '../../scripts/lib/pipeline.mjs';
 import { waitFor } from '../helpers/metrics.js';
@@ -45,6 +47,10 @@ describe('npm run demo', () => {
     expect(urls).toHaveLength(4);
     for (const url of urls) expect((await fetch(url)).status, url).toBe(200);
     expect(output).toContain('What to do');
+    // The usage report command it prints runs against the demo's Prometheus.
+    const report = /Usage report +npx license-report (.+?) {3}/.exec(output)?.[1]?.split(' ') ?? [];
+    const { stdout } = await promisify(execFile)(join(ROOT, 'report/bin/license-report.js'), report);
+    expect(stdout).toContain('# Calico Enterprise licence usage');
 
     const code = await running.stop('SIGINT');
     expect(code).toBe(0);
