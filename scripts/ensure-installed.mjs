@@ -53,6 +53,22 @@ if (packages.length > 0) {
   }
 }
 
+// Chromium: tests open pages in it (test/helpers/browser.ts). Its Debian package has too many
+// dependencies to unpack without root: install it as root, else say how.
+if (!onPath('chromium') && !process.env.CHROMIUM_PATH) {
+  if (process.getuid?.() === 0 && onPath('apt-get')) {
+    console.log('Installing chromium (apt-get install chromium)…');
+    execSync('apt-get update -qq && apt-get install -y --no-install-recommends chromium', {
+      stdio: 'inherit',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
+  } else {
+    console.warn(
+      'Note: chromium is not installed; the HTML report test will fail (Debian: sudo apt-get install chromium).',
+    );
+  }
+}
+
 // docker-compose (v1) only validates docker-compose.yml in test/compose; say how to get it.
 if (!onPath('docker-compose')) {
   console.warn(

@@ -335,7 +335,7 @@ describe.each(prometheusPairs())('license-report on Prometheus $version with bac
       page.on('request', (req) => requests.push(req.url()));
       page.on('pageerror', (err) => errors.push(String(err)));
       page.on('console', (msg) => msg.type() === 'error' && errors.push(msg.text()));
-      await page.setViewport({ width: 1100, height: 900 });
+      await page.setViewport({ width: 1100, height: 1480 });
       await page.goto(`file://${out}`, { waitUntil: 'load' });
       // Nothing but the page itself is loaded: no external assets.
       expect(requests).toEqual([`file://${out}`]);
@@ -367,7 +367,7 @@ describe.each(prometheusPairs())('license-report on Prometheus $version with bac
       );
       expect(summary[0]).toBe('alphaEnterprise2025-11-25 00:0013011083.01004100%');
       const shot = process.env.LICENSE_REPORT_SCREENSHOT ?? join(dir, 'report.png');
-      await page.screenshot({ path: shot, fullPage: true });
+      await page.screenshot({ path: shot });
       expect(readFileSync(shot).subarray(1, 4).toString()).toBe('PNG');
     } finally {
       await browser.close();
