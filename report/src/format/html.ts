@@ -13,6 +13,7 @@ import {
   percent,
   periodLine,
   periodTitle,
+  plural,
   when,
 } from './text.js';
 
@@ -82,7 +83,7 @@ function summary(report: Report): string {
       `<td>${esc(expiryText(c))}</td>${usageCells(c.nodes)}<td${c.coverage < 1 ? ' class="gap"' : ''}>${percent(c.coverage)}</td></tr>`,
   );
   rows.push(
-    `<tr class="total"><td>Total (${t.clusters} clusters)</td><td></td><td></td>${usageCells(t.nodes)}<td>${percent(t.coverage)}</td></tr>`,
+    `<tr class="total"><td>Total (${plural(t.clusters, 'cluster')})</td><td></td><td></td>${usageCells(t.nodes)}<td>${percent(t.coverage)}</td></tr>`,
   );
   return (
     '<table><thead><tr><th>cluster</th><th>licence</th><th>expiry (UTC)</th><th>nodes peak</th><th>p95</th><th>average</th>' +
@@ -137,7 +138,7 @@ function usageLine(u: UsageFigures): string {
   const over =
     u.days_over === 0
       ? 'never over the limit'
-      : `over the limit on ${u.days_over} day${u.days_over === 1 ? '' : 's'}: ${u.over_days.map((d) => `${d.date} (${d.peak} of ${d.licensed})`).join(', ')}`;
+      : `over the limit on ${plural(u.days_over, 'day')}: ${u.over_days.map((d) => `${d.date} (${d.peak} of ${d.licensed})`).join(', ')}`;
   const changes = u.licensed_changes.length
     ? `; licensed changed ${u.licensed_changes.map((ch) => `${when(ch.at)} → ${licensed(ch.licensed)}`).join(', ')}`
     : '';

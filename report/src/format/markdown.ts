@@ -11,6 +11,7 @@ import {
   percent,
   periodLine,
   periodTitle,
+  plural,
   when,
 } from './text.js';
 
@@ -98,7 +99,7 @@ function overText(kind: string, u: UsageFigures): string[] {
   if (u.days_over === 0) lines.push(`- **${kind}:** never over the licensed count.`);
   else {
     const days = u.over_days.map((d) => `${d.date} (peak ${d.peak} of ${d.licensed})`).join(', ');
-    lines.push(`- **${kind} over the limit on ${u.days_over} day${u.days_over === 1 ? '' : 's'}:** ${days}.`);
+    lines.push(`- **${kind} over the limit on ${plural(u.days_over, 'day')}:** ${days}.`);
   }
   if (u.licensed_changes.length > 0) {
     const changes = u.licensed_changes.map((ch) => `${when(ch.at)} → ${licensed(ch.licensed)}`).join(', ');

@@ -6,6 +6,9 @@ export const NO_LABEL = '(no cluster label)';
 
 export const clusterName = (c: { cluster: string }) => (c.cluster === '' ? NO_LABEL : c.cluster);
 
+/** "1 cluster", "3 clusters" */
+export const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
+
 /** 130, 83.4, – for none. */
 export function num(v: number | null | undefined): string {
   if (v === null || v === undefined || Number.isNaN(v)) return '–';
@@ -40,7 +43,8 @@ export const when = (iso: string) => shortTime(Date.parse(iso));
 /** "2026-11-01 to 2026-11-30" (the last day, inclusive) for titles. */
 export function periodTitle(report: Report): string {
   const last = new Date(Date.parse(report.to) - DAY_MS).toISOString().slice(0, 10);
-  return `${report.from.slice(0, 10)} to ${last}`;
+  const first = report.from.slice(0, 10);
+  return first === last ? first : `${first} to ${last}`;
 }
 
 export function dayCountOf(report: Report): number {
@@ -49,7 +53,7 @@ export function dayCountOf(report: Report): number {
 
 /** "30 whole UTC days, … (end excluded)", and how far a period in progress is covered. */
 export function periodLine(report: Report): string {
-  const base = `${dayCountOf(report)} whole UTC days, ${when(report.from)} to ${when(report.to)} (end excluded)`;
+  const base = `${plural(dayCountOf(report), 'whole UTC day')}, ${when(report.from)} to ${when(report.to)} (end excluded)`;
   return report.until === report.to
     ? `${base}.`
     : `${base}, in progress: figures up to ${when(report.until)} UTC.`;
