@@ -86,7 +86,7 @@ export function markdown(report: Report): string {
 
 function totalRow(total: TotalReport, usage: Usage): string {
   return row([
-    `**total** (${total.clusters} clusters)`,
+    `**total** (${plural(total.clusters, 'cluster')})`,
     '',
     '',
     ...usageCells(usage),
