@@ -239,6 +239,7 @@ describe('license-report against a Prometheus API', () => {
       start: '1761955499.999',
       end: '1762127999.999',
       step: '300.000',
+      nocache: '1',
     });
   });
 
