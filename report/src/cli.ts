@@ -1,7 +1,8 @@
 // The command line: flags → a checked configuration, then the report written where asked. A usage
 // error names the flag, its value and what was expected, and exits 2; a failure to read Prometheus
 // exits 1. Secrets are read from files and never printed.
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { FORMATS, type Format, formatReport } from './format/index.js';
 import type { Source } from './model.js';
@@ -210,7 +211,12 @@ export function parseConfig(argv: string[], now: number): Command {
   };
   for (const name of config.clusters) if (name === '') invalid('cluster', name, 'a cluster name');
   const out = str('out');
-  if (out !== undefined) config.out = out;
+  if (out !== undefined) {
+    if (!statSync(dirname(resolve(out)), { throwIfNoEntry: false })?.isDirectory()) {
+      invalid('out', out, 'a file in an existing folder');
+    }
+    config.out = out;
+  }
 
   const tokenFile = str('bearer-token-file');
   const user = str('basic-auth-user');

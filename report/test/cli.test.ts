@@ -163,6 +163,10 @@ describe('license-report command line', () => {
       ],
       '--bearer-token-file: expected either a bearer token or basic auth, not both',
     ],
+    [
+      ['--prometheus-url', 'http://p:9090', ...PERIOD, '--out', '/no/such/dir/r.md'],
+      '--out: "/no/such/dir/r.md" is not valid: expected a file in an existing folder',
+    ],
     [['--prometheus-url', 'http://p:9090', '--nodes'], "Unknown option '--nodes'"],
   ])('%j exits 2 and says what is wrong', async (args, message) => {
     const r = await run(args);
@@ -179,6 +183,12 @@ describe('license-report command line', () => {
       '"http://USER:REDACTED@p:9090/" is not valid: expected no credentials in the URL',
     );
     expect(r.stderr).not.toContain(PASSWORD);
+  });
+
+  it('an unreachable Prometheus exits 1 and says which request failed and why', async () => {
+    const r = await run(['--prometheus-url', 'http://127.0.0.1:9', ...PERIOD]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^license-report: http:\/\/127\.0\.0\.1:9: query failed: ECONNREFUSED/);
   });
 
   it('--help and --version', async () => {
