@@ -196,7 +196,17 @@ describe.each(prometheusPairs())('license-report on Prometheus $version with bac
     expect(charlie.gaps).toEqual([
       { from: '2025-11-01T00:00:00Z', to: '2025-11-12T00:00:00Z', seconds: 11 * 86_400 },
     ]);
-    expect(charlie.nodes).toMatchObject({ max: 10, p95: 10, avg: 10, licensed: 20, days_over: 0 });
+    expect(charlie.nodes).toEqual({
+      max: 25,
+      p95: 10,
+      // The window of 23:55–24:00 on Nov 20 holds 6 samples: 10 × 5 and 25.
+      avg: Math.round(((10 * (19 * 288 - 1) + (50 + 25) / 6) / (19 * 288)) * 1e6) / 1e6,
+      licensed: 20,
+      // 23:59:59.999 belongs to Nov 20 on both versions (closed ranges would also put it in Nov 21's first window).
+      days_over: 1,
+      over_days: [{ date: '2025-11-20', peak: 25, licensed: 20 }],
+      licensed_changes: [],
+    });
     expect(charlie.cores).toMatchObject({ max: 40, p95: 40, avg: 40, licensed: 64, days_over: 0 });
     expect(charlie.licence).toMatchObject({ days_valid: 19, days_no_data: 11 });
   });
@@ -209,7 +219,7 @@ describe.each(prometheusPairs())('license-report on Prometheus $version with bac
       nodes: {
         max: 185,
         p95: 155,
-        avg: Math.round(((717_170 + 360_716 + 10 * 19 * 288) / WINDOWS) * 1e6) / 1e6,
+        avg: Math.round(((717_170 + 360_716 + 10 * (19 * 288 - 1) + 12.5) / WINDOWS) * 1e6) / 1e6,
         licensed: 200,
         days_over: 5,
       },
@@ -355,7 +365,7 @@ describe.each(prometheusPairs())('license-report on Prometheus $version with bac
         ['Nodes in use against licensed, alpha', 0, 4],
         ['Nodes in use against licensed, bravo', 1, 1],
         ['Cores in use against licensed, bravo', 1, 1],
-        ['Nodes in use against licensed, charlie', 1, 0],
+        ['Nodes in use against licensed, charlie', 1, 1],
         ['Cores in use against licensed, charlie', 1, 0],
       ]);
       for (const c of charts) {
