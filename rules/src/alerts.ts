@@ -1,6 +1,14 @@
-// The alerts: for each input source, each alert's PromQL expression and description, or why the
-// source cannot express it. Pure: configuration in, rules out.
-import { ALERT_NAMES, type AlertName, type Config, type Source } from './config.js';
+// The alerts: for each input source, each alert's PromQL expression, description and facts, or why
+// the source cannot express it; and the license-receiver's own alerts. Pure: configuration in, rules out.
+import {
+  type AlertName,
+  type Config,
+  LICENCE_ALERT_NAMES,
+  type LicenceAlertName,
+  RECEIVER_ALERT_NAMES,
+  type ReceiverAlertName,
+  type Source,
+} from './config.js';
 import { daysExpr, parseDurationSeconds, secondsExpr } from './duration.js';
 
 export interface Rule {
@@ -11,14 +19,42 @@ export interface Rule {
   annotations: Record<string, string>;
 }
 
+export interface RuleGroup {
+  name: string;
+  rules: Rule[];
+}
+
 export interface RuleSet {
+  /** The rule groups: the licence alerts, then the license-receiver's own alerts (when enabled). */
+  groups: RuleGroup[];
+  /** Every rule of every group. */
   rules: Rule[];
   /** What was left out and why, and other caveats of the source; `render` prints them. */
   notes: string[];
 }
 
-type Definition = { expr: string; description: string } | { leftOut: string };
-type Definitions = Record<AlertName, Definition>;
+/**
+ * The facts an alert states as annotations of their own, besides summary and description: the
+ * contract between the rules and whatever renders their alerts (the receiver's messages). Values are
+ * strings; an empty string means the number could not be read when the alert was evaluated.
+ */
+export const FACTS = {
+  days_left: 'whole days until the licence expires, rounded down ("6")',
+  expires_at: 'when the licence expires, RFC 3339 in UTC ("2026-12-10T00:00:00Z")',
+  grace_period_ends_at: 'when the grace period ends, RFC 3339 in UTC ("2027-01-09T00:00:00Z")',
+  nodes_used: 'nodes counted against the licence now, a whole number ("95")',
+  nodes_licensed: 'the licence\'s node limit, a whole number ("100")',
+  nodes_forecast: 'nodes expected at the peak within the forecast horizon, a whole number ("132")',
+  cores_used: 'CPU cores counted against the licence now, a whole number ("480")',
+  cores_licensed: 'the licence\'s core limit, a whole number ("512")',
+  cores_forecast: 'CPU cores expected at the peak within the forecast horizon, a whole number ("530")',
+} as const;
+export type Fact = keyof typeof FACTS;
+
+type Definition =
+  | { expr: string; description: string; facts?: Partial<Record<Fact, string>> }
+  | { leftOut: string };
+type Definitions = Record<LicenceAlertName, Definition>;
 
 /** Alerts whose condition is a value of the licence (as opposed to its absence or the agent's health). */
 export const VALUE_ALERTS: readonly AlertName[] = [
@@ -29,6 +65,9 @@ export const VALUE_ALERTS: readonly AlertName[] = [
   'CalicoLicenseNodesOverCapacity',
   'CalicoLicenseNodesNearCapacity',
   'CalicoLicenseNodesCapacityForecast',
+  'CalicoLicenseCoresOverCapacity',
+  'CalicoLicenseCoresNearCapacity',
+  'CalicoLicenseCoresCapacityForecast',
 ];
 
 /** The expiry tiers, earliest first: at any moment at most one of them fires. */
@@ -39,41 +78,66 @@ export const EXPIRY_TIERS: readonly AlertName[] = [
   'CalicoLicenseExpired',
 ];
 
+/** Each capacity kind's tiers: over capacity, near capacity, forecast. */
+export const CAPACITY_TIERS: ReadonlyArray<readonly [AlertName, AlertName, AlertName]> = [
+  ['CalicoLicenseNodesOverCapacity', 'CalicoLicenseNodesNearCapacity', 'CalicoLicenseNodesCapacityForecast'],
+  ['CalicoLicenseCoresOverCapacity', 'CalicoLicenseCoresNearCapacity', 'CalicoLicenseCoresCapacityForecast'],
+];
+
 const ANNOTATION_ORDER = ['summary', 'description', 'runbook_url', 'remediation'];
 
 export function buildRules(config: Config): RuleSet {
   const ctx = new Context(config);
-  const defs = DEFINITIONS[config.source](ctx);
-  const rules: Rule[] = [];
   const notes: string[] = [...SOURCE_NOTES[config.source](ctx)];
   const disabled: string[] = [];
-  for (const name of ALERT_NAMES) {
-    const settings = config.alerts[name];
-    const def = defs[name];
-    if ('leftOut' in def) {
-      notes.push(`${name} is left out: ${def.leftOut}.`);
-      continue;
+  const build = <N extends AlertName>(names: readonly N[], defs: Record<N, Definition>): Rule[] => {
+    const rules: Rule[] = [];
+    for (const name of names) {
+      const def = defs[name];
+      if ('leftOut' in def) {
+        notes.push(`${name} is left out: ${def.leftOut}.`);
+        continue;
+      }
+      if (!config.alerts[name].enabled) {
+        disabled.push(name);
+        continue;
+      }
+      rules.push(rule(config, name, def));
     }
-    if (!settings.enabled) {
-      disabled.push(name);
-      continue;
-    }
-    const annotations: Record<string, string> = {
-      description: def.description,
-      runbook_url: config.runbookUrlPattern.replace('%s', name),
-      ...config.annotations,
-      ...settings.annotations,
-    };
-    rules.push({
-      alert: name,
-      expr: def.expr,
-      for: settings.for,
-      labels: { severity: settings.severity, ...config.labels, ...settings.labels },
-      annotations: orderAnnotations(annotations),
-    });
+    return rules;
+  };
+  const groups: RuleGroup[] = [
+    { name: config.groupName, rules: build(LICENCE_ALERT_NAMES, DEFINITIONS[config.source](ctx)) },
+  ];
+  if (config.licenseReceiver.enabled) {
+    const receiverRules = build(RECEIVER_ALERT_NAMES, receiverDefinitions(config));
+    if (receiverRules.length > 0)
+      groups.push({ name: config.licenseReceiver.groupName, rules: receiverRules });
   }
   if (disabled.length > 0) notes.push(`Disabled in the configuration: ${disabled.join(', ')}.`);
-  return { rules, notes };
+  return { groups, rules: groups.flatMap((g) => g.rules), notes };
+}
+
+function rule(
+  config: Config,
+  name: AlertName,
+  def: { expr: string; description: string; facts?: Partial<Record<Fact, string>> },
+): Rule {
+  const settings = config.alerts[name];
+  const annotations: Record<string, string> = {
+    description: def.description,
+    runbook_url: config.runbookUrlPattern.replace('%s', name),
+    ...def.facts,
+    ...config.annotations,
+    ...settings.annotations,
+  };
+  return {
+    alert: name,
+    expr: def.expr,
+    for: settings.for,
+    labels: { severity: settings.severity, ...config.labels, ...settings.labels },
+    annotations: orderAnnotations(annotations),
+  };
 }
 
 function orderAnnotations(a: Record<string, string>): Record<string, string> {
@@ -92,11 +156,15 @@ function orderAnnotations(a: Record<string, string>): Record<string, string> {
 // Building blocks shared by the sources.
 
 class Context {
-  constructor(readonly config: Config) {}
+  constructor(
+    readonly config: Config,
+    /** The target's label matchers, put in every selector. */
+    readonly selector = config.selector,
+  ) {}
 
   /** A vector selector: the metric with the target selector and any extra matchers. */
   m(metric: string, extra?: string): string {
-    return `${metric}{${this.config.selector.trim()}${extra === undefined ? '' : `,${extra}`}}`;
+    return `${metric}{${this.selector.trim()}${extra === undefined ? '' : `,${extra}`}}`;
   }
 
   get cluster(): string {
@@ -128,14 +196,36 @@ class Context {
   }
 
   /**
-   * A template that reads a second number for the description from the same target (job,
-   * instance and cluster label of the alert, plus `extra` labels) and formats it.
+   * A template that evaluates a PromQL expression about the alert's own target (job, instance and
+   * cluster label of the alert, plus `extra` labels) and writes its first value with `format` (given
+   * the template pipeline that yields the value), or `fallback` when there is none. `expr` receives
+   * the selector to use for each metric.
    */
-  lookup(metric: string, format: string, fallback: string, extra: string[] = []): string {
+  query(
+    expr: (sel: (metric: string, matchers?: string) => string) => string,
+    format: (value: string) => string,
+    fallback: string,
+    extra: string[] = [],
+  ): string {
     const labels = [...new Set(['job', 'instance', this.cluster, ...extra])];
     const matchers = labels.map((l) => `${l}=%q`).join(',');
-    const args = labels.map((l) => `$labels.${l}`).join(' ');
-    return `{{ with printf \`${metric}{${matchers}}\` ${args} | query }}{{ . | first | value | ${format} }}{{ else }}${fallback}{{ end }}`;
+    const text = expr((metric, more) => `${metric}{${matchers}${more === undefined ? '' : `,${more}`}}`);
+    const selectors = (text.split('%q').length - 1) / labels.length;
+    const args = Array.from({ length: selectors }, () => labels.map((l) => `$labels.${l}`).join(' ')).join(
+      ' ',
+    );
+    const otherwise = fallback === '' ? '' : `{{ else }}${fallback}`;
+    return `{{ with printf \`${text}\` ${args} | query }}${format('. | first | value')}${otherwise}{{ end }}`;
+  }
+
+  /** `query` of one metric, its value passed through a template function such as humanizeTimestamp. */
+  lookup(metric: string, fn: string, fallback: string, extra: string[] = []): string {
+    return this.query(
+      (sel) => sel(metric),
+      (v) => `{{ ${v} | ${fn} }}`,
+      fallback,
+      extra,
+    );
   }
 }
 
@@ -143,31 +233,105 @@ const lines = (...parts: string[]) => parts.filter((p) => p !== '').join('\n');
 const DATE = 'humanizeTimestamp';
 const DURATION = 'humanizeDuration';
 const COUNT = 'printf "%.0f"';
+/** A Unix timestamp as RFC 3339 in UTC (toTime: Prometheus 2.38+). */
+const rfc3339 = (v: string) => `{{ (toTime (${v})).Format "2006-01-02T15:04:05Z07:00" }}`;
+const count = (v: string) => `{{ ${v} | ${COUNT} }}`;
+/** Whole days from now to a timestamp metric, rounded down. */
+const daysUntil = (ctx: Context, metric: string, extra: string[] = []) =>
+  ctx.query((sel) => `floor((${sel(metric)} - time()) / 86400)`, count, '', extra);
 
-/** Node alerts read the same two gauges from this project's agent and from Tigera's legacy agent. */
-function nodeDefinitions(
-  ctx: Context,
-): Pick<
-  Definitions,
+/** A Prometheus duration for a number of seconds: 172800 → "2d", 5400 → "1h30m". */
+function durationText(seconds: number): string {
+  const units: Array<[string, number]> = [
+    ['d', 86_400],
+    ['h', 3_600],
+    ['m', 60],
+    ['s', 1],
+  ];
+  let rest = Math.round(seconds);
+  let out = '';
+  for (const [unit, size] of units) {
+    if (rest >= size) {
+      out += `${Math.floor(rest / size)}${unit}`;
+      rest %= size;
+    }
+  }
+  return out === '' ? '0s' : out;
+}
+
+interface CapacityKind<Names extends LicenceAlertName = LicenceAlertName> {
+  names: { over: Names; near: Names; forecast: Names };
+  used: string;
+  max: string;
+  /** "nodes", "CPU cores": how descriptions name what is counted. */
+  what: string;
+  /** The prefix of the facts: nodes_used, nodes_licensed, nodes_forecast. */
+  facts: 'nodes' | 'cores';
+  /** What going over means, after "the cluster is out of licence compliance". */
+  overMeans: string;
+}
+
+const NODES: CapacityKind<
   'CalicoLicenseNodesOverCapacity' | 'CalicoLicenseNodesNearCapacity' | 'CalicoLicenseNodesCapacityForecast'
-> {
+> = {
+  names: {
+    over: 'CalicoLicenseNodesOverCapacity',
+    near: 'CalicoLicenseNodesNearCapacity',
+    forecast: 'CalicoLicenseNodesCapacityForecast',
+  },
+  used: 'calico_nodes_used',
+  max: 'calico_maximum_licensed_nodes',
+  what: 'nodes',
+  facts: 'nodes',
+  overMeans:
+    'Calico does not enforce the limit, so nothing stops working, but the cluster is out of licence compliance.',
+};
+
+const CORES: CapacityKind<
+  'CalicoLicenseCoresOverCapacity' | 'CalicoLicenseCoresNearCapacity' | 'CalicoLicenseCoresCapacityForecast'
+> = {
+  names: {
+    over: 'CalicoLicenseCoresOverCapacity',
+    near: 'CalicoLicenseCoresNearCapacity',
+    forecast: 'CalicoLicenseCoresCapacityForecast',
+  },
+  used: 'calico_cores_used',
+  max: 'calico_maximum_licensed_cores',
+  what: 'CPU cores',
+  facts: 'cores',
+  overMeans:
+    "The cluster is out of licence compliance: Tigera's own usage reports count the same cores. Tigera does not document enforcing the limit.",
+};
+
+/**
+ * Over capacity, near capacity and the forecast for one kind of limit (nodes or cores), from a
+ * "used" and a "licensed" gauge. The licensed gauge is +Inf without a limit and 0 when unknown
+ * (Tigera's agent reports 0 for a licence that is not valid): neither fires anything.
+ */
+function capacityDefinitions<Names extends LicenceAlertName>(
+  ctx: Context,
+  kind: CapacityKind<Names>,
+): Record<Names, Definition> {
   const { config } = ctx;
-  const used = ctx.m('calico_nodes_used');
-  const max = ctx.m('calico_maximum_licensed_nodes');
-  const maxText = ctx.lookup('calico_maximum_licensed_nodes', COUNT, 'an unknown number of');
-  const usedText = ctx.lookup('calico_nodes_used', COUNT, 'an unknown number of');
-  const near = config.alerts.CalicoLicenseNodesNearCapacity;
-  const forecast = config.alerts.CalicoLicenseNodesCapacityForecast;
-  const horizon = parseDurationSeconds(forecast.horizon) ?? 0;
-  const guard = `# A licensed node count of 0 means "unknown" (Tigera's agent reports 0 for a licence that is not valid).`;
+  const used = ctx.m(kind.used);
+  const max = ctx.m(kind.max);
+  const maxText = ctx.lookup(kind.max, COUNT, 'an unknown number of');
+  const usedText = ctx.lookup(kind.used, COUNT, 'an unknown number of');
+  const facts = {
+    [`${kind.facts}_used`]: ctx.lookup(kind.used, COUNT, ''),
+    [`${kind.facts}_licensed`]: ctx.lookup(kind.max, COUNT, ''),
+  } as Partial<Record<Fact, string>>;
+  const near = config.alerts[kind.names.near] as { ratio: number };
+  const guard = `# A licensed count of 0 means "unknown" (Tigera's agent reports 0 for a licence that is not valid); +Inf means no limit.`;
   return {
-    CalicoLicenseNodesOverCapacity: {
+    [kind.names.over]: {
       expr: lines(guard, `${used} > ${max}`, 'and', `${max} > 0`),
       description:
-        `{{ $value | ${COUNT} }} nodes are in use${ctx.inCluster}, more than the ${maxText} the licence allows. ` +
-        'Calico does not enforce the limit, so nothing stops working, but the cluster is out of licence compliance.',
+        `{{ $value | ${COUNT} }} ${kind.what} are in use${ctx.inCluster}, more than the ${maxText} the licence allows. ` +
+        kind.overMeans,
+      facts,
     },
-    CalicoLicenseNodesNearCapacity: {
+    [kind.names.near]: {
       expr: lines(
         guard,
         `${used} / ${max} >= ${near.ratio}`,
@@ -177,57 +341,119 @@ function nodeDefinitions(
         `${max} > 0`,
       ),
       description:
-        `${usedText} of ${maxText} licensed nodes are in use${ctx.inCluster} ({{ $value | humanizePercentage }}; ` +
+        `${usedText} of ${maxText} licensed ${kind.what} are in use${ctx.inCluster} ({{ $value | humanizePercentage }}; ` +
         `this alert starts at ${formatPercent(near.ratio)}).`,
+      facts,
     },
-    CalicoLicenseNodesCapacityForecast: {
-      expr: lines(
-        `# Linear trend of the last ${forecast.range}, ${forecast.horizon} ahead; only while not over the limit yet.`,
-        `predict_linear(${used}[${forecast.range}], ${secondsExpr(horizon)}) > ${max}`,
-        'and',
-        `${used} <= ${max}`,
-        'and',
-        `${max} > 0`,
-      ),
-      description:
-        `At the node growth of the last ${forecast.range}, about {{ $value | ${COUNT} }} nodes will be in use` +
-        `${ctx.inCluster} within ${forecast.horizon}, more than the ${maxText} the licence allows ` +
-        `(${usedText} are in use now).`,
-    },
+    [kind.names.forecast]: forecastDefinition(ctx, kind, facts),
+  } as Record<Names, Definition>;
+}
+
+/**
+ * The forecast: the trend of the average over a whole `window` (1d), projected `horizon` ahead from
+ * the highest count of the last window. The trend compares the average of the last window with the
+ * average of the window that ended `range − window` earlier, so
+ * - a pattern that repeats every window (daily autoscaling swings) has the same average in both
+ *   windows and forecasts no growth, whatever its shape (predict_linear over whole days does not
+ *   cancel it: a day at 95 % with 6 hours at 50 % fits a rising line that crosses 100 %);
+ * - it needs `range` of history: the series must have had samples `range` ago, so a fresh install
+ *   (or an agent that moved to another instance) stays quiet until it has them.
+ */
+function forecastDefinition(
+  ctx: Context,
+  kind: CapacityKind,
+  facts: Partial<Record<Fact, string>>,
+): Definition {
+  const settings = ctx.config.alerts[kind.names.forecast] as {
+    range: string;
+    window: string;
+    horizon: string;
+  };
+  const range = parseDurationSeconds(settings.range) ?? 0;
+  const window = parseDurationSeconds(settings.window) ?? 0;
+  const horizon = parseDurationSeconds(settings.horizon) ?? 0;
+  const distance = durationText(range - window);
+  const w = settings.window;
+  const used = ctx.m(kind.used);
+  const max = ctx.m(kind.max);
+  const growth = (sel: string) =>
+    `(avg_over_time(${sel}[${w}]) - avg_over_time(${sel}[${w}] offset ${distance}))`;
+  const historyProbe = durationText(Math.min(window, 3600));
+  const perDay = ctx.query(
+    (sel) => `${growth(sel(kind.used))} * 86400 / (${secondsExpr(range - window)})`,
+    (v) => `{{ ${v} | printf "%.1f" }}`,
+    'an unknown number of',
+  );
+  return {
+    expr: lines(
+      `# Trend: the average of the last ${w} against the average of the ${w} that ended ${distance} earlier,`,
+      `# ${settings.horizon} ahead, added to the highest count of the last ${w}. An average over a whole ${w}`,
+      `# cancels any pattern that repeats every ${w} (autoscaling swings).`,
+      '(',
+      `  max_over_time(${used}[${w}])`,
+      `  + ${growth(used)} * (${secondsExpr(horizon)}) / (${secondsExpr(range - window)})`,
+      `) > ${max}`,
+      'and',
+      '# Only while not over the limit yet (that is the over-capacity alert).',
+      `${used} <= ${max}`,
+      'and',
+      `${max} > 0`,
+      'and',
+      `# History: only once the series has samples from ${settings.range} ago, so a fresh install waits ${settings.range}.`,
+      `last_over_time(${used}[${historyProbe}] offset ${settings.range})`,
+    ),
+    description:
+      `${capitalize(kind.what)} in use${ctx.inCluster} grow by about ${perDay} a day (the average of the last ${w} ` +
+      `against the ${w} that ended ${distance} earlier). At that rate about {{ $value | ${COUNT} }} will be in use ` +
+      `at the peak within ${settings.horizon}, more than the ${ctx.lookup(kind.max, COUNT, 'an unknown number of')} ` +
+      `the licence allows (${ctx.lookup(kind.used, COUNT, 'an unknown number of')} now). The forecast waits for ` +
+      `${settings.range} of history and ignores swings that repeat every ${w}.`,
+    facts: { ...facts, [`${kind.facts}_forecast`]: `{{ $value | ${COUNT} }}` },
   };
 }
+
+const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
 function formatPercent(ratio: number): string {
   return `${Math.round(ratio * 10_000) / 100}%`;
 }
 
-function agentDown(ctx: Context, target: string): Definition {
+/** Down, gone (seen within `seenWithin`, per cluster) or never there: for any scrape target. */
+function targetDown(ctx: Context, seenWithin: string, description: string): Definition {
   const up = ctx.m('up');
-  const seen = ctx.config.alerts.CalicoLicenseAgentDown.seenWithin;
   const by = `(${[...new Set([ctx.cluster, 'job'])].join(', ')})`;
   return {
     expr: lines(
       '# Down: the target is scraped and fails.',
       `${up} == 0`,
       'or',
-      `# Gone: the target was there within ${seen} and is not any more (per cluster).`,
+      `# Gone: the target was there within ${seenWithin} and is not any more (per cluster).`,
       '(',
-      `  group by ${by} (max_over_time(${up}[${seen}]))`,
+      `  group by ${by} (max_over_time(${up}[${seenWithin}]))`,
       `  unless on ${by}`,
       `  group by ${by} (${up})`,
       ')',
       'or',
-      `# Never there: no such target within ${seen}.`,
-      `absent_over_time(${up}[${seen}])`,
+      `# Never there: no such target within ${seenWithin}.`,
+      `absent_over_time(${up}[${seenWithin}])`,
     ),
-    description:
-      `{{ if $labels.instance }}Prometheus${ctx.inCluster} cannot scrape the ${target} {{ $labels.instance }} ` +
-      `(job {{ $labels.job }}){{ else }}Prometheus${ctx.inCluster} has no ${target} target for job {{ $labels.job }}{{ end }}. ` +
-      'While it is down, no other licence alert can fire and their last state may be out of date.',
+    description,
   };
 }
 
+function agentDown(ctx: Context, target: string): Definition {
+  return targetDown(
+    ctx,
+    ctx.config.alerts.CalicoLicenseAgentDown.seenWithin,
+    `{{ if $labels.instance }}Prometheus${ctx.inCluster} cannot scrape the ${target} {{ $labels.instance }} ` +
+      `(job {{ $labels.job }}){{ else }}Prometheus${ctx.inCluster} has no ${target} target for job {{ $labels.job }}{{ end }}. ` +
+      'While it is down, no other licence alert can fire and their last state may be out of date.',
+  );
+}
+
 const NOT_EXPORTED = (what: string) => `the source exports no ${what}`;
+const LEGACY_NO_CORES =
+  "Tigera's licence agent exports no core counts (only calico_nodes_used and calico_maximum_licensed_nodes); use this project's agent";
 
 // ---------------------------------------------------------------------------------------------
 // Sources.
@@ -256,6 +482,15 @@ function agentDefinitions(ctx: Context): Definitions {
     expired: ctx.ahead('CalicoLicenseExpired'),
   };
   const healthSource = ctx.lookup('license_agent_source_up', COUNT, '?');
+  const facts = {
+    days_left: daysUntil(ctx, 'calico_license_expiry_timestamp_seconds'),
+    expires_at: ctx.query((sel) => sel('calico_license_expiry_timestamp_seconds'), rfc3339, ''),
+    grace_period_ends_at: ctx.query(
+      (sel) => sel('calico_license_grace_period_end_timestamp_seconds'),
+      rfc3339,
+      '',
+    ),
+  };
   return {
     CalicoLicenseExpiringSoon: {
       expr: lines(
@@ -271,6 +506,7 @@ function agentDefinitions(ctx: Context): Definitions {
       description:
         `The Calico Enterprise licence${ctx.inCluster} expires in {{ $value | ${DURATION} }}, on ${expiryDate} ` +
         `(warning from ${soon.days} days, critical from ${critical.days} days before expiry).`,
+      facts: { days_left: facts.days_left, expires_at: facts.expires_at },
     },
     CalicoLicenseExpiryCritical: {
       expr: lines(
@@ -286,6 +522,7 @@ function agentDefinitions(ctx: Context): Definitions {
       description:
         `The Calico Enterprise licence${ctx.inCluster} expires in {{ $value | ${DURATION} }}, on ${expiryDate}. ` +
         `Then its grace period of ${graceLength} starts; it ends on ${graceEndDate}.`,
+      facts,
     },
     CalicoLicenseInGracePeriod: {
       expr: lines(
@@ -301,6 +538,7 @@ function agentDefinitions(ctx: Context): Definitions {
       description:
         `The Calico Enterprise licence${ctx.inCluster} expired on ${expiryDate}. Its grace period ends in ` +
         `{{ $value | ${DURATION} }}, on ${graceEndDate}; every feature keeps working until then.`,
+      facts: { expires_at: facts.expires_at, grace_period_ends_at: facts.grace_period_ends_at },
     },
     CalicoLicenseExpired: {
       expr: lines(
@@ -315,6 +553,7 @@ function agentDefinitions(ctx: Context): Definitions {
         `The Calico Enterprise licence${ctx.inCluster} expired on ${expiryDate} and its grace period ended ` +
         `{{ $value | ${DURATION} }} ago, on ${graceEndDate}. Calico Enterprise features are restricted until a ` +
         'renewed licence is applied.',
+      facts: { expires_at: facts.expires_at, grace_period_ends_at: facts.grace_period_ends_at },
     },
     CalicoLicenseInvalid: {
       expr: `max without (status) (${ctx.m('calico_license_status', 'status="invalid"')}) == 1`,
@@ -327,7 +566,8 @@ function agentDefinitions(ctx: Context): Definitions {
       expr: `max without (status) (${ctx.m('calico_license_status', 'status="no-license-loaded"')}) == 1`,
       description: `The licence agent {{ $labels.instance }}${ctx.inCluster} finds no LicenseKey named default: no Calico Enterprise licence is loaded.`,
     },
-    ...nodeDefinitions(ctx),
+    ...capacityDefinitions(ctx, NODES),
+    ...capacityDefinitions(ctx, CORES),
     CalicoLicenseAgentDown: agentDown(ctx, 'licence agent'),
     CalicoLicenseDataStale: {
       expr: lines(
@@ -366,6 +606,7 @@ function legacyDefinitions(ctx: Context): Definitions {
       description:
         `The Calico Enterprise licence${ctx.inCluster} has {{ $value }} whole days left before it expires ` +
         `(warning from ${soon.days} days, critical from ${critical.days} days before expiry).`,
+      facts: { days_left: `{{ $value | ${COUNT} }}` },
     },
     CalicoLicenseExpiryCritical: {
       expr: lines(
@@ -375,6 +616,7 @@ function legacyDefinitions(ctx: Context): Definitions {
         `${valid} == 1`,
       ),
       description: `The Calico Enterprise licence${ctx.inCluster} has {{ $value }} whole days left before it expires.`,
+      facts: { days_left: `{{ $value | ${COUNT} }}` },
     },
     CalicoLicenseInGracePeriod: {
       leftOut:
@@ -394,7 +636,10 @@ function legacyDefinitions(ctx: Context): Definitions {
       leftOut:
         "the legacy gauges do not report a missing LicenseKey (Tigera's agent keeps its last or zero values)",
     },
-    ...nodeDefinitions(ctx),
+    ...capacityDefinitions(ctx, NODES),
+    CalicoLicenseCoresOverCapacity: { leftOut: LEGACY_NO_CORES },
+    CalicoLicenseCoresNearCapacity: { leftOut: LEGACY_NO_CORES },
+    CalicoLicenseCoresCapacityForecast: { leftOut: LEGACY_NO_CORES },
     CalicoLicenseAgentDown: agentDown(ctx, 'licence agent'),
     CalicoLicenseDataStale: { leftOut: NOT_EXPORTED('time of its last successful read') },
   };
@@ -411,6 +656,11 @@ function operatorDefinitions(ctx: Context): Definitions {
   const soon = config.alerts.CalicoLicenseExpiringSoon;
   const critical = config.alerts.CalicoLicenseExpiryCritical;
   const pkg = '(package {{ $labels.package }})';
+  const metric = 'tigera_operator_license_expiry_timestamp_seconds';
+  const facts = {
+    days_left: daysUntil(ctx, metric, ['package']),
+    expires_at: ctx.query((sel) => sel(metric), rfc3339, '', ['package']),
+  };
   const a = {
     soon: ctx.ahead('CalicoLicenseExpiringSoon'),
     critical: ctx.ahead('CalicoLicenseExpiryCritical'),
@@ -432,6 +682,7 @@ function operatorDefinitions(ctx: Context): Definitions {
       description:
         `The Calico Enterprise licence ${pkg}${ctx.inCluster} expires in {{ $value | ${DURATION} }}, on ${expiryDate} ` +
         `(warning from ${soon.days} days, critical from ${critical.days} days before expiry).`,
+      facts,
     },
     CalicoLicenseExpiryCritical: {
       expr: lines(
@@ -446,6 +697,7 @@ function operatorDefinitions(ctx: Context): Definitions {
       description:
         `The Calico Enterprise licence ${pkg}${ctx.inCluster} expires in {{ $value | ${DURATION} }}, on ${expiryDate}. ` +
         'A grace period follows; its length is set by the licence (status.gracePeriod of the LicenseKey).',
+      facts,
     },
     CalicoLicenseInGracePeriod: {
       expr: lines(
@@ -460,6 +712,7 @@ function operatorDefinitions(ctx: Context): Definitions {
         `The Calico Enterprise licence ${pkg}${ctx.inCluster} expired {{ $value | ${DURATION} }} ago, on ${expiryDate}, ` +
         'and is in its grace period: every feature keeps working until it ends. The tigera-operator does not ' +
         'export when the grace period ends: read status.gracePeriod of the LicenseKey.',
+      facts: { expires_at: facts.expires_at },
     },
     CalicoLicenseExpired: {
       expr: lines(validComment, `${valid} == 0`),
@@ -467,6 +720,7 @@ function operatorDefinitions(ctx: Context): Definitions {
         `The tigera-operator${ctx.inCluster} reports the Calico Enterprise licence ${pkg} as no longer valid: it ` +
         `expired on ${expiryDate} and its grace period is over. Calico Enterprise features are restricted until a ` +
         'renewed licence is applied.',
+      facts: { expires_at: facts.expires_at },
     },
     CalicoLicenseInvalid: {
       leftOut: 'the tigera-operator exports no state for a licence it cannot decode',
@@ -485,8 +739,76 @@ function operatorDefinitions(ctx: Context): Definitions {
     CalicoLicenseNodesOverCapacity: { leftOut: NOT_EXPORTED('node counts') },
     CalicoLicenseNodesNearCapacity: { leftOut: NOT_EXPORTED('node counts') },
     CalicoLicenseNodesCapacityForecast: { leftOut: NOT_EXPORTED('node counts') },
+    CalicoLicenseCoresOverCapacity: { leftOut: NOT_EXPORTED('core counts') },
+    CalicoLicenseCoresNearCapacity: { leftOut: NOT_EXPORTED('core counts') },
+    CalicoLicenseCoresCapacityForecast: { leftOut: NOT_EXPORTED('core counts') },
     CalicoLicenseAgentDown: agentDown(ctx, 'tigera-operator metrics target'),
     CalicoLicenseDataStale: { leftOut: NOT_EXPORTED('time of its last successful read') },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The license-receiver's own alerts: the same for every source, on its own selector. Its metrics
+// (receiver/src/metrics.ts) carry a `channel` label; every alert is per channel and target.
+
+function receiverDefinitions(config: Config): Record<ReceiverAlertName, Definition> {
+  const ctx = new Context(config, config.licenseReceiver.selector);
+  const a = config.alerts;
+  const by = `(${[...new Set([ctx.cluster, 'job', 'instance', 'channel'])].join(', ')})`;
+  const failingWindow = a.LicenseReceiverNotificationsFailing.window;
+  const deadWithin = a.LicenseReceiverDeadLetters.within;
+  const backlogAfter = a.LicenseReceiverOutboxBacklog.after;
+  const channel = 'channel {{ $labels.channel }}';
+  const receiver = `the license-receiver {{ $labels.instance }}${ctx.inCluster}`;
+  const deadNow = ctx.query(
+    (sel) => `sum(${sel('license_receiver_outbox_rows', 'state="dead"')})`,
+    count,
+    'an unknown number of',
+    ['channel'],
+  );
+  return {
+    LicenseReceiverDown: targetDown(
+      ctx,
+      a.LicenseReceiverDown.seenWithin,
+      `{{ if $labels.instance }}Prometheus${ctx.inCluster} cannot scrape the license-receiver {{ $labels.instance }} ` +
+        `(job {{ $labels.job }}){{ else }}Prometheus${ctx.inCluster} has no license-receiver target for job {{ $labels.job }}{{ end }}. ` +
+        'While it is down, licence alerts reach no Slack, email or ticket: Alertmanager retries its webhook, ' +
+        'but gives up on a notification after its repeat.',
+    ),
+    LicenseReceiverDeadLetters: {
+      expr: lines(
+        `# Any notification given up on (permanent error, or older than delivery.max_age) within ${deadWithin}.`,
+        `sum by ${by} (increase(${ctx.m('license_receiver_notifications_dead_lettered_total')}[${deadWithin}])) > 0`,
+      ),
+      description:
+        `${capitalize(receiver)} gave up on about {{ $value | ${COUNT} }} notification(s) for ${channel} in the ` +
+        `last ${deadWithin}: they will not be delivered unless retried. ${deadNow} dead letter(s) of this ` +
+        'channel are in its outbox now; the receiver logs "notification dead-lettered" with the error.',
+    },
+    LicenseReceiverNotificationsFailing: {
+      expr: lines(
+        `# Deliveries to the channel fail (at least one failure in every ${failingWindow}) and none succeeds.`,
+        `# ${failingWindow} must be longer than the receiver's longest retry delay (delivery.backoff.max × (1 + jitter): 7.5m by default).`,
+        `sum by ${by} (increase(${ctx.m('license_receiver_notifications_failed_total')}[${failingWindow}])) > 0`,
+        `unless on ${by}`,
+        `sum by ${by} (increase(${ctx.m('license_receiver_notifications_sent_total')}[${failingWindow}])) > 0`,
+      ),
+      description:
+        `Every delivery from ${receiver} to ${channel} has failed for at least ` +
+        `${a.LicenseReceiverNotificationsFailing.for} (about {{ $value | ${COUNT} }} failed attempt(s) in the last ` +
+        `${failingWindow}, none delivered). Licence notifications wait in the outbox and become dead letters ` +
+        'after delivery.max_age.',
+    },
+    LicenseReceiverOutboxBacklog: {
+      expr: lines(
+        `# The oldest notification not yet delivered has waited longer than ${backlogAfter}.`,
+        `${ctx.m('license_receiver_outbox_oldest_age_seconds')} > ${secondsExpr(parseDurationSeconds(backlogAfter) ?? 0)}`,
+      ),
+      description:
+        `The oldest notification for ${channel} in the outbox of ${receiver} has waited ` +
+        `{{ $value | ${DURATION} }} (this alert starts at ${backlogAfter}): the channel is failing, paused by a ` +
+        'rate limit, or the receiver cannot keep up.',
+    },
   };
 }
 

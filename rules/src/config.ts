@@ -6,9 +6,10 @@ import { z } from 'zod';
 import { DURATION_EXPECTED, parseDurationSeconds } from './duration.js';
 
 export const ALERT_PREFIX = 'CalicoLicense';
+export const RECEIVER_ALERT_PREFIX = 'LicenseReceiver';
 
-/** Alert names, in the order the rule file lists them. Fixed: receivers and runbooks key on them. */
-export const ALERT_NAMES = [
+/** The licence alerts (rule group `groupName`), in the order the rule file lists them. */
+export const LICENCE_ALERT_NAMES = [
   'CalicoLicenseExpiringSoon',
   'CalicoLicenseExpiryCritical',
   'CalicoLicenseInGracePeriod',
@@ -18,10 +19,26 @@ export const ALERT_NAMES = [
   'CalicoLicenseNodesOverCapacity',
   'CalicoLicenseNodesNearCapacity',
   'CalicoLicenseNodesCapacityForecast',
+  'CalicoLicenseCoresOverCapacity',
+  'CalicoLicenseCoresNearCapacity',
+  'CalicoLicenseCoresCapacityForecast',
   'CalicoLicenseAgentDown',
   'CalicoLicenseDataStale',
 ] as const;
-export type AlertName = (typeof ALERT_NAMES)[number];
+
+/** The license-receiver's own alerts (rule group `licenseReceiver.groupName`). */
+export const RECEIVER_ALERT_NAMES = [
+  'LicenseReceiverDown',
+  'LicenseReceiverDeadLetters',
+  'LicenseReceiverNotificationsFailing',
+  'LicenseReceiverOutboxBacklog',
+] as const;
+
+/** Every alert name. Fixed: receivers, runbooks and Alertmanager routes key on them. */
+export const ALERT_NAMES = [...LICENCE_ALERT_NAMES, ...RECEIVER_ALERT_NAMES] as const;
+export type LicenceAlertName = (typeof LICENCE_ALERT_NAMES)[number];
+export type ReceiverAlertName = (typeof RECEIVER_ALERT_NAMES)[number];
+export type AlertName = LicenceAlertName | ReceiverAlertName;
 
 export const SOURCES = ['agent', 'legacy-agent', 'tigera-operator'] as const;
 export type Source = (typeof SOURCES)[number];
@@ -96,6 +113,7 @@ const alert = <T extends z.ZodRawShape>(extra: T) =>
     mapping('alert settings (enabled, severity, for, labels, annotations, …)'),
   );
 
+const forecast = { range: positiveDuration, window: positiveDuration, horizon: positiveDuration };
 const alertsSchema = z.strictObject(
   {
     CalicoLicenseExpiringSoon: alert({ days }),
@@ -106,9 +124,16 @@ const alertsSchema = z.strictObject(
     CalicoLicenseMissing: alert({}),
     CalicoLicenseNodesOverCapacity: alert({}),
     CalicoLicenseNodesNearCapacity: alert({ ratio }),
-    CalicoLicenseNodesCapacityForecast: alert({ range: positiveDuration, horizon: positiveDuration }),
+    CalicoLicenseNodesCapacityForecast: alert(forecast),
+    CalicoLicenseCoresOverCapacity: alert({}),
+    CalicoLicenseCoresNearCapacity: alert({ ratio }),
+    CalicoLicenseCoresCapacityForecast: alert(forecast),
     CalicoLicenseAgentDown: alert({ seenWithin: positiveDuration }),
     CalicoLicenseDataStale: alert({ after: positiveDuration }),
+    LicenseReceiverDown: alert({ seenWithin: positiveDuration }),
+    LicenseReceiverDeadLetters: alert({ within: positiveDuration }),
+    LicenseReceiverNotificationsFailing: alert({ window: positiveDuration }),
+    LicenseReceiverOutboxBacklog: alert({ after: positiveDuration }),
   },
   mapping('alert names to alert settings'),
 );
@@ -124,13 +149,77 @@ const isHttpUrl = (s: string) => {
   }
 };
 
+const selector = (example: string) => {
+  const expected = `PromQL label matchers such as ${example}`;
+  return z.string({ error: expected }).refine((s) => SELECTOR.test(s), { error: expected });
+};
+
+/**
+ * The body of an Alertmanager receiver, as in alertmanager.yml: integrations such as email_configs or
+ * slack_configs, each a list of settings. Alertmanager (amtool check-config) checks the settings
+ * themselves; here only the shape, and that no secret is written inline.
+ */
+const RECEIVER_CONFIG_EXPECTED =
+  'an Alertmanager receiver body: integrations such as email_configs or slack_configs, each a list of settings, or null to use a receiver your alertmanager.yml defines';
+const receiverConfig = z.record(
+  z.string().regex(/^[a-z0-9]+_configs$/, { error: RECEIVER_CONFIG_EXPECTED }),
+  z
+    .array(z.record(z.string(), z.unknown(), { error: 'a mapping of integration settings' }), {
+      error: 'a list of integration settings',
+    })
+    .min(1, { error: 'a list of integration settings' }),
+  { error: RECEIVER_CONFIG_EXPECTED },
+);
+
+/**
+ * Settings that hold a secret, and the settings to use instead. Slack's api_url is its secret webhook
+ * URL; elsewhere api_url is a plain base URL.
+ */
+const SECRET_SETTINGS: Record<string, string> = {
+  auth_password: 'auth_password_file',
+  auth_secret: 'auth_password_file with auth_username (or smtp_auth_secret in your global section)',
+  routing_key: 'routing_key_file',
+  service_key: 'service_key_file',
+  api_key: 'api_key_file',
+  user_key: 'user_key_file',
+  token: 'token_file',
+  bot_token: 'bot_token_file',
+  webhook_url: 'webhook_url_file',
+  api_secret: 'api_secret_file',
+  password: 'password_file',
+  credentials: 'credentials_file',
+  bearer_token: 'bearer_token_file',
+  client_secret: 'client_secret_file',
+};
+
+/** Paths (and the setting to use instead) of the secrets written inline in a receiver body. */
+function inlineSecrets(
+  config: Record<string, unknown[]>,
+  base: PropertyKey[],
+): Array<{ path: PropertyKey[]; instead: string }> {
+  const found: Array<{ path: PropertyKey[]; instead: string }> = [];
+  const scan = (value: unknown, path: PropertyKey[], integration: string) => {
+    if (Array.isArray(value)) {
+      for (const [i, v] of value.entries()) scan(v, [...path, i], integration);
+    }
+    if (!isPlainObject(value)) return;
+    for (const [key, v] of Object.entries(value)) {
+      const instead =
+        key === 'api_url' && integration === 'slack_configs' ? 'api_url_file' : SECRET_SETTINGS[key];
+      if (instead !== undefined && typeof v === 'string' && v !== '')
+        found.push({ path: [...path, key], instead });
+      else scan(v, [...path, key], integration);
+    }
+  };
+  for (const [integration, list] of Object.entries(config)) scan(list, [...base, integration], integration);
+  return found;
+}
+
 const schema = z
   .strictObject(
     {
       source: z.enum(SOURCES, { error: `one of ${SOURCES.join(', ')}` }),
-      selector: z
-        .string({ error: 'PromQL label matchers such as job="license-agent"' })
-        .refine((s) => SELECTOR.test(s), { error: 'PromQL label matchers such as job="license-agent"' }),
+      selector: selector('job="license-agent"'),
       clusterLabel: z
         .string({ error: LABEL_NAME_EXPECTED })
         .regex(LABEL_NAME, { error: LABEL_NAME_EXPECTED }),
@@ -167,8 +256,23 @@ const schema = z
           groupWait: duration,
           groupInterval: duration,
           repeatInterval: duration,
+          opsReceiver: z.strictObject(
+            {
+              name: text('a receiver name'),
+              config: receiverConfig.nullable(),
+            },
+            mapping('the settings of the receiver for the license-receiver’s own alerts (name, config)'),
+          ),
         },
         mapping('Alertmanager settings'),
+      ),
+      licenseReceiver: z.strictObject(
+        {
+          enabled: bool,
+          groupName: text('a rule group name'),
+          selector: selector('job="license-receiver"'),
+        },
+        mapping('the settings of the license-receiver’s own alerts (enabled, groupName, selector)'),
       ),
       alerts: alertsSchema,
     },
@@ -188,14 +292,56 @@ const schema = z
         `fewer days than alerts.CalicoLicenseExpiringSoon.days (${soon}): the critical tier starts where the warning tier ends`,
       );
     }
-    const down = c.alerts.CalicoLicenseAgentDown;
-    const seenWithin = parseDurationSeconds(down.seenWithin);
-    const downFor = parseDurationSeconds(down.for);
-    if (seenWithin !== undefined && downFor !== undefined && seenWithin > 0 && seenWithin <= downFor) {
+    for (const name of ['CalicoLicenseAgentDown', 'LicenseReceiverDown'] as const) {
+      const down = c.alerts[name];
+      const seenWithin = parseDurationSeconds(down.seenWithin);
+      const downFor = parseDurationSeconds(down.for);
+      if (seenWithin !== undefined && downFor !== undefined && seenWithin > 0 && seenWithin <= downFor) {
+        issue(
+          ['alerts', name, 'seenWithin'],
+          `a duration longer than alerts.${name}.for (${down.for}), or a vanished target stops counting before the alert can fire`,
+        );
+      }
+    }
+    for (const name of [
+      'CalicoLicenseNodesCapacityForecast',
+      'CalicoLicenseCoresCapacityForecast',
+    ] as const) {
+      const f = c.alerts[name];
+      const range = parseDurationSeconds(f.range) ?? 0;
+      const window = parseDurationSeconds(f.window) ?? 0;
+      if (range > 0 && window > 0 && range < 2 * window) {
+        issue(
+          ['alerts', name, 'range'],
+          `at least twice alerts.${name}.window (${f.window}): the trend compares the last window with the window that starts range ago, and the two must not overlap`,
+        );
+      }
+    }
+    const am = c.alertmanager;
+    if (am.opsReceiver.name === am.receiver) {
       issue(
-        ['alerts', 'CalicoLicenseAgentDown', 'seenWithin'],
-        `a duration longer than alerts.CalicoLicenseAgentDown.for (${down.for}), or a vanished target stops counting before the alert can fire`,
+        ['alertmanager', 'opsReceiver', 'name'],
+        `a receiver other than alertmanager.receiver (${am.receiver}): the license-receiver's own alerts must not depend on it`,
       );
+    }
+    const opsConfig = am.opsReceiver.config;
+    if (opsConfig !== null) {
+      const base = ['alertmanager', 'opsReceiver', 'config'];
+      for (const [i, hook] of (opsConfig.webhook_configs ?? []).entries()) {
+        if (isPlainObject(hook) && hook.url === am.webhookUrl) {
+          issue(
+            [...base, 'webhook_configs', i, 'url'],
+            "a destination other than the license-receiver's webhook (alertmanager.webhookUrl): its own alerts must not depend on it",
+          );
+        }
+      }
+      for (const { path, instead } of inlineSecrets(opsConfig, base)) {
+        issue(
+          path,
+          `${instead}, a file mounted into Alertmanager: secrets never go into this file`,
+          'a secret written inline',
+        );
+      }
     }
 
     const checkLabels = (path: PropertyKey[], labels: Record<string, string>) => {
@@ -271,6 +417,12 @@ export function loadConfig(
   const override =
     overrideText === undefined ? {} : parseYamlMapping(overrideText, names.override ?? 'overrides');
   const merged = deepMerge(defaults, override);
+  // A receiver body is replaced, not merged: slack_configs in an override must not keep the
+  // default's email_configs beside it.
+  for (const path of WHOLE_VALUES) {
+    const value = get(override, path);
+    if (value !== undefined) set(merged, path, value);
+  }
   const result = schema.safeParse(merged);
   if (!result.success) throw new ConfigError(formatIssues(result.error.issues, merged, defaults));
   return result.data;
@@ -293,6 +445,18 @@ function parseYamlMapping(text: string, name: string): Record<string, unknown> {
     throw new ConfigError([`${name}: got ${show(doc)}; expected a YAML mapping of settings`]);
   }
   return doc;
+}
+
+/** Settings an override replaces as a whole instead of merging key by key. */
+const WHOLE_VALUES: ReadonlyArray<readonly string[]> = [['alertmanager', 'opsReceiver', 'config']];
+
+function set(root: unknown, path: readonly string[], value: unknown): void {
+  let v = root;
+  for (const key of path.slice(0, -1)) {
+    if (!isPlainObject(v)) return;
+    v = v[key];
+  }
+  if (isPlainObject(v)) v[path[path.length - 1] as string] = value;
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {

@@ -1,6 +1,16 @@
 // The rules package: thresholds.yaml rendered to a Prometheus rule file, a PrometheusRule and an
 // Alertmanager fragment. Pure functions; the CLI (cli.ts, main.ts) does the I/O.
-export { buildRules, EXPIRY_TIERS, type Rule, type RuleSet, VALUE_ALERTS } from './alerts.js';
+export {
+  buildRules,
+  CAPACITY_TIERS,
+  EXPIRY_TIERS,
+  FACTS,
+  type Fact,
+  type Rule,
+  type RuleGroup,
+  type RuleSet,
+  VALUE_ALERTS,
+} from './alerts.js';
 export {
   ALERT_NAMES,
   ALERT_PREFIX,
@@ -8,7 +18,10 @@ export {
   type Config,
   ConfigError,
   deepMerge,
+  LICENCE_ALERT_NAMES,
   loadConfig,
+  RECEIVER_ALERT_NAMES,
+  RECEIVER_ALERT_PREFIX,
   SEVERITIES,
   SOURCES,
   type Source,

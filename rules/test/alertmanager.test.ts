@@ -42,6 +42,34 @@ describe('amtool', () => {
     });
   }
 
+  it('check-config accepts the ops receiver as Slack, and as a receiver alertmanager.yml already has', async () => {
+    const slack = render(
+      configWith(
+        'alertmanager:\n  opsReceiver:\n    config:\n      slack_configs:\n        - api_url_file: /etc/alertmanager/secrets/slack-ops\n          channel: "#platform"\n',
+      ),
+    );
+    const slackFile = wrap(yaml.load(slack.files[OUTPUT_FILES.alertmanager] ?? '') as Fragment, 'ops-slack');
+    const r1 = await run(amtool, ['check-config', slackFile]);
+    expect(r1.code, `${r1.stdout}\n${r1.stderr}`).toBe(0);
+
+    const existing = render(
+      configWith('alertmanager:\n  opsReceiver:\n    name: platform-oncall\n    config: null\n'),
+    );
+    const fragment = yaml.load(existing.files[OUTPUT_FILES.alertmanager] ?? '') as Fragment;
+    expect(fragment.receivers.map((r) => r.name)).toEqual(['calico-license']);
+    // Alone, the route names a receiver nobody defines: amtool refuses it ...
+    const alone = await run(amtool, ['check-config', wrap(fragment, 'ops-missing')]);
+    expect(alone.code).not.toBe(0);
+    expect(alone.stdout + alone.stderr).toContain('platform-oncall');
+    // ... merged into a configuration that has it, it passes.
+    const merged = wrap(
+      { ...fragment, receivers: [...fragment.receivers, { name: 'platform-oncall' }] },
+      'ops-existing',
+    );
+    const r2 = await run(amtool, ['check-config', merged]);
+    expect(r2.code, `${r2.stdout}\n${r2.stderr}`).toBe(0);
+  });
+
   it('check-config rejects a broken fragment (the check can fail)', async () => {
     const fragment = readYaml(join(distVariants()[0]?.dir ?? '', OUTPUT_FILES.alertmanager)) as Fragment;
     const broken = structuredClone(fragment);
@@ -52,27 +80,19 @@ describe('amtool', () => {
     expect(r.code).not.toBe(0);
   });
 
-  it('routes the licence alerts to the webhook receiver and nothing else', async () => {
+  it('routes the licence alerts to the webhook receiver, the receiver’s own to the ops receiver, nothing else', async () => {
     const fragment = readYaml(join(distVariants()[0]?.dir ?? '', OUTPUT_FILES.alertmanager)) as Fragment;
     const file = wrap(fragment, 'routes');
-    const licence = await run(amtool, [
-      'config',
-      'routes',
-      'test',
-      `--config.file=${file}`,
-      'alertname=CalicoLicenseExpired',
-      'cluster=c1',
-    ]);
-    expect(licence.code, licence.stderr).toBe(0);
-    expect(licence.stdout.trim()).toBe('calico-license');
-    const other = await run(amtool, [
-      'config',
-      'routes',
-      'test',
-      `--config.file=${file}`,
-      'alertname=KubePodCrashLooping',
-    ]);
-    expect(other.stdout.trim()).toBe('default');
+    const receiverOf = async (...labels: string[]) => {
+      const r = await run(amtool, ['config', 'routes', 'test', `--config.file=${file}`, ...labels]);
+      expect(r.code, r.stderr).toBe(0);
+      return r.stdout.trim();
+    };
+    expect(await receiverOf('alertname=CalicoLicenseExpired', 'cluster=c1')).toBe('calico-license');
+    expect(await receiverOf('alertname=LicenseReceiverDeadLetters', 'cluster=c1', 'channel=slack')).toBe(
+      'license-monitor-ops',
+    );
+    expect(await receiverOf('alertname=KubePodCrashLooping')).toBe('default');
   });
 });
 
@@ -107,16 +127,31 @@ describe('inhibit rules', () => {
     expect(rules).toContainEqual({
       source_matchers: ['alertname=~"CalicoLicenseMissing|CalicoLicenseInvalid|CalicoLicenseAgentDown"'],
       target_matchers: [
-        'alertname=~"CalicoLicenseExpiringSoon|CalicoLicenseExpiryCritical|CalicoLicenseInGracePeriod|CalicoLicenseExpired|CalicoLicenseNodesOverCapacity|CalicoLicenseNodesNearCapacity|CalicoLicenseNodesCapacityForecast"',
+        'alertname=~"CalicoLicenseExpiringSoon|CalicoLicenseExpiryCritical|CalicoLicenseInGracePeriod|CalicoLicenseExpired|CalicoLicenseNodesOverCapacity|CalicoLicenseNodesNearCapacity|CalicoLicenseNodesCapacityForecast|CalicoLicenseCoresOverCapacity|CalicoLicenseCoresNearCapacity|CalicoLicenseCoresCapacityForecast"',
       ],
       equal: ['cluster'],
     });
   });
 
-  it('let over capacity silence near capacity and the forecast', () => {
+  it('let over capacity silence near capacity and the forecast, for nodes and for cores apart', () => {
     expect(rules).toContainEqual({
       source_matchers: ['alertname="CalicoLicenseNodesOverCapacity"'],
       target_matchers: ['alertname=~"CalicoLicenseNodesNearCapacity|CalicoLicenseNodesCapacityForecast"'],
+      equal: ['cluster'],
+    });
+    expect(rules).toContainEqual({
+      source_matchers: ['alertname="CalicoLicenseCoresOverCapacity"'],
+      target_matchers: ['alertname=~"CalicoLicenseCoresNearCapacity|CalicoLicenseCoresCapacityForecast"'],
+      equal: ['cluster'],
+    });
+  });
+
+  it('let a receiver that is down silence its other alerts', () => {
+    expect(rules.at(-1)).toEqual({
+      source_matchers: ['alertname="LicenseReceiverDown"'],
+      target_matchers: [
+        'alertname=~"LicenseReceiverDeadLetters|LicenseReceiverNotificationsFailing|LicenseReceiverOutboxBacklog"',
+      ],
       equal: ['cluster'],
     });
   });

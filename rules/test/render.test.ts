@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as yaml from 'js-yaml';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Rule } from '../src/alerts.js';
+import { FACTS, type Rule } from '../src/alerts.js';
 import { run as cli } from '../src/cli.js';
-import { ALERT_NAMES, ConfigError, loadConfig, SOURCES } from '../src/config.js';
+import { ALERT_NAMES, ConfigError, loadConfig, RECEIVER_ALERT_NAMES, SOURCES } from '../src/config.js';
 import { OUTPUT_FILES, render } from '../src/render.js';
 import { configWith, DEFAULTS_TEXT, DIST_DIR, EXAMPLES_DIR, REPO_DIR, RULES_DIR } from './helpers.js';
 
@@ -28,6 +28,9 @@ function changedPaths(a: unknown, b: unknown, path = ''): string[] {
   }
   return Object.is(a, b) ? [] : [path];
 }
+
+const OPS_PLACEHOLDER_NOTE =
+  "alertmanager.opsReceiver.config is a placeholder (an example.com address): set where the license-receiver's own alerts go (your team's email or Slack, not through the license-receiver; rules/README.md says how).";
 
 const byName = (rules: Rule[]) => Object.fromEntries(rules.map((r) => [r.alert, r]));
 const defaults = render(configWith());
@@ -77,8 +80,15 @@ describe('thresholds.yaml', () => {
       CalicoLicenseNodesOverCapacity: 'warning',
       CalicoLicenseNodesNearCapacity: 'info',
       CalicoLicenseNodesCapacityForecast: 'warning',
+      CalicoLicenseCoresOverCapacity: 'warning',
+      CalicoLicenseCoresNearCapacity: 'info',
+      CalicoLicenseCoresCapacityForecast: 'warning',
       CalicoLicenseAgentDown: 'warning',
       CalicoLicenseDataStale: 'warning',
+      LicenseReceiverDown: 'warning',
+      LicenseReceiverDeadLetters: 'warning',
+      LicenseReceiverNotificationsFailing: 'warning',
+      LicenseReceiverOutboxBacklog: 'warning',
     });
   });
 });
@@ -136,8 +146,17 @@ describe('render', () => {
       'CalicoLicenseNodesNearCapacity',
       'CalicoLicenseNodesCapacityForecast',
       'CalicoLicenseAgentDown',
+      ...RECEIVER_ALERT_NAMES,
     ]);
-    for (const name of ['InGracePeriod', 'Invalid', 'Missing', 'DataStale']) {
+    for (const name of [
+      'InGracePeriod',
+      'Invalid',
+      'Missing',
+      'CoresOverCapacity',
+      'CoresNearCapacity',
+      'CoresCapacityForecast',
+      'DataStale',
+    ]) {
       expect(legacy.notes.join('\n')).toContain(`CalicoLicense${name} is left out`);
     }
     const operator = render(configWith('source: tigera-operator'));
@@ -148,10 +167,14 @@ describe('render', () => {
       'CalicoLicenseExpired',
       'CalicoLicenseMissing',
       'CalicoLicenseAgentDown',
+      ...RECEIVER_ALERT_NAMES,
     ]);
-    expect(operator.notes.filter((n) => n.includes('is left out'))).toHaveLength(5);
+    expect(operator.notes.filter((n) => n.includes('is left out'))).toHaveLength(8);
+    expect(operator.notes).toContain(
+      'CalicoLicenseCoresOverCapacity is left out: the source exports no core counts.',
+    );
     expect(operator.files[OUTPUT_FILES.rules]).toContain('# - CalicoLicenseInvalid is left out');
-    expect(defaults.notes).toEqual([]);
+    expect(defaults.notes).toEqual([OPS_PLACEHOLDER_NOTE]);
   });
 
   it('runs each expiry tier’s `for` ahead of its threshold', () => {
@@ -162,6 +185,148 @@ describe('render', () => {
     const zero = byName(render(configWith('alerts:\n  CalicoLicenseExpiringSoon: {for: 0s}')).rules);
     expect(zero.CalicoLicenseExpiringSoon?.expr).toContain('- time() < 30 * 86400\n');
     expect(zero.CalicoLicenseExpiringSoon?.expr).not.toContain('is the rule');
+  });
+});
+
+describe('the annotation contract (facts the rules state for the receiver)', () => {
+  // Which fact annotations each alert carries, per source: rules/README.md's contract table.
+  const expiry = {
+    CalicoLicenseExpiringSoon: ['days_left', 'expires_at'],
+    CalicoLicenseExpiryCritical: ['days_left', 'expires_at', 'grace_period_ends_at'],
+    CalicoLicenseInGracePeriod: ['expires_at', 'grace_period_ends_at'],
+    CalicoLicenseExpired: ['expires_at', 'grace_period_ends_at'],
+  };
+  const capacity = (kind: 'Nodes' | 'Cores', prefix: string) => ({
+    [`CalicoLicense${kind}OverCapacity`]: [`${prefix}_licensed`, `${prefix}_used`],
+    [`CalicoLicense${kind}NearCapacity`]: [`${prefix}_licensed`, `${prefix}_used`],
+    [`CalicoLicense${kind}CapacityForecast`]: [`${prefix}_forecast`, `${prefix}_licensed`, `${prefix}_used`],
+  });
+  const contract: Record<string, Record<string, string[]>> = {
+    agent: { ...expiry, ...capacity('Nodes', 'nodes'), ...capacity('Cores', 'cores') },
+    'legacy-agent': {
+      CalicoLicenseExpiringSoon: ['days_left'],
+      CalicoLicenseExpiryCritical: ['days_left'],
+      ...capacity('Nodes', 'nodes'),
+    },
+    'tigera-operator': {
+      CalicoLicenseExpiringSoon: ['days_left', 'expires_at'],
+      CalicoLicenseExpiryCritical: ['days_left', 'expires_at'],
+      CalicoLicenseInGracePeriod: ['expires_at'],
+      CalicoLicenseExpired: ['expires_at'],
+    },
+  };
+
+  for (const source of SOURCES) {
+    it(`${source}: every alert carries exactly its facts, all of them named in FACTS`, () => {
+      for (const r of render(configWith(`source: ${source}`)).rules) {
+        const facts = Object.keys(r.annotations).filter((k) => k in FACTS);
+        expect(facts, r.alert).toEqual(contract[source]?.[r.alert] ?? []);
+        const others = Object.keys(r.annotations).filter((k) => !(k in FACTS));
+        expect(others, r.alert).toEqual(['summary', 'description', 'runbook_url', 'remediation']);
+      }
+    });
+  }
+
+  it('facts are templates of a bare value: no words around the number or the date', () => {
+    const r = byName(defaults.rules);
+    expect(r.CalicoLicenseExpiryCritical?.annotations.expires_at).toMatch(
+      /\{\{ \(toTime \(\. \| first \| value\)\)\.Format "2006-01-02T15:04:05Z07:00" \}\}\{\{ end \}\}$/,
+    );
+    expect(r.CalicoLicenseExpiringSoon?.annotations.days_left).toContain(
+      'floor((calico_license_expiry_timestamp_seconds{',
+    );
+    expect(r.CalicoLicenseCoresCapacityForecast?.annotations.cores_forecast).toBe(
+      '{{ $value | printf "%.0f" }}',
+    );
+  });
+
+  it('README lists every fact', () => {
+    const readme = readFileSync(join(RULES_DIR, 'README.md'), 'utf8');
+    for (const fact of Object.keys(FACTS)) expect(readme).toContain(`| \`${fact}\` |`);
+  });
+});
+
+describe('the capacity forecast', () => {
+  it('compares whole-window averages range apart and waits for range of history', () => {
+    const expr = byName(defaults.rules).CalicoLicenseNodesCapacityForecast?.expr ?? '';
+    expect(expr).toContain('max_over_time(calico_nodes_used{job="license-agent"}[1d])');
+    expect(expr).toContain(
+      '(avg_over_time(calico_nodes_used{job="license-agent"}[1d]) - avg_over_time(calico_nodes_used{job="license-agent"}[1d] offset 2d)) * (14 * 86400) / (2 * 86400)',
+    );
+    expect(expr).toContain('last_over_time(calico_nodes_used{job="license-agent"}[1h] offset 3d)');
+    expect(expr).not.toContain('predict_linear');
+  });
+
+  it('follows range, window and horizon', () => {
+    const r = byName(
+      render(
+        configWith(
+          'alerts:\n  CalicoLicenseCoresCapacityForecast: {range: 14d, window: 7d, horizon: 30d}\n  CalicoLicenseNodesCapacityForecast: {range: 8d}\n',
+        ),
+      ).rules,
+    );
+    const cores = r.CalicoLicenseCoresCapacityForecast?.expr ?? '';
+    expect(cores).toContain('[7d] offset 7d)) * (30 * 86400) / (7 * 86400)');
+    expect(cores).toContain('last_over_time(calico_cores_used{job="license-agent"}[1h] offset 14d)');
+    expect(r.CalicoLicenseCoresCapacityForecast?.annotations.description).toContain(
+      'The forecast waits for 14d of history and ignores swings that repeat every 7d.',
+    );
+    const nodes = r.CalicoLicenseNodesCapacityForecast?.expr ?? '';
+    expect(nodes).toContain('[1d] offset 7d)) * (14 * 86400) / (7 * 86400)');
+    expect(nodes).toContain('[1h] offset 8d)');
+  });
+});
+
+describe('the license-receiver alerts', () => {
+  const groupsOf = (override?: string) =>
+    (
+      yaml.load(render(configWith(override)).files[OUTPUT_FILES.rules] ?? '') as {
+        groups: { name: string }[];
+      }
+    ).groups;
+
+  it('are a rule group of their own, in the rule file and the PrometheusRule', () => {
+    expect(groupsOf().map((g) => g.name)).toEqual(['calico-license', 'license-receiver']);
+    const cr = yaml.load(defaults.files[OUTPUT_FILES.prometheusRule] ?? '') as { spec: unknown };
+    expect(cr.spec).toEqual(yaml.load(defaults.files[OUTPUT_FILES.rules] ?? ''));
+  });
+
+  it('select the receiver with licenseReceiver.selector, and nothing else does', () => {
+    const r = render(
+      configWith('licenseReceiver:\n  selector: job="lr", namespace="ops"\n  groupName: lr\n'),
+    );
+    for (const rule of r.rules) {
+      const receiver = rule.alert.startsWith('LicenseReceiver');
+      expect(rule.expr.includes('{job="lr", namespace="ops"'), rule.alert).toBe(receiver);
+      expect(rule.expr.includes('job="license-agent"'), rule.alert).toBe(!receiver);
+    }
+    expect(groupsOf('licenseReceiver:\n  groupName: lr\n').map((g) => g.name)).toEqual([
+      'calico-license',
+      'lr',
+    ]);
+  });
+
+  it('licenseReceiver.enabled: false leaves out the group, its route, receiver and inhibit rule', () => {
+    const off = render(configWith('licenseReceiver:\n  enabled: false\n'));
+    expect(groupsOf('licenseReceiver:\n  enabled: false\n').map((g) => g.name)).toEqual(['calico-license']);
+    expect(off.files[OUTPUT_FILES.alertmanager]).not.toContain('LicenseReceiver');
+    expect(off.files[OUTPUT_FILES.alertmanager]).not.toContain('license-monitor-ops');
+    expect(off.notes).toEqual([]);
+  });
+
+  it('render says when the ops receiver is still the placeholder, and not once it is set', () => {
+    expect(defaults.notes).toContain(OPS_PLACEHOLDER_NOTE);
+    const set = render(
+      configWith(
+        'alertmanager:\n  opsReceiver:\n    config:\n      slack_configs:\n        - api_url_file: /etc/alertmanager/secrets/slack-ops\n          channel: "#platform"\n',
+      ),
+    );
+    expect(set.notes).toEqual([]);
+    const fragment = yaml.load(set.files[OUTPUT_FILES.alertmanager] ?? '') as { receivers: unknown[] };
+    expect(fragment.receivers[1]).toEqual({
+      name: 'license-monitor-ops',
+      slack_configs: [{ api_url_file: '/etc/alertmanager/secrets/slack-ops', channel: '#platform' }],
+    });
   });
 });
 
@@ -198,7 +363,10 @@ describe('a partial override changes only what it names', () => {
       configWith('alerts:\n  CalicoLicenseNodesCapacityForecast:\n    enabled: false\n'),
     );
     expect(rendered.rules.map((r) => r.alert)).not.toContain('CalicoLicenseNodesCapacityForecast');
-    expect(rendered.notes).toEqual(['Disabled in the configuration: CalicoLicenseNodesCapacityForecast.']);
+    expect(rendered.notes).toEqual([
+      'Disabled in the configuration: CalicoLicenseNodesCapacityForecast.',
+      OPS_PLACEHOLDER_NOTE,
+    ]);
   });
 
   it('a common label: added to every alert, nothing else', () => {
@@ -306,7 +474,7 @@ describe('invalid overrides: each names the key, the value and what was expected
     [
       'unknown top-level key',
       'alert:\n  CalicoLicenseMissing: {enabled: false}\n',
-      'alert: got an unknown key "alert" (set to {"CalicoLicenseMissing":{"enabled":false}}); expected one of the keys source, selector, clusterLabel, runbookUrlPattern, groupName, labels, annotations, prometheusRule, alertmanager, alerts',
+      'alert: got an unknown key "alert" (set to {"CalicoLicenseMissing":{"enabled":false}}); expected one of the keys source, selector, clusterLabel, runbookUrlPattern, groupName, licenseReceiver, labels, annotations, prometheusRule, alertmanager, alerts',
     ],
     [
       'bad severity',
@@ -367,6 +535,41 @@ describe('invalid overrides: each names the key, the value and what was expected
       'an alert set to null',
       'alerts:\n  CalicoLicenseMissing: null\n',
       'alerts.CalicoLicenseMissing: got null; expected a mapping of alert settings (enabled, severity, for, labels, annotations, …)',
+    ],
+    [
+      'forecast range shorter than two windows',
+      'alerts:\n  CalicoLicenseCoresCapacityForecast:\n    range: 36h\n',
+      'alerts.CalicoLicenseCoresCapacityForecast.range: got "36h"; expected at least twice alerts.CalicoLicenseCoresCapacityForecast.window (1d): the trend compares the last window with the window that starts range ago, and the two must not overlap',
+    ],
+    [
+      'receiver selector without quotes',
+      'licenseReceiver:\n  selector: job=license-receiver\n',
+      'licenseReceiver.selector: got "job=license-receiver"; expected PromQL label matchers such as job="license-receiver"',
+    ],
+    [
+      'an inline secret in the ops receiver',
+      'alertmanager:\n  opsReceiver:\n    config:\n      slack_configs:\n        - api_url: https://hooks.slack.com/services/T0/B0/XXXX\n',
+      'alertmanager.opsReceiver.config.slack_configs[0].api_url: got a secret written inline; expected api_url_file, a file mounted into Alertmanager: secrets never go into this file',
+    ],
+    [
+      'an inline SMTP password in the ops receiver',
+      'alertmanager:\n  opsReceiver:\n    config:\n      email_configs:\n        - to: ops@example.org\n          auth_password: hunter2\n',
+      'alertmanager.opsReceiver.config.email_configs[0].auth_password: got a secret written inline; expected auth_password_file, a file mounted into Alertmanager: secrets never go into this file',
+    ],
+    [
+      'the ops receiver posting to the license-receiver',
+      'alertmanager:\n  opsReceiver:\n    config:\n      webhook_configs:\n        - url: http://license-receiver.license-monitor.svc:9095/webhook\n',
+      'alertmanager.opsReceiver.config.webhook_configs[0].url: got "http://license-receiver.license-monitor.svc:9095/webhook"; expected a destination other than the license-receiver\'s webhook (alertmanager.webhookUrl): its own alerts must not depend on it',
+    ],
+    [
+      'the ops receiver named like the webhook receiver',
+      'alertmanager:\n  opsReceiver:\n    name: calico-license\n',
+      'alertmanager.opsReceiver.name: got "calico-license"; expected a receiver other than alertmanager.receiver (calico-license): the license-receiver\'s own alerts must not depend on it',
+    ],
+    [
+      'an integration name that is not one',
+      'alertmanager:\n  opsReceiver:\n    config:\n      email:\n        - to: ops@example.org\n',
+      'alertmanager.opsReceiver.config.email: got [{"to":"ops@example.org"}]; expected an Alertmanager receiver body: integrations such as email_configs or slack_configs, each a list of settings, or null to use a receiver your alertmanager.yml defines',
     ],
     [
       'not a mapping',

@@ -131,7 +131,7 @@ describe('docker-compose.yml', () => {
       expect(Object.keys(compose().services), target).toContain(target.split(':')[0]);
   });
 
-  it('gives Alertmanager rules/dist/alertmanager.yaml merged whole, posting to the receiver service', () => {
+  it('gives Alertmanager rules/dist/alertmanager.yaml merged whole, posting to the receiver service and mailing its own alerts to mailpit', () => {
     const mounts = mountsOf('alertmanager', scratch);
     const file = (mounts.find((m) => m.container === '/etc/alertmanager/alertmanager.yml') as Mount).host;
     run('amtool', ['check-config', file]);
@@ -141,6 +141,16 @@ describe('docker-compose.yml', () => {
     const webhooks = fragment.receivers[0]?.webhook_configs as { url: string }[];
     expect(webhooks).toHaveLength(1);
     (webhooks[0] as { url: string }).url = 'http://receiver:9095/webhook';
+    // The receiver's own alerts go to mailpit by Alertmanager's own email, not through the receiver.
+    const ops = fragment.receivers[1] as { email_configs: Record<string, unknown>[] };
+    expect(ops.email_configs).toHaveLength(1);
+    ops.email_configs[0] = {
+      ...ops.email_configs[0],
+      to: 'platform-team@compose.invalid',
+      from: 'alertmanager@compose.invalid',
+      smarthost: 'mailpit:1025',
+      require_tls: false,
+    };
     expect(yaml.load(readFileSync(file, 'utf8'))).toEqual(yaml.load(alertmanagerConfig(fragment)));
     expect(service('alertmanager').command).toContain('--cluster.listen-address=');
   });

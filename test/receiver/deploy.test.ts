@@ -239,6 +239,7 @@ interface Fragment {
     group_wait: string;
     group_interval: string;
     repeat_interval: string;
+    routes?: { receiver: string; matchers: string[] }[];
   };
   receivers: { name: string; webhook_configs: { url: string; send_resolved: boolean }[] }[];
   inhibit_rules: { source_matchers: string[]; target_matchers: string[]; equal: string[] }[];
@@ -272,6 +273,7 @@ describe('receiver/deploy/examples/alertmanagerconfig.yaml', () => {
       groupWait: route.group_wait,
       groupInterval: route.group_interval,
       repeatInterval: route.repeat_interval,
+      routes: route.routes?.map((r) => ({ receiver: r.receiver, matchers: r.matchers.map(matcher) })),
     });
     expect(spec.inhibitRules).toEqual(
       inhibit_rules.map((r) => ({
