@@ -29,6 +29,9 @@ export interface UsageFigures {
   licensed_changes: { at: string; licensed: Licensed }[];
 }
 
+/** The figures of a count that the summary rows show (a cluster's, or the total's). */
+export type UsageSummary = Pick<UsageFigures, 'max' | 'p95' | 'avg' | 'licensed' | 'days_over'>;
+
 export interface LicenceFigures {
   package: string | null;
   /** Expiry (ISO time) as last reported in the period; null with the legacy agent. */
@@ -75,8 +78,8 @@ export interface ClusterReport {
 
 export interface TotalReport {
   clusters: number;
-  nodes: Omit<UsageFigures, 'over_days' | 'licensed_changes'>;
-  cores: Omit<UsageFigures, 'over_days' | 'licensed_changes'> | null;
+  nodes: UsageSummary;
+  cores: UsageSummary | null;
   coverage: number;
   alerts_firing_seconds: number;
 }

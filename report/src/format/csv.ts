@@ -1,5 +1,5 @@
 // CSV: one row per cluster and a total row, for a spreadsheet (RFC 4180 quoting, CRLF line ends).
-import type { Licensed, Report, UsageFigures } from '../model.js';
+import type { Licensed, Report, UsageSummary } from '../model.js';
 
 const COLUMNS = [
   'cluster',
@@ -42,7 +42,7 @@ function quote(v: Value): string {
 }
 
 const lic = (v: Licensed) => (v === null ? '' : v);
-type Usage = Pick<UsageFigures, 'max' | 'p95' | 'avg' | 'licensed' | 'days_over'> | null;
+type Usage = UsageSummary | null;
 const usage = (prefix: 'nodes' | 'cores', u: Usage): Record<string, Value> =>
   u === null
     ? {}

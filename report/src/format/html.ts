@@ -1,7 +1,15 @@
 // HTML: one self-contained page (inline CSS and SVG, no scripts, no external assets) with the summary,
 // and per cluster a chart of usage against the licensed count — gaps shaded, days over marked — and
 // the figures. Drawn here, no browser needed.
-import type { ChartData, ClusterReport, Report, ReportData, TotalReport, UsageFigures } from '../model.js';
+import type {
+  ChartData,
+  ClusterReport,
+  Report,
+  ReportData,
+  TotalReport,
+  UsageFigures,
+  UsageSummary,
+} from '../model.js';
 import { DAY_MS, type Grid, isoDay } from '../period.js';
 import {
   clusterName,
@@ -70,7 +78,7 @@ ${body.join('\n')}
 `;
 }
 
-type Usage = Pick<UsageFigures, 'max' | 'p95' | 'avg' | 'licensed' | 'days_over'>;
+type Usage = UsageSummary;
 const usageCells = (u: Usage) =>
   [num(u.max), num(u.p95), num(u.avg), licensed(u.licensed)].map((v) => `<td>${esc(v)}</td>`).join('') +
   `<td${u.days_over > 0 ? ' class="over"' : ''}>${u.days_over}</td>`;

@@ -1,5 +1,5 @@
 // Markdown: for a ticket or an email. A summary table, a section per cluster, and how it was computed.
-import type { ClusterReport, Report, TotalReport, UsageFigures } from '../model.js';
+import type { ClusterReport, Report, TotalReport, UsageFigures, UsageSummary } from '../model.js';
 import {
   alertsText,
   clusterName,
@@ -18,7 +18,7 @@ import {
 const cell = (text: string) => text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\n/g, ' ');
 const row = (cells: string[]) => `| ${cells.map(cell).join(' | ')} |`;
 
-type Usage = Pick<UsageFigures, 'max' | 'p95' | 'avg' | 'licensed' | 'days_over'>;
+type Usage = UsageSummary;
 const usageCells = (u: Usage) => [
   num(u.max),
   num(u.p95),
