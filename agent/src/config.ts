@@ -2,8 +2,8 @@
 // (Tigera's licence agent's names are kept), which win over defaults.
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { DURATION_EXPECTED, POSITIVE_DURATION_EXPECTED, parseDurationSeconds } from '@license-monitor/common';
 import { z } from 'zod';
-import { DURATION_EXPECTED, parseDurationSeconds } from './duration.js';
 
 export interface AgentConfig {
   source: 'file' | 'kubernetes';
@@ -144,7 +144,7 @@ function buildConfig(flags: Record<string, string | undefined>, env: NodeJS.Proc
     source,
     host,
     port: listenPort,
-    pollIntervalSeconds: poll ? checked(poll, positiveDuration, `a positive ${DURATION_EXPECTED}`) : 120,
+    pollIntervalSeconds: poll ? checked(poll, positiveDuration, POSITIVE_DURATION_EXPECTED) : 120,
     defaultGracePeriodSeconds: grace ? checked(grace, duration, DURATION_EXPECTED) : 30 * 86_400,
     logLevel: level
       ? checked(level, z.enum(LOG_LEVELS), LOG_LEVELS.join(', ')).replace('warning', 'warn')

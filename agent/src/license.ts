@@ -1,5 +1,5 @@
 // Pure licence evaluation: a LicenseKey's status and a moment in time → what the metrics say.
-import { parseDurationSeconds } from './duration.js';
+import { parseDurationSeconds } from '@license-monitor/common';
 
 export const LICENSE_STATES = [
   'valid',

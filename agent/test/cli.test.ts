@@ -40,7 +40,7 @@ describe('license-agent command line', () => {
     [[...FILE_ARGS, '--listen', 'localhost'], '--listen: "localhost" is not valid: expected HOST:PORT'],
     [
       [...FILE_ARGS, '--poll-interval', '5 minutes'],
-      '--poll-interval: "5 minutes" is not valid: expected a positive',
+      '--poll-interval: "5 minutes" is not valid: expected a Prometheus duration such as 30s, 10m, 1h, 1h30m or 7d, longer than 0s',
     ],
     [
       ['--source', 'file', '--license-file', '/nonexistent.yaml', '--node-count', '1'],

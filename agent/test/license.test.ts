@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { parseDurationSeconds } from '../src/duration.js';
 import { evaluateLicense, type LicenseKey } from '../src/license.js';
 
 const DAY = 86_400;
@@ -120,22 +119,5 @@ describe('evaluateLicense: unusable status is invalid', () => {
 
   it('rejects a negative maxnodes as unknown rather than unlimited', () => {
     expect(evaluateLicense(key({ expiry: EXPIRY, maxnodes: -1 }), 0, DEFAULT_GRACE).maxNodes).toBeUndefined();
-  });
-});
-
-describe('parseDurationSeconds', () => {
-  it.each([
-    ['90d', 90 * DAY],
-    ['2m', 120],
-    ['1h30m', 5400],
-    ['30s', 30],
-    ['500ms', 0.5],
-    ['1w', 7 * DAY],
-    ['0', 0],
-  ])('%s → %d s', (text, seconds) => {
-    expect(parseDurationSeconds(text)).toBe(seconds);
-  });
-  it.each(['', 'd', '10', '10x', '-5m', '1h 30m', 'ninety'])('rejects %j', (text) => {
-    expect(parseDurationSeconds(text)).toBeUndefined();
   });
 });

@@ -4,7 +4,8 @@ import { parseArgs } from 'node:util';
 import { type Logger, pino } from 'pino';
 import { parseWebhookPayload } from './alertmanager.js';
 import type { WireRequest } from './channels/channel.js';
-import { createChannel } from './channels/index.js';
+import { printJson } from './channels/descriptor.js';
+import { createChannel, descriptorOf } from './channels/index.js';
 import { ConfigError, loadConfig, type ReceiverConfig } from './config.js';
 import { buildGroupView } from './notification.js';
 import { groupIdentity } from './outbox/idempotency.js';
@@ -141,9 +142,10 @@ async function serve(file: string, values: Values, io: Io): Promise<number> {
 
 function checkConfig(file: string, io: Io): number {
   const config = loadConfig(file, { secrets: true, env: io.env });
-  const channels = config.channels.map(
-    (c) => `${c.name} (${c.type}${c.type === 'slack' ? `, ${c.mode}` : ''})`,
-  );
+  const channels = config.channels.map((c) => {
+    const summary = descriptorOf(c.type).summary?.(c);
+    return `${c.name} (${c.type}${summary ? `, ${summary}` : ''})`;
+  });
   io.out(
     `${file}: OK — listen ${config.listen.host}:${config.listen.port}; channels: ${channels.join(', ')}; ` +
       `${config.routes.length} route(s); default channels: ${config.defaultChannels.join(', ') || 'none'}; ` +
@@ -218,43 +220,8 @@ function render(
   return 0;
 }
 
-/** Ticket text fields in markup (wiki, Markdown, plain text), printed once more as the system reads them. */
-const MARKUP_FIELDS = ['description', 'body', 'work_notes', 'close_notes'];
-
 function formatRequest(type: string, request: WireRequest): string {
-  if (type !== 'email') {
-    const json = JSON.stringify(request.body, null, 2);
-    const body = request.body as Record<string, unknown> | undefined;
-    const holders = [body, body?.fields as Record<string, unknown> | undefined];
-    const markup = MARKUP_FIELDS.flatMap((field) =>
-      holders
-        .map((h) => h?.[field])
-        .filter((v): v is string => typeof v === 'string' && v.includes('\n'))
-        .map((v) => `----- ${field} -----\n${v}`),
-    );
-    return [json, ...markup].join('\n');
-  }
-  const mail = request.body as {
-    from: string;
-    to: string[];
-    cc: string[];
-    subject: string;
-    messageId: string;
-    date: string;
-    headers: Record<string, string>;
-    text: string;
-    html: string;
-  };
-  const headers = [
-    `From: ${mail.from}`,
-    `To: ${mail.to.join(', ')}`,
-    ...(mail.cc.length > 0 ? [`Cc: ${mail.cc.join(', ')}`] : []),
-    `Subject: ${mail.subject}`,
-    `Message-ID: ${mail.messageId}`,
-    `Date: ${mail.date}`,
-    ...Object.entries(mail.headers).map(([k, v]) => `${k}: ${v}`),
-  ];
-  return `${headers.join('\n')}\n\n----- text/plain -----\n${mail.text}\n\n----- text/html -----\n${mail.html}`;
+  return (descriptorOf(type).print ?? printJson)(request);
 }
 
 async function testSend(file: string, channelName: string, values: Values, io: Io): Promise<number> {

@@ -87,7 +87,7 @@ export function createMetrics(options: {
     metrics.rateLimited.labels(channel);
   }
 
-  const depth = new Gauge({
+  new Gauge({
     name: 'license_receiver_outbox_rows',
     help: 'Outbox rows by channel and state (pending, inflight, dead).',
     labelNames: ['channel', 'state'],
@@ -104,7 +104,6 @@ export function createMetrics(options: {
       }
     },
   });
-  void depth;
   new Gauge({
     name: 'license_receiver_outbox_oldest_age_seconds',
     help: 'Age of the oldest notification not yet delivered, by channel (0 when none).',

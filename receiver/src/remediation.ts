@@ -3,6 +3,7 @@
 // Plus the links that go with it: runbook, Prometheus graph, prefilled Alertmanager silence.
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { lexer, type Tokens } from 'marked';
 
 export type RemediationSource = 'annotation' | 'runbook' | 'fallback';
 
@@ -58,34 +59,33 @@ export class RunbookCatalog {
 
 /**
  * The body of the first heading named `title` (any level, case-insensitive), up to the next heading
- * of the same or a higher level. Headings inside fenced code blocks do not count.
+ * of the same or a higher level, as Markdown. Headings are the ones Markdown sees (marked's lexer): a
+ * `#` line inside a code block is none.
  */
 export function extractSection(markdown: string, title: string): string | undefined {
-  const lines = markdown.replace(/\r\n?/g, '\n').split('\n');
-  let level = 0;
-  let fence: string | undefined;
-  const body: string[] = [];
-  for (const line of lines) {
-    const fenceMatch = /^\s{0,3}(```|~~~)/.exec(line);
-    if (fenceMatch || fence !== undefined) {
-      if (fenceMatch && fence === undefined) fence = fenceMatch[1];
-      else if (fenceMatch && fenceMatch[1] === fence) fence = undefined;
-      if (level > 0) body.push(line);
-      continue;
-    }
-    const heading = /^\s{0,3}(#{1,6})\s+(.*?)(?:\s+#+)?\s*$/.exec(line);
-    if (heading) {
-      const depth = (heading[1] as string).length;
-      if (level > 0 && depth <= level) break;
-      if (level === 0 && (heading[2] as string).trim().toLowerCase() === title.toLowerCase()) {
-        level = depth;
-        continue;
-      }
-    }
-    if (level > 0) body.push(line);
-  }
-  const text = body.join('\n').trim();
+  const tokens = lexer(markdown.replace(/\r\n?/g, '\n'), { gfm: true });
+  const start = tokens.findIndex(
+    (t) => t.type === 'heading' && headingText(t as Tokens.Heading) === title.toLowerCase(),
+  );
+  if (start < 0) return undefined;
+  const depth = (tokens[start] as Tokens.Heading).depth;
+  let end = tokens.findIndex(
+    (t, i) => i > start && t.type === 'heading' && (t as Tokens.Heading).depth <= depth,
+  );
+  if (end < 0) end = tokens.length;
+  const text = tokens
+    .slice(start + 1, end)
+    .map((t) => t.raw)
+    .join('')
+    .trim();
   return text === '' ? undefined : text;
+}
+
+function headingText(heading: Tokens.Heading): string {
+  return heading.text
+    .replace(/\s+#+\s*$/, '')
+    .trim()
+    .toLowerCase();
 }
 
 export interface RemediationInput {

@@ -1,8 +1,9 @@
 // The leaves of the receiver's config schema, shared by config.ts and each channel's own schema: every
 // leaf knows what it expects, so that every error can say the key, the value and the expectation.
+
+import { DURATION_EXPECTED, POSITIVE_DURATION_EXPECTED, parseDurationMs } from '@license-monitor/common';
 import { z } from 'zod';
-import type { RateLimit } from './outbox/rate-limit.js';
-import { DURATION_EXPECTED, parseDurationMs } from './units.js';
+import type { RateLimit } from './channels/channel.js';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -38,7 +39,7 @@ export const positiveDuration = () =>
       .string()
       .transform((s) => parseDurationMs(s) ?? -1)
       .pipe(z.number().positive()),
-    `a positive ${DURATION_EXPECTED}`,
+    POSITIVE_DURATION_EXPECTED,
   );
 export const bool = () => leaf(z.boolean(), 'true or false');
 export const whole = (min: number, max: number) =>
@@ -83,13 +84,38 @@ export const toRateLimit = (r: { per_second: number; burst: number }): RateLimit
 });
 
 /** Reads a secret named by a config key: from an environment variable or a file (undefined when not asked). */
-export type SecretEnv = (key: string, name: string | undefined) => string | undefined;
-export type SecretFile = (key: string, path: string | undefined) => string | undefined;
 export interface Secrets {
-  fromEnv: SecretEnv;
-  fromFile: SecretFile;
+  fromEnv(key: string, name: string | undefined): string | undefined;
+  fromFile(key: string, path: string | undefined): string | undefined;
   /** Whether secrets are read at all (render needs none). */
   read: boolean;
+}
+
+/**
+ * Fails for a secret whose content is not what `expected` says, naming the key it came from and that
+ * key's value (the variable or file), never the secret itself.
+ */
+export function failSecret(
+  key: string,
+  source: { env: string | undefined; file: string | undefined },
+  expected: string,
+): never {
+  if (source.env !== undefined) fail(`${key}_env`, source.env, expected);
+  fail(`${key}_file`, source.file, expected);
+}
+
+/** What a channel's builder gets besides its checked keys. */
+export interface BuildContext {
+  /** Where the channel is in the config, such as `channels[2]`: errors name `${key}.<field>`. */
+  key: string;
+  secrets: Secrets;
+  /** A path relative to the config file, checked to be an existing file; fails naming `key`. */
+  existingFile(key: string, path: string): string;
+}
+
+/** A channel's config keys: `name`, `type: <type>` and its own, unknown keys refused. */
+export function channelSchema<Type extends string, Shape extends z.ZodRawShape>(type: Type, shape: Shape) {
+  return z.strictObject({ name: text('a channel name'), type: z.literal(type), ...shape });
 }
 
 /**

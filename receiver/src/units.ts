@@ -1,33 +1,5 @@
-// Durations as Prometheus and Alertmanager write them ("90s", "2m", "1h30m", "24h") and byte sizes
-// ("1MiB", "512KiB"). The receiver keeps its own copy: programs of this repo never import each other.
-const UNIT_SECONDS: Record<string, number> = {
-  ms: 0.001,
-  s: 1,
-  m: 60,
-  h: 3600,
-  d: 86_400,
-  w: 604_800,
-  y: 31_536_000,
-};
-const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d|w|y)/y;
-
-/** Milliseconds in a duration string, or undefined when it is not one. */
-export function parseDurationMs(text: string): number | undefined {
-  const input = text.trim();
-  if (input === '0') return 0;
-  if (input === '') return undefined;
-  let total = 0;
-  PART.lastIndex = 0;
-  while (PART.lastIndex < input.length) {
-    const at = PART.lastIndex;
-    const match = PART.exec(input);
-    if (!match || match.index !== at) return undefined;
-    total += Number(match[1]) * (UNIT_SECONDS[match[2] as string] as number) * 1000;
-  }
-  return Math.round(total);
-}
-
-export const DURATION_EXPECTED = 'a duration such as 500ms, 30s, 2m, 1h30m or 24h';
+// Byte sizes ("1MiB", "512KiB") and times for people. Durations in config are Prometheus' own grammar,
+// parsed by @license-monitor/common.
 
 const SIZE_UNITS: Record<string, number> = {
   '': 1,

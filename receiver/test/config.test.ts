@@ -112,7 +112,10 @@ default_channels: [m]
       `listen: 1.2.3.4:99999\n${MINIMAL}`,
       'listen: "1.2.3.4:99999" is not valid: expected HOST:PORT with a port from 0 to 65535',
     ],
-    [`dedupe_window: soon\n${MINIMAL}`, 'dedupe_window: "soon" is not valid: expected a duration such as'],
+    [
+      `dedupe_window: soon\n${MINIMAL}`,
+      'dedupe_window: "soon" is not valid: expected a Prometheus duration such as',
+    ],
     [
       `limits: { max_body_size: 1 GB }\n${MINIMAL}`,
       'limits.max_body_size: "1 GB" is not valid: expected a size in bytes',

@@ -41,7 +41,7 @@ const CASES: [string, () => unknown, Outcome][] = [
         'What to do',
       ],
       subject: '[FIRING:1] CalicoLicenseExpiringSoon cluster=prod',
-      mail: ['Days left: 12', 'Ask the **contract owner**'],
+      mail: ['Days left: 12', 'Ask the contract owner', 'Ask the <strong>contract owner</strong>'],
     },
   ],
   [

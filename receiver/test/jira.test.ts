@@ -14,10 +14,10 @@ import {
 } from '../../test/fakes/jira-api.js';
 import { waitFor } from '../../test/helpers/metrics.js';
 import type { WireRequest } from '../src/channels/channel.js';
+import type { AdfNode } from '../src/channels/doc.js';
 import { createChannel } from '../src/channels/index.js';
 import { describeJira, jiraTime } from '../src/channels/jira/index.js';
 import { findJql, jqlString } from '../src/channels/jira/render.js';
-import type { AdfNode } from '../src/channels/ticket/doc.js';
 import { parseConfig } from '../src/config.js';
 import type { DeliveryEvent, DeliveryRecord } from '../src/outbox/plan.js';
 import { startReceiver } from '../src/receiver.js';

@@ -2,13 +2,14 @@
 // fake Slack's own checker (written from Slack's documentation, not from the renderer).
 import { describe, expect, it } from 'vitest';
 import { checkBlocks, visibleText } from '../../test/fakes/slack-api.js';
-import { escapeHtml, headerValue, markdownToHtml, renderEmail } from '../src/channels/email/render.js';
-import { escapeMrkdwn, markdownToMrkdwn } from '../src/channels/slack/mrkdwn.js';
+import { fromMarkdown } from '../src/channels/doc.js';
+import { escapeHtml, headerValue, renderEmail, toHtml } from '../src/channels/email/render.js';
+import { escapeMrkdwn, toMrkdwn } from '../src/channels/slack/mrkdwn.js';
 import { renderSlackMessage, renderSlackReply, SLACK_LIMITS } from '../src/channels/slack/render.js';
 import { truncate } from '../src/channels/text.js';
 import type { DeliveryEvent, DeliveryRecord } from '../src/outbox/plan.js';
 import { groupViewOf, plannedEvent } from './fixtures/events.js';
-import { fixture, hugeAnnotation, manyAlerts } from './fixtures/payloads.js';
+import { fixture, hugeAnnotation, manyAlerts, RENDER_CASES } from './fixtures/payloads.js';
 
 const NOW = Date.parse('2026-11-28T12:00:00Z');
 const slackOptions = { maxAlerts: 10, mentions: { critical: '<!subteam^S0ONCALL>' } };
@@ -26,21 +27,7 @@ function event(body: unknown, record?: DeliveryRecord, reminder = false): Delive
   return plannedEvent(body, { record, reminder, now: NOW });
 }
 
-const ALL = [
-  'firing',
-  'resolved',
-  'mixed',
-  'truncated',
-  'unicode',
-  'channel-mention',
-  'injection',
-  'unknown-fields',
-];
-const generated: [string, () => unknown][] = [
-  ...ALL.map((name) => [name, () => fixture(name)] as [string, () => unknown]),
-  ['200 alerts', () => manyAlerts(200)],
-  ['100 KB annotation', () => hugeAnnotation(100 * 1024)],
-];
+const generated = RENDER_CASES;
 
 describe('Slack Block Kit', () => {
   it.each(generated)('%s: within Slack limits, with a text fallback', (_name, payload) => {
@@ -81,7 +68,7 @@ describe('Slack Block Kit', () => {
     expect(text).toContain('Ask the *contract owner* to renew');
     expect(text).toContain('kubectl apply -f &lt;customer&gt;-license.yaml');
     expect(text).toContain(
-      '<https://docs.tigera.io/calico-enterprise/latest/operations/license-options|the licence docs> &amp; check',
+      '<https://docs.tigera.io/calico-enterprise/latest/operations/license-options|the licence docs (docs.tigera.io)> &amp; check',
     );
     expect(text).toContain('*Escalation*');
     expect(text).not.toContain('Nothing here belongs'); // the next section is not quoted
@@ -212,15 +199,23 @@ describe('mrkdwn', () => {
     ['&amp;', '&amp;amp;'],
   ])('escapeMrkdwn(%j) = %j', (input, output) => expect(escapeMrkdwn(input)).toBe(output));
 
-  it('converts runbook Markdown without touching code', () => {
+  it('renders runbook Markdown without touching code', () => {
+    const mrkdwn = (markdown: string) => toMrkdwn(fromMarkdown(markdown));
     expect(
-      markdownToMrkdwn(
+      mrkdwn(
         '## Step\n**bold** and `**code**`\n- item\n[docs](https://x.example/a|b)\n```sh\n**x** <y>\n```',
       ),
     ).toBe(
-      '*Step*\n*bold* and `**code**`\n• item\n<https://x.example/a%7Cb|docs>\n```\n**x** &lt;y&gt;\n```',
+      '*Step*\n*bold* and `**code**`\n• item <https://x.example/a%7Cb|docs (x.example)>\n```\n**x** &lt;y&gt;\n```',
     );
-    expect(markdownToMrkdwn('[evil](javascript:alert(1))')).toBe('[evil](javascript:alert(1))');
+    // Not a link target Slack should open: the words stay, the link goes.
+    expect(mrkdwn('[evil](javascript:alert(1))')).toBe('evil');
+  });
+
+  it('renders a heading with emphasis as one bold line, and ~~strike~~', () => {
+    expect(toMrkdwn(fromMarkdown('## Renew **now** _please_\n~~old~~ new'))).toBe(
+      '*Renew now please*\n~old~ new',
+    );
   });
 });
 
@@ -293,8 +288,8 @@ describe('email', () => {
 
   it('renders runbook Markdown as escaped HTML', () => {
     expect(escapeHtml(`<a href="x">'</a>`)).toBe('&lt;a href=&quot;x&quot;&gt;&#39;&lt;/a&gt;');
-    expect(markdownToHtml('**b** [l](https://x.example/?a=1&b=2) `<c>`\n```sh\n<d>\n```')).toBe(
-      '<strong>b</strong> <a href="https://x.example/?a=1&amp;b=2">l</a> <code>&lt;c&gt;</code>\n<pre style="background:#f4f4f4;padding:6px">&lt;d&gt;</pre>',
+    expect(toHtml(fromMarkdown('**b** [l](https://x.example/?a=1&b=2) `<c>`\n```sh\n<d>\n```'))).toBe(
+      '<p style="margin:0 0 8px"><strong>b</strong> <a href="https://x.example/?a=1&amp;b=2">l (x.example)</a> <code>&lt;c&gt;</code></p>\n<pre style="background:#f4f4f4;padding:6px">&lt;d&gt;</pre>',
     );
   });
 });

@@ -93,7 +93,7 @@ describe('ticket channel config', () => {
     ],
     [
       { ...JIRA, reopen_window: 'a week' },
-      'channels[0].reopen_window: "a week" is not valid: expected a duration',
+      'channels[0].reopen_window: "a week" is not valid: expected a Prometheus duration',
     ],
     [
       { ...JIRA, priority: { urgent: 'High' } },

@@ -1,7 +1,9 @@
 // The ticket channels' shared core: the new-firing decision, the document model's four renderings
 // (escaping included) and the sizing of a ticket body.
+
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { fitting, ticketSummary } from '../src/channels/ticket/content.js';
+import type { DeliveryEvent, WireRequest } from '../src/channels/channel.js';
 import {
   bullets,
   fromMarkdown,
@@ -12,9 +14,22 @@ import {
   toMarkdown,
   toPlainText,
   toWiki,
-} from '../src/channels/ticket/doc.js';
-import { decideNew, type RemoteTicket, type TicketRef } from '../src/channels/ticket/lifecycle.js';
+} from '../src/channels/doc.js';
+import type { CommentKind } from '../src/channels/ticket/content.js';
+import { fitting, ticketSummary } from '../src/channels/ticket/content.js';
+import {
+  decideNew,
+  identityLabel,
+  type RemoteTicket,
+  TicketChannel,
+  type TicketRef,
+  type TicketStep,
+  type TicketSystem,
+} from '../src/channels/ticket/lifecycle.js';
 import type { GroupView } from '../src/notification.js';
+import type { DeliveryRecord } from '../src/outbox/plan.js';
+import { plannedEvent } from './fixtures/events.js';
+import { fixture } from './fixtures/payloads.js';
 
 const DAY = 86_400_000;
 const NOW = Date.parse('2026-11-28T12:00:00Z');
@@ -118,7 +133,7 @@ describe('ticket document renderings', () => {
     const wiki = toWiki(blocks);
     expect(wiki).toContain('*now*');
     expect(wiki).toContain('{{kubectl apply \\-f x\\|y.yaml}}');
-    expect(wiki).toContain('[the docs|https://docs.example.com/a_b]');
+    expect(wiki).toContain('[the docs (docs.example.com)|https://docs.example.com/a_b]');
     expect(wiki).toContain('# First \\{step\\}');
     expect(wiki).toContain('_step_');
     // A code block in a list item stays in the item (a block would restart the numbering).
@@ -179,5 +194,114 @@ describe('ticket sizing', () => {
     );
     expect(out.length).toBeLessThanOrEqual(1000);
     expect(seen).toEqual([64, 32, 16]);
+  });
+});
+
+describe('render and send share one decision', () => {
+  // A ticket system that is as this channel left it: the local ticket, resolved at its resolvedAt.
+  // Its preview names each step; its calls log the same names. render must list what send does.
+  class RecordingSystem implements TicketSystem {
+    readonly peer = 'Test';
+    readonly searchLagMs = 0;
+    readonly calls: string[] = [];
+    constructor(private readonly local: TicketRef | undefined) {}
+    identity(event: DeliveryEvent): string {
+      return identityLabel(event);
+    }
+    async find(): Promise<RemoteTicket | undefined> {
+      this.calls.push('find');
+      return this.local && this.state(this.local);
+    }
+    async get(r: TicketRef): Promise<RemoteTicket> {
+      this.calls.push('get');
+      return this.state(r);
+    }
+    async create(): Promise<TicketRef> {
+      this.calls.push('create');
+      return ref('LIC-9');
+    }
+    async comment(_r: TicketRef, _e: DeliveryEvent, kind: CommentKind): Promise<void> {
+      this.calls.push(`comment ${kind}`);
+    }
+    async resolve(): Promise<void> {
+      this.calls.push('resolve');
+    }
+    async reopen(): Promise<void> {
+      this.calls.push('reopen');
+    }
+    preview(step: TicketStep, _e: DeliveryEvent, r?: TicketRef, kind?: CommentKind): WireRequest[] {
+      const name = step === 'find' && r ? 'get' : step === 'comment' ? `comment ${kind}` : step;
+      return [{ action: name, body: null }];
+    }
+    private state(r: TicketRef): RemoteTicket {
+      return {
+        ref: r,
+        open: r.resolvedAt === undefined,
+        wontFix: false,
+        ...(r.resolvedAt ? { resolvedAt: r.resolvedAt } : {}),
+      };
+    }
+  }
+  const settings = (reminderComments: boolean) => ({
+    name: 'tickets',
+    reopenWindowMs: 7 * DAY,
+    reminderComments,
+    maxAlerts: 10,
+    rateLimit: { perSecond: 10, burst: 10 },
+    timeoutMs: 1000,
+  });
+  const open: DeliveryRecord = {
+    state: 'open',
+    ref: {},
+    firing: ['a1b2c3d4e5f60718'],
+    openedAt: NOW - DAY,
+    updatedAt: NOW - DAY,
+  };
+  const closed: DeliveryRecord = { ...open, state: 'closed' };
+  const cases: [string, string, DeliveryRecord | undefined, TicketRef | undefined, boolean, boolean][] = [
+    ['first firing', 'firing', undefined, undefined, false, false],
+    [
+      'firing again, resolved a day ago',
+      'firing',
+      closed,
+      ref('LIC-1', { resolvedAt: NOW - DAY }),
+      false,
+      false,
+    ],
+    [
+      'firing again, resolved long ago',
+      'firing',
+      closed,
+      ref('LIC-1', { resolvedAt: NOW - 30 * DAY }),
+      false,
+      false,
+    ],
+    ['alerts joined', 'mixed', { ...open, firing: ['00000000000000m0'] }, ref('LIC-1'), false, false],
+    [
+      'alerts joined, no ticket known',
+      'mixed',
+      { ...open, firing: ['00000000000000m0'] },
+      undefined,
+      false,
+      false,
+    ],
+    ['a reminder', 'firing', open, ref('LIC-1'), true, false],
+    ['a reminder, commented', 'firing', open, ref('LIC-1'), true, true],
+    ['resolved', 'resolved', open, ref('LIC-1'), false, false],
+    ['seen only resolved', 'resolved', undefined, undefined, false, false],
+  ];
+  it.each(cases)('%s', async (_name, payload, record, local, reminder, comments) => {
+    const event = plannedEvent(fixture(payload), { record, reminder, now: NOW });
+    const system = new RecordingSystem(local);
+    const channel = new TicketChannel(
+      'test',
+      settings(comments),
+      system,
+      pino({ level: 'silent' }),
+      () => NOW,
+    );
+    const rendered = channel.render(event, local).map((r) => r.action);
+    await channel.send(event, local);
+    expect(rendered).toEqual(system.calls);
   });
 });

@@ -4,6 +4,7 @@
 import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { POSITIVE_DURATION_EXPECTED, parseDurationMs } from '@license-monitor/common';
 import { FORMATS, type Format, formatReport } from './format/index.js';
 import type { Source } from './model.js';
 import { type Period, parseDay, parseMonth } from './period.js';
@@ -167,10 +168,8 @@ function period(flags: Flags, now: number): Period {
 
 function timeout(value: string | undefined): number {
   if (value === undefined) return 120_000;
-  const match = /^(\d+)(ms|s|m|h)$/.exec(value);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match?.[2] ?? ''] ?? 0;
-  const ms = Number(match?.[1]) * unit;
-  if (!match || !(ms > 0)) invalid('timeout', value, 'a positive duration such as 30s, 2m or 1h');
+  const ms = parseDurationMs(value);
+  if (ms === undefined || ms <= 0) invalid('timeout', value, POSITIVE_DURATION_EXPECTED);
   return ms;
 }
 

@@ -131,7 +131,7 @@ describe('license-report command line', () => {
     ],
     [
       ['--prometheus-url', 'http://p:9090', ...PERIOD, '--timeout', '5'],
-      '--timeout: "5" is not valid: expected a positive duration',
+      '--timeout: "5" is not valid: expected a Prometheus duration such as 30s',
     ],
     [
       ['--prometheus-url', 'http://p:9090', ...PERIOD, '--bearer-token-file', '/no/such/file'],

@@ -1,5 +1,6 @@
 // The alerts: for each input source, each alert's PromQL expression, description and facts, or why
 // the source cannot express it; and the license-receiver's own alerts. Pure: configuration in, rules out.
+import { parseDurationSeconds } from '@license-monitor/common';
 import {
   type AlertName,
   type Config,
@@ -9,7 +10,7 @@ import {
   type ReceiverAlertName,
   type Source,
 } from './config.js';
-import { daysExpr, parseDurationSeconds, secondsExpr } from './duration.js';
+import { daysExpr, secondsExpr } from './duration.js';
 
 export interface Rule {
   alert: AlertName;

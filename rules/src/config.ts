@@ -1,9 +1,10 @@
 // thresholds.yaml (every default) + a partial override file → one checked configuration.
 // Pure: takes YAML text, returns the configuration or throws ConfigError with one line per problem,
 // each naming the key, the value found and what was expected.
+
+import { DURATION_EXPECTED, POSITIVE_DURATION_EXPECTED, parseDurationSeconds } from '@license-monitor/common';
 import * as yaml from 'js-yaml';
 import { z } from 'zod';
-import { DURATION_EXPECTED, parseDurationSeconds } from './duration.js';
 
 export const ALERT_PREFIX = 'CalicoLicense';
 export const RECEIVER_ALERT_PREFIX = 'LicenseReceiver';
@@ -71,10 +72,9 @@ const text = (expected: string) => z.string({ error: expected }).min(1, { error:
 const duration = z
   .string({ error: DURATION_EXPECTED })
   .refine((s) => parseDurationSeconds(s) !== undefined, { error: DURATION_EXPECTED });
-const POSITIVE_DURATION = `${DURATION_EXPECTED}, longer than 0s`;
 const positiveDuration = z
-  .string({ error: POSITIVE_DURATION })
-  .refine((s) => (parseDurationSeconds(s) ?? 0) > 0, { error: POSITIVE_DURATION });
+  .string({ error: POSITIVE_DURATION_EXPECTED })
+  .refine((s) => (parseDurationSeconds(s) ?? 0) > 0, { error: POSITIVE_DURATION_EXPECTED });
 const DAYS_EXPECTED = 'a number of days greater than 0';
 const days = z.number({ error: DAYS_EXPECTED }).positive({ error: DAYS_EXPECTED });
 const RATIO_EXPECTED = 'a ratio greater than 0 and at most 1 (0.9 = 90%)';

@@ -1,32 +1,5 @@
-// Prometheus durations ("90s", "10m", "1h30m", "7d"), as rule files and PromQL range selectors accept them.
-
-const UNITS: ReadonlyArray<readonly [string, number]> = [
-  ['y', 365 * 86_400],
-  ['w', 7 * 86_400],
-  ['d', 86_400],
-  ['h', 3_600],
-  ['m', 60],
-  ['s', 1],
-  ['ms', 0.001],
-];
-
-// The units must appear in this order, each at most once (Prometheus' model.ParseDuration).
-const DURATION = /^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$/;
-
-export const DURATION_EXPECTED = 'a Prometheus duration such as 30s, 10m, 1h, 1h30m or 7d';
-
-/** Seconds in a Prometheus duration, or undefined when the text is not one. */
-export function parseDurationSeconds(text: string): number | undefined {
-  if (text === '') return undefined;
-  const match = DURATION.exec(text);
-  if (match === null) return undefined;
-  let seconds = 0;
-  UNITS.forEach(([, factor], i) => {
-    const part = match[i + 1];
-    if (part !== undefined) seconds += Number(part) * factor;
-  });
-  return seconds;
-}
+// Seconds as PromQL: the expressions the rules write (durations themselves are parsed by
+// @license-monitor/common, Prometheus' own grammar).
 
 /**
  * A number of seconds as a PromQL expression a reader can check at a glance:

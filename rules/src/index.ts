@@ -1,5 +1,7 @@
 // The rules package: thresholds.yaml rendered to a Prometheus rule file, a PrometheusRule and an
 // Alertmanager fragment. Pure functions; the CLI (cli.ts, main.ts) does the I/O.
+
+export { DURATION_EXPECTED, parseDurationSeconds } from '@license-monitor/common';
 export {
   buildRules,
   CAPACITY_TIERS,
@@ -26,7 +28,6 @@ export {
   SOURCES,
   type Source,
 } from './config.js';
-export { DURATION_EXPECTED, parseDurationSeconds } from './duration.js';
 export {
   alertmanagerFragment,
   inhibitRules,

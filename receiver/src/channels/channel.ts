@@ -1,8 +1,33 @@
-// What every destination implements. Like Alertmanager's notifiers: one folder per integration, a pure
-// render and an I/O send, and the send's errors classified retryable or permanent here, once.
+// The contract between the outbox and the destinations: what every channel implements and what it is
+// given. Like Alertmanager's notifiers: one folder per integration, a pure render and an I/O send, and
+// the send's errors classified retryable or permanent here, once. The outbox imports this module and
+// the channels import this module; neither imports the other.
+import type { AlertView, GroupView } from '../notification.js';
 
-import type { ChannelRef, DeliveryEvent } from '../outbox/plan.js';
-import type { RateLimit } from '../outbox/rate-limit.js';
+/** What a delivery is for the destination, given what it already shows for the group. */
+export type EventKind = 'new' | 'update' | 'resolve' | 'reminder';
+
+/** Channel-specific reference to what was sent (Slack channel + ts, email Message-ID…), kept as JSON. */
+export type ChannelRef = Record<string, unknown>;
+
+/** One delivery to one destination: the group now and what changed since the destination's last message. */
+export interface DeliveryEvent {
+  kind: EventKind;
+  group: GroupView;
+  /** Alerts firing now that the destination did not show as firing. */
+  newlyFiring: AlertView[];
+  /** Alerts shown as firing before that are resolved (or gone) now. */
+  newlyResolved: AlertView[];
+  /** When the destination's message for this incident was first sent (now for a new one). */
+  openedAt: number;
+  now: number;
+}
+
+/** Messages a destination takes: a rate per second and a burst (a token bucket in the outbox). */
+export interface RateLimit {
+  perSecond: number;
+  burst: number;
+}
 
 export class ChannelError extends Error {
   override name = 'ChannelError';

@@ -52,6 +52,12 @@ export interface HttpClientOptions {
   describe?: (body: unknown) => string | undefined;
   /** A peer-specific verdict for a failed answer (GitHub's rate-limit 403), else the default one. */
   classify?: (response: HttpResponse) => HttpError | undefined;
+  /**
+   * A webhook URL (Slack's, a Teams workflow's, the webhook channel's): every request goes to baseUrl
+   * exactly as written, the path only names it in errors (`<url>`), and since such a URL carries its
+   * own credential, no error text ever contains it.
+   */
+  webhook?: boolean;
 }
 
 export interface RequestOptions {
@@ -71,6 +77,7 @@ export class HttpClient {
   }
 
   url(path: string): string {
+    if (this.options.webhook) return this.options.baseUrl;
     return `${this.options.baseUrl.replace(/\/+$/, '')}${path}`;
   }
 
@@ -79,6 +86,21 @@ export class HttpClient {
     path: string,
     body?: unknown,
     request: RequestOptions = {},
+  ): Promise<HttpResponse<T>> {
+    try {
+      return await this.send<T>(method, path, body, request);
+    } catch (err) {
+      if (this.options.webhook && err instanceof Error)
+        err.message = err.message.split(this.options.baseUrl).join(path);
+      throw err;
+    }
+  }
+
+  private async send<T>(
+    method: string,
+    path: string,
+    body: unknown,
+    request: RequestOptions,
   ): Promise<HttpResponse<T>> {
     const { peer, timeoutMs, credentials } = this.options;
     if (this.authorization === undefined && credentials?.required)

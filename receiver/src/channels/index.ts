@@ -1,62 +1,44 @@
-// Config → channel instances.
+// The channel registry: every `type:` the config accepts, each described by its own folder (config
+// keys, settings, the channel, how render prints it). Adding a channel is a folder and a line here.
 import type { Logger } from 'pino';
-import type { ChannelSettings } from '../config.js';
 import type { Channel } from './channel.js';
-import { ConsoleChannel } from './console/index.js';
-import { EmailChannel } from './email/index.js';
-import { createGitHubSystem } from './github/index.js';
-import { createJiraSystem } from './jira/index.js';
-import { createServiceNowSystem } from './servicenow/index.js';
-import { SlackChannel } from './slack/index.js';
-import { TicketChannel } from './ticket/lifecycle.js';
-import { createWebhookChannel } from './webhook/index.js';
+import { consoleChannel } from './console/index.js';
+import type { ChannelDescriptor, SettingsOf } from './descriptor.js';
+import { emailChannel } from './email/index.js';
+import { githubChannel } from './github/index.js';
+import { jiraChannel } from './jira/index.js';
+import { msteamsChannel } from './msteams/index.js';
+import { servicenowChannel } from './servicenow/index.js';
+import { slackChannel } from './slack/index.js';
+import { webhookChannel } from './webhook/index.js';
 
-/** Email free-text values are capped so that one 100 KB annotation does not make a 100 KB mail. */
-const EMAIL_MAX_VALUE = 20_000;
+/** In the order error messages list the types. */
+export const CHANNELS = [
+  slackChannel,
+  emailChannel,
+  consoleChannel,
+  jiraChannel,
+  servicenowChannel,
+  githubChannel,
+  webhookChannel,
+  msteamsChannel,
+] as const;
+
+/** The settings of any channel: a union discriminated by `type`. */
+export type ChannelSettings = SettingsOf<(typeof CHANNELS)[number]>;
+
+export const CHANNEL_TYPES: readonly string[] = CHANNELS.map((c) => c.type);
+
+/** The descriptor of a type the config accepted. */
+export function descriptorOf(type: string): ChannelDescriptor {
+  const descriptor = CHANNELS.find((c) => c.type === type);
+  if (!descriptor) throw new Error(`no channel type ${JSON.stringify(type)}`);
+  // Each descriptor is typed by its own settings; callers pass it settings of its own type.
+  return descriptor as unknown as ChannelDescriptor;
+}
 
 export function createChannel(settings: ChannelSettings, logger: Logger): Channel {
-  const log = logger.child({ channel: settings.name });
-  switch (settings.type) {
-    case 'slack': {
-      const config = {
-        name: settings.name,
-        apiUrl: settings.apiUrl,
-        mentions: settings.mentions,
-        maxAlerts: settings.maxAlerts,
-        rateLimit: settings.rateLimit,
-        timeoutMs: settings.timeoutMs,
-        mode: settings.mode,
-        ...(settings.channel !== undefined ? { channel: settings.channel } : {}),
-        ...(settings.token !== undefined ? { token: settings.token } : {}),
-        ...(settings.webhookUrl !== undefined ? { webhookUrl: settings.webhookUrl } : {}),
-      };
-      return new SlackChannel(config, log);
-    }
-    case 'email':
-      return new EmailChannel(
-        {
-          name: settings.name,
-          smtp: settings.smtp,
-          from: settings.from,
-          to: settings.to,
-          cc: settings.cc,
-          maxAlerts: settings.maxAlerts,
-          maxValue: EMAIL_MAX_VALUE,
-          rateLimit: settings.rateLimit,
-        },
-        log,
-      );
-    case 'console':
-      return new ConsoleChannel({ name: settings.name, maxAlerts: settings.maxAlerts }, logger);
-    case 'jira':
-      return new TicketChannel('jira', settings, createJiraSystem(settings, log), log);
-    case 'servicenow':
-      return new TicketChannel('servicenow', settings, createServiceNowSystem(settings, log), log);
-    case 'github':
-      return new TicketChannel('github', settings, createGitHubSystem(settings, log), log);
-    case 'webhook':
-      return createWebhookChannel(settings, log);
-  }
+  return descriptorOf(settings.type).create(settings, logger.child({ channel: settings.name }));
 }
 
 export type { Channel } from './channel.js';

@@ -2,8 +2,9 @@
 // status words, alert lines, and the plain-text rendering used by email and the console channel.
 
 import type { AlertView, GroupView } from '../notification.js';
-import type { DeliveryEvent } from '../outbox/plan.js';
 import { humanDuration, humanTime } from '../units.js';
+import type { DeliveryEvent } from './channel.js';
+import { type Block, fromMarkdown, toPlainText } from './doc.js';
 
 export const TRUNCATED = '… (truncated)';
 
@@ -145,7 +146,7 @@ export function plainText(event: DeliveryEvent, options: TextOptions): string {
     );
   lines.push('');
   lines.push(`What to do${remediationOrigin(group)}:`);
-  lines.push(truncate(group.remediation.text, options.maxValue));
+  lines.push(toPlainText(remediationDoc(group, options.maxValue)));
   const links = linkList(group);
   if (links.length > 0) {
     lines.push('', 'Links:');
@@ -153,6 +154,15 @@ export function plainText(event: DeliveryEvent, options: TextOptions): string {
   }
   lines.push('', `-- license-receiver · group ${group.identity}`);
   return lines.join('\n');
+}
+
+/**
+ * The remediation as a document, its text first cut to `maxValue` (visibly). A runbook is Markdown; an
+ * annotation is written line by line, and its lines are kept.
+ */
+export function remediationDoc(group: GroupView, maxValue = Number.POSITIVE_INFINITY): Block[] {
+  const text = truncate(group.remediation.text, maxValue, `\n\n${TRUNCATED}`);
+  return fromMarkdown(text, { breaks: group.remediation.source !== 'runbook' });
 }
 
 export function remediationOrigin(group: GroupView): string {

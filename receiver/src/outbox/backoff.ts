@@ -9,8 +9,6 @@ export interface BackoffPolicy {
   jitter: number;
 }
 
-export const DEFAULT_BACKOFF: BackoffPolicy = { initialMs: 1000, maxMs: 300_000, factor: 2, jitter: 0.5 };
-
 /** Delay before attempt number `attempt` + 1, where `attempt` ≥ 1 attempts have failed. */
 export function backoffDelay(
   policy: BackoffPolicy,

@@ -1,12 +1,10 @@
 // What a queued notification means for one destination, given what that destination already shows
 // for the group (its delivery record): a new message, an update of the open one (alerts joined or
 // some resolved), the resolve of it, or a reminder in its thread. Pure.
-import type { AlertView, GroupView } from '../notification.js';
+import type { ChannelRef, DeliveryEvent, EventKind } from '../channels/channel.js';
+import type { GroupView } from '../notification.js';
 
-export type EventKind = 'new' | 'update' | 'resolve' | 'reminder';
-
-/** Channel-specific reference to what was sent (Slack channel + ts, email Message-ID…), kept as JSON. */
-export type ChannelRef = Record<string, unknown>;
+export type { ChannelRef, DeliveryEvent, EventKind } from '../channels/channel.js';
 
 export interface DeliveryRecord {
   /** `open` while the message stands for a firing group; `closed` once it showed the resolve. */
@@ -17,18 +15,6 @@ export interface DeliveryRecord {
   /** When the first message of this incident was sent. */
   openedAt: number;
   updatedAt: number;
-}
-
-export interface DeliveryEvent {
-  kind: EventKind;
-  group: GroupView;
-  /** Alerts firing now that the destination did not show as firing. */
-  newlyFiring: AlertView[];
-  /** Alerts shown as firing before that are resolved (or gone) now. */
-  newlyResolved: AlertView[];
-  /** When the destination's message for this incident was first sent (now for a new one). */
-  openedAt: number;
-  now: number;
 }
 
 export type Plan = { skip: false; event: DeliveryEvent } | { skip: true; reason: string };

@@ -1,10 +1,6 @@
 // Per-destination rate limit: a token bucket (rate per second, burst) that a Retry-After can also
 // block for a while. Slack allows about one message per second per channel with short bursts.
-
-export interface RateLimit {
-  perSecond: number;
-  burst: number;
-}
+import type { RateLimit } from '../channels/channel.js';
 
 export class TokenBucket {
   private tokens: number;

@@ -7,17 +7,20 @@ import type { DeadRow, EnqueueRequest, EnqueueResult, OutboxRow, OutboxStats, Ou
 
 type Pending = { resolve: (value: unknown) => void; reject: (err: Error) => void };
 
-function startWorker(options: SqliteOptions): Worker {
-  const here = import.meta.url;
-  if (here.endsWith('.ts')) {
-    // Running from source (tests): load the TypeScript worker through tsx.
-    const source = new URL('./sqlite-worker.ts', here).href;
-    return new Worker(
-      `import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(source)}); })`,
-      { eval: true, workerData: options },
-    );
-  }
-  return new Worker(new URL('./sqlite-worker.js', here), { workerData: options });
+/** Starts the thread that owns the database; `workerData` is the store's options. */
+export type WorkerStarter = (options: SqliteOptions) => Worker;
+
+const startCompiled: WorkerStarter = (options) =>
+  new Worker(new URL('./sqlite-worker.js', import.meta.url), { workerData: options });
+
+let startWorker: WorkerStarter = startCompiled;
+
+/**
+ * Replaces how the store thread is started: tests that run this module from its TypeScript source
+ * start the TypeScript worker their own way (see receiver/test/setup.ts).
+ */
+export function setWorkerStarter(starter: WorkerStarter): void {
+  startWorker = starter;
 }
 
 export class ThreadedSqliteStore implements OutboxStore {

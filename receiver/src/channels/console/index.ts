@@ -1,14 +1,16 @@
 // Console destination: the rendered notification as one JSON log line (for demos and dry runs).
 import type { Logger } from 'pino';
-import type { ChannelRef, DeliveryEvent } from '../../outbox/plan.js';
-import type { RateLimit } from '../../outbox/rate-limit.js';
-import type { Channel, WireRequest } from '../channel.js';
+import type { Channel, ChannelRef, DeliveryEvent, RateLimit, WireRequest } from '../channel.js';
+import { defineChannel } from '../descriptor.js';
 import { headline, plainText } from '../text.js';
+import { buildConsoleSettings, type ConsoleSettings, consoleSchema } from './config.js';
 
-export interface ConsoleChannelConfig {
-  name: string;
-  maxAlerts: number;
-}
+export const consoleChannel = defineChannel({
+  type: 'console',
+  schema: consoleSchema,
+  build: buildConsoleSettings,
+  create: (settings, logger) => new ConsoleChannel(settings, logger),
+});
 
 export class ConsoleChannel implements Channel {
   readonly type = 'console';
@@ -17,7 +19,7 @@ export class ConsoleChannel implements Channel {
   readonly concurrency = 4;
 
   constructor(
-    private readonly config: ConsoleChannelConfig,
+    private readonly config: ConsoleSettings,
     private readonly logger: Logger,
   ) {
     this.name = config.name;
@@ -45,7 +47,7 @@ export class ConsoleChannel implements Channel {
   async send(event: DeliveryEvent, ref: ChannelRef | undefined): Promise<ChannelRef | undefined> {
     const [request] = this.render(event, ref);
     this.logger.info(
-      { channel: this.name, group: event.group.identity, notification: (request as WireRequest).body },
+      { group: event.group.identity, notification: (request as WireRequest).body },
       'notification',
     );
     return { logged_at: event.now };

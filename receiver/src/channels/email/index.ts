@@ -2,34 +2,25 @@
 // mail of an incident keeps its Message-ID in the group's record; later mails of the group reply to it.
 import nodemailer from 'nodemailer';
 import type { Logger } from 'pino';
-import type { ChannelRef, DeliveryEvent } from '../../outbox/plan.js';
-import type { RateLimit } from '../../outbox/rate-limit.js';
-import { type Channel, ChannelError, type WireRequest } from '../channel.js';
-import { type EmailRef, type EmailRenderOptions, isEmailRef, renderEmail } from './render.js';
+import {
+  type Channel,
+  ChannelError,
+  type ChannelRef,
+  type DeliveryEvent,
+  type RateLimit,
+  type WireRequest,
+} from '../channel.js';
+import { defineChannel } from '../descriptor.js';
+import { buildEmailSettings, type EmailSettings, emailSchema, type SmtpSettings } from './config.js';
+import { type EmailMessage, type EmailRef, isEmailRef, renderEmail } from './render.js';
 
-export interface SmtpSettings {
-  host: string;
-  port: number;
-  /** Refuse to send unless the server offers STARTTLS (ignored with implicit TLS). */
-  requireTls: boolean;
-  /** TLS from the first byte (port 465). */
-  implicitTls: boolean;
-  username?: string;
-  password?: string;
-  /** Name sent with EHLO. */
-  hello?: string;
-  ca?: string;
-  serverName?: string;
-  insecureSkipVerify: boolean;
-  maxConnections: number;
-  timeoutMs: number;
-}
-
-export interface EmailChannelConfig extends EmailRenderOptions {
-  name: string;
-  smtp: SmtpSettings;
-  rateLimit: RateLimit;
-}
+export const emailChannel = defineChannel({
+  type: 'email',
+  schema: emailSchema,
+  build: buildEmailSettings,
+  create: (settings, logger) => new EmailChannel(settings, logger),
+  print: (request) => printMail(request.body as EmailMessage),
+});
 
 export class EmailChannel implements Channel {
   readonly type = 'email';
@@ -39,7 +30,7 @@ export class EmailChannel implements Channel {
   private transport: ReturnType<typeof createTransport> | undefined;
 
   constructor(
-    private readonly config: EmailChannelConfig,
+    private readonly config: EmailSettings,
     private readonly logger: Logger,
   ) {
     this.name = config.name;
@@ -120,4 +111,18 @@ export function classifySmtpError(err: unknown): ChannelError {
   if (e.code && permanent.includes(e.code))
     return new ChannelError(`SMTP failed: ${what}`, false, undefined, { cause: err });
   return new ChannelError(`SMTP failed: ${what}`, true, undefined, { cause: err });
+}
+
+/** The mail as a mail client would show its source: headers, then each part. */
+function printMail(mail: EmailMessage): string {
+  const headers = [
+    `From: ${mail.from}`,
+    `To: ${mail.to.join(', ')}`,
+    ...(mail.cc.length > 0 ? [`Cc: ${mail.cc.join(', ')}`] : []),
+    `Subject: ${mail.subject}`,
+    `Message-ID: ${mail.messageId}`,
+    `Date: ${mail.date}`,
+    ...Object.entries(mail.headers).map(([k, v]) => `${k}: ${v}`),
+  ];
+  return `${headers.join('\n')}\n\n----- text/plain -----\n${mail.text}\n\n----- text/html -----\n${mail.html}`;
 }

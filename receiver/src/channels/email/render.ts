@@ -1,8 +1,10 @@
 // Alert group → email, pure: a subject that stays the same for the whole thread, text and HTML parts
 // with the same content, threading headers. Every value is HTML-escaped in the HTML part, and no
 // header takes raw label text: control characters (CR, LF…) become spaces and length is capped.
-import type { ChannelRef, DeliveryEvent } from '../../outbox/plan.js';
+
 import { humanTime } from '../../units.js';
+import type { ChannelRef, DeliveryEvent } from '../channel.js';
+import { type Block, type Inline, isBreak, linkText } from '../doc.js';
 import {
   alertName,
   alertText,
@@ -12,6 +14,7 @@ import {
   labelsInline,
   linkList,
   plainText,
+  remediationDoc,
   remediationOrigin,
   since,
   truncate,
@@ -150,9 +153,7 @@ function html(event: DeliveryEvent, options: EmailRenderOptions): string {
   out.push('</ul>');
 
   out.push(`<h3>What to do${e(remediationOrigin(group))}</h3>`);
-  out.push(
-    `<div style="white-space:pre-wrap">${markdownToHtml(truncate(group.remediation.text, options.maxValue))}</div>`,
-  );
+  out.push(`<div>${toHtml(remediationDoc(group, options.maxValue))}</div>`);
   const links = linkList(group);
   if (links.length > 0)
     out.push(`<p>${links.map(([label, url]) => `<a href="${e(url)}">${e(label)}</a>`).join(' · ')}</p>`);
@@ -163,28 +164,43 @@ function html(event: DeliveryEvent, options: EmailRenderOptions): string {
   return out.join('\n');
 }
 
-/** A runbook's Markdown as HTML, escaped first: code, bold, headings and http(s) links. */
-export function markdownToHtml(markdown: string): string {
-  const parts = markdown.replace(/\r\n?/g, '\n').split(/```[^\n]*\n?([\s\S]*?)(?:```|$)/);
-  return parts
-    .map((part, i) => {
-      const escaped = escapeHtml(part);
-      if (i % 2 === 1)
-        return `<pre style="background:#f4f4f4;padding:6px">${escaped.replace(/\n$/, '')}</pre>`;
-      return escaped
-        .split(/(`[^`\n]*`)/)
-        .map((piece, j) =>
-          j % 2 === 1
-            ? `<code>${piece.slice(1, -1)}</code>`
-            : piece
-                .replace(/^\s{0,3}#{1,6}\s+(.+?)\s*#*$/gm, '<strong>$1</strong>')
-                .replace(/\*\*(.+?)\*\*/g, '<strong>$1</strong>')
-                .replace(
-                  /\[([^\]\n]+)\]\((https?:\/\/[^\s)"]+)\)/g,
-                  (_m, label: string, url: string) => `<a href="${url}">${label}</a>`,
-                ),
-        )
-        .join('');
+/**
+ * The document as HTML for mail clients: every text escaped, links only to http(s) and mailto URLs
+ * (the model keeps no other), their host shown when the text is not the URL.
+ */
+export function toHtml(blocks: Block[]): string {
+  return blocks.map(htmlBlock).join('\n');
+}
+
+function htmlBlock(block: Block): string {
+  switch (block.type) {
+    case 'heading':
+      return `<p style="margin:8px 0 4px"><strong>${htmlInlines(block.content)}</strong></p>`;
+    case 'paragraph':
+      return `<p style="margin:0 0 8px">${htmlInlines(block.content)}</p>`;
+    case 'list': {
+      const tag = block.ordered ? 'ol' : 'ul';
+      const items = block.items.map((item) => `<li>${item.map(htmlBlock).join('\n')}</li>`);
+      return `<${tag}>${items.join('\n')}</${tag}>`;
+    }
+    case 'code':
+      return `<pre style="background:#f4f4f4;padding:6px">${escapeHtml(block.text)}</pre>`;
+    case 'rule':
+      return '<hr>';
+  }
+}
+
+function htmlInlines(inlines: Inline[]): string {
+  return inlines
+    .map((i) => {
+      if (isBreak(i)) return '<br>';
+      let text = escapeHtml(linkText(i));
+      if (i.marks?.includes('code')) text = `<code>${text}</code>`;
+      if (i.marks?.includes('strong')) text = `<strong>${text}</strong>`;
+      if (i.marks?.includes('em')) text = `<em>${text}</em>`;
+      if (i.marks?.includes('strike')) text = `<del>${text}</del>`;
+      if (i.href) text = `<a href="${escapeHtml(i.href)}">${text}</a>`;
+      return text;
     })
     .join('');
 }

@@ -1,14 +1,8 @@
 // The `type: github` channel's config: the API base URL (GitHub Enterprise Server: https://HOST/api/v3),
 // the repository, the token and the labels of a new issue.
 import { z } from 'zod';
-import { envName, httpUrl, leaf, list, path, type Secrets, secretOf } from '../../schema.js';
-import {
-  type Severity,
-  severityMap,
-  type TicketSettings,
-  ticketKeys,
-  ticketSettings,
-} from '../ticket/config.js';
+import { type BuildContext, envName, httpUrl, leaf, list, path, secretOf } from '../../schema.js';
+import { type Severity, severityMap, ticketKeys, ticketSettings } from '../ticket/config.js';
 
 const LABEL = leaf(z.string().min(1).max(50), 'a label of 1 to 50 characters');
 
@@ -28,34 +22,20 @@ export const githubSchema = z.strictObject({
   assignees: list(leaf(z.string().min(1), 'a GitHub login'), 'a list of GitHub logins').default([]),
 });
 
-export interface GitHubChannelSettings extends TicketSettings {
-  type: 'github';
-  apiUrl: string;
-  owner: string;
-  repo: string;
-  token?: string;
-  labels: string[];
-  severityLabels: Partial<Record<Severity, string>>;
-  assignees: string[];
-}
+export type GitHubChannelSettings = ReturnType<typeof buildGitHubSettings>;
 
-export function buildGitHubSettings(
-  raw: z.output<typeof githubSchema>,
-  key: string,
-  secrets: Secrets,
-): GitHubChannelSettings {
+export function buildGitHubSettings(raw: z.output<typeof githubSchema>, { key, secrets }: BuildContext) {
   const [owner = '', repo = ''] = raw.repository.split('/');
-  const settings: GitHubChannelSettings = {
+  const token = secretOf(secrets, `${key}.token`, { env: raw.token_env, file: raw.token_file }, true);
+  return {
     ...ticketSettings(raw),
-    type: 'github',
+    type: 'github' as const,
     apiUrl: raw.api_url.replace(/\/+$/, ''),
     owner,
     repo,
     labels: raw.labels,
-    severityLabels: raw.severity_labels,
+    severityLabels: raw.severity_labels as Partial<Record<Severity, string>>,
     assignees: raw.assignees,
+    ...(token !== undefined ? { token } : {}),
   };
-  const token = secretOf(secrets, `${key}.token`, { env: raw.token_env, file: raw.token_file }, true);
-  if (token !== undefined) settings.token = token;
-  return settings;
 }

@@ -3,19 +3,21 @@
 // the primary budget (wait for x-ratelimit-reset), the secondary limit (wait for retry-after, else a
 // minute); any other 403 is a missing permission and is not retried.
 import type { Logger } from 'pino';
-import type { DeliveryEvent } from '../../outbox/plan.js';
-import type { WireRequest } from '../channel.js';
+import type { DeliveryEvent, WireRequest } from '../channel.js';
+import { defineChannel } from '../descriptor.js';
 import { HttpClient, HttpError, type HttpResponse, oneLine, retryAfterMs } from '../http.js';
 import type { CommentKind } from '../ticket/content.js';
 import {
   identityLabel,
+  printTicketRequest,
   type RemoteTicket,
+  TicketChannel,
   TicketGoneError,
   type TicketRef,
   type TicketStep,
   type TicketSystem,
 } from '../ticket/lifecycle.js';
-import type { GitHubChannelSettings } from './config.js';
+import { buildGitHubSettings, type GitHubChannelSettings, githubSchema } from './config.js';
 import {
   closeRequest,
   commentRequest,
@@ -43,6 +45,15 @@ interface GitHubIssue {
   closed_at?: string | null;
   labels?: { name: string }[];
 }
+
+export const githubChannel = defineChannel({
+  type: 'github',
+  schema: githubSchema,
+  build: buildGitHubSettings,
+  create: (settings, logger) =>
+    new TicketChannel('github', settings, createGitHubSystem(settings, logger), logger),
+  print: printTicketRequest,
+});
 
 export function createGitHubSystem(settings: GitHubChannelSettings, logger: Logger): TicketSystem {
   return new GitHubSystem(settings, logger);

@@ -1,7 +1,7 @@
 // The GitHub Issues requests of each lifecycle step, as they go on the wire. Pure.
 // https://docs.github.com/rest/issues/issues and https://docs.github.com/rest/issues/comments
-import type { DeliveryEvent } from '../../outbox/plan.js';
-import type { WireRequest } from '../channel.js';
+import type { DeliveryEvent, WireRequest } from '../channel.js';
+import { toMarkdown } from '../doc.js';
 import { bySeverity } from '../ticket/config.js';
 import {
   type CommentKind,
@@ -12,7 +12,6 @@ import {
   ticketDescription,
   ticketSummary,
 } from '../ticket/content.js';
-import { toMarkdown } from '../ticket/doc.js';
 import type { GitHubChannelSettings } from './config.js';
 
 /** GitHub's limits: issue title and issue/comment body, in characters. */

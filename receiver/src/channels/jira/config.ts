@@ -3,6 +3,7 @@
 // workflow's transition names.
 import { z } from 'zod';
 import {
+  type BuildContext,
   duration,
   envName,
   fail,
@@ -10,17 +11,10 @@ import {
   leaf,
   list,
   path,
-  type Secrets,
   secretOf,
   text,
 } from '../../schema.js';
-import {
-  type Severity,
-  severityMap,
-  type TicketSettings,
-  ticketKeys,
-  ticketSettings,
-} from '../ticket/config.js';
+import { type Severity, severityMap, ticketKeys, ticketSettings } from '../ticket/config.js';
 
 export const jiraSchema = z.strictObject({
   ...ticketKeys({ per_second: 2, burst: 5 }),
@@ -55,34 +49,9 @@ export const jiraSchema = z.strictObject({
   search_lag: duration().default(60_000),
 });
 
-export interface JiraChannelSettings extends TicketSettings {
-  type: 'jira';
-  url: string;
-  api: 'cloud' | 'datacenter' | 'auto';
-  project: string;
-  issueType: string;
-  priority: Partial<Record<Severity, string>>;
-  labels: string[];
-  components: string[];
-  fields: Record<string, unknown>;
-  /** Cloud: basic auth with email + API token. */
-  email?: string;
-  apiToken?: string;
-  /** Data Center: bearer personal access token. */
-  personalAccessToken?: string;
-  resolveTransition: string;
-  reopenTransition: string;
-  wontFixResolution: string;
-  linkType: string;
-  /** After a create whose outcome is unknown, a search miss is not trusted for this long. */
-  searchLagMs: number;
-}
+export type JiraChannelSettings = ReturnType<typeof buildJiraSettings>;
 
-export function buildJiraSettings(
-  raw: z.output<typeof jiraSchema>,
-  key: string,
-  secrets: Secrets,
-): JiraChannelSettings {
+export function buildJiraSettings(raw: z.output<typeof jiraSchema>, { key, secrets }: BuildContext) {
   const cloudAuth =
     raw.email !== undefined || raw.api_token_env !== undefined || raw.api_token_file !== undefined;
   const pat = raw.personal_access_token_env !== undefined || raw.personal_access_token_file !== undefined;
@@ -100,14 +69,26 @@ export function buildJiraSettings(
       raw.api,
       'datacenter or auto with a personal access token (Jira Cloud takes email + API token)',
     );
-  const settings: JiraChannelSettings = {
+  // Cloud: basic auth with email + API token; Data Center: a bearer personal access token.
+  const apiToken = cloudAuth
+    ? secretOf(secrets, `${key}.api_token`, { env: raw.api_token_env, file: raw.api_token_file }, true)
+    : undefined;
+  const personalAccessToken = cloudAuth
+    ? undefined
+    : secretOf(
+        secrets,
+        `${key}.personal_access_token`,
+        { env: raw.personal_access_token_env, file: raw.personal_access_token_file },
+        true,
+      );
+  return {
     ...ticketSettings(raw),
-    type: 'jira',
+    type: 'jira' as const,
     url: raw.url.replace(/\/+$/, ''),
     api: raw.api,
     project: raw.project,
     issueType: raw.issue_type,
-    priority: raw.priority,
+    priority: raw.priority as Partial<Record<Severity, string>>,
     labels: raw.labels,
     components: raw.components,
     fields: raw.fields,
@@ -115,25 +96,10 @@ export function buildJiraSettings(
     reopenTransition: raw.reopen_transition,
     wontFixResolution: raw.wont_fix_resolution,
     linkType: raw.link_type,
+    /** After a create whose outcome is unknown, a search miss is not trusted for this long. */
     searchLagMs: raw.search_lag,
+    ...(cloudAuth ? { email: raw.email as string } : {}),
+    ...(apiToken !== undefined ? { apiToken } : {}),
+    ...(personalAccessToken !== undefined ? { personalAccessToken } : {}),
   };
-  if (cloudAuth) {
-    settings.email = raw.email as string;
-    const token = secretOf(
-      secrets,
-      `${key}.api_token`,
-      { env: raw.api_token_env, file: raw.api_token_file },
-      true,
-    );
-    if (token !== undefined) settings.apiToken = token;
-  } else {
-    const token = secretOf(
-      secrets,
-      `${key}.personal_access_token`,
-      { env: raw.personal_access_token_env, file: raw.personal_access_token_file },
-      true,
-    );
-    if (token !== undefined) settings.personalAccessToken = token;
-  }
-  return settings;
 }

@@ -3,19 +3,21 @@
 // changes; workflow transitions by name to resolve and reopen. Cloud (API v3, ADF) and Data Center
 // (API v2, wiki markup); `api: auto` asks serverInfo once. The request bodies are built in render.ts.
 import type { Logger } from 'pino';
-import type { DeliveryEvent } from '../../outbox/plan.js';
-import { ChannelError, type WireRequest } from '../channel.js';
+import { ChannelError, type DeliveryEvent, type WireRequest } from '../channel.js';
+import { defineChannel } from '../descriptor.js';
 import { HttpClient, HttpError, type HttpResponse, oneLine, pageWords } from '../http.js';
 import type { CommentKind } from '../ticket/content.js';
 import {
   identityLabel,
+  printTicketRequest,
   type RemoteTicket,
+  TicketChannel,
   TicketGoneError,
   type TicketRef,
   type TicketStep,
   type TicketSystem,
 } from '../ticket/lifecycle.js';
-import type { JiraChannelSettings } from './config.js';
+import { buildJiraSettings, type JiraChannelSettings, jiraSchema } from './config.js';
 import {
   browseUrl,
   commentRequest,
@@ -51,6 +53,15 @@ interface Transition {
   id: string;
   name: string;
 }
+
+export const jiraChannel = defineChannel({
+  type: 'jira',
+  schema: jiraSchema,
+  build: buildJiraSettings,
+  create: (settings, logger) =>
+    new TicketChannel('jira', settings, createJiraSystem(settings, logger), logger),
+  print: printTicketRequest,
+});
 
 export function createJiraSystem(settings: JiraChannelSettings, logger: Logger): TicketSystem {
   return new JiraSystem(settings, logger);

@@ -2,8 +2,8 @@
 // descriptions and comments in Atlassian Document Format; Data Center speaks /rest/api/2 with wiki
 // markup strings. Texts come from the shared ticket content. Pure.
 // https://developer.atlassian.com/cloud/jira/platform/rest/v3/ and https://docs.atlassian.com/software/jira/docs/api/REST/latest/
-import type { DeliveryEvent } from '../../outbox/plan.js';
-import type { WireRequest } from '../channel.js';
+import type { DeliveryEvent, WireRequest } from '../channel.js';
+import { type AdfNode, type Block, toAdf, toWiki } from '../doc.js';
 import { bySeverity } from '../ticket/config.js';
 import {
   type CommentKind,
@@ -14,7 +14,6 @@ import {
   ticketDescription,
   ticketSummary,
 } from '../ticket/content.js';
-import { type AdfNode, type Block, toAdf, toWiki } from '../ticket/doc.js';
 import type { JiraChannelSettings } from './config.js';
 
 export type JiraApi = 'cloud' | 'datacenter';

@@ -2,14 +2,8 @@
 // bearer token), how severity maps to urgency and impact, extra incident fields, and the states and
 // close code used to resolve and reopen.
 import { z } from 'zod';
-import { envName, fail, httpUrl, leaf, list, path, type Secrets, secretOf, text } from '../../schema.js';
-import {
-  type Severity,
-  severityMap,
-  type TicketSettings,
-  ticketKeys,
-  ticketSettings,
-} from '../ticket/config.js';
+import { type BuildContext, envName, fail, httpUrl, leaf, list, path, secretOf, text } from '../../schema.js';
+import { type Severity, severityMap, ticketKeys, ticketSettings } from '../ticket/config.js';
 
 const LEVEL = leaf(z.enum(['1', '2', '3']), '"1" (high), "2" (medium) or "3" (low)');
 
@@ -35,28 +29,12 @@ export const servicenowSchema = z.strictObject({
   wont_fix_close_codes: list(text('a resolution code'), 'a list of resolution codes').default([]),
 });
 
-export interface ServiceNowChannelSettings extends TicketSettings {
-  type: 'servicenow';
-  url: string;
-  username?: string;
-  password?: string;
-  token?: string;
-  urgency: Partial<Record<Severity, string>>;
-  impact: Partial<Record<Severity, string>>;
-  fields: Record<string, string>;
-  resolveState: string;
-  reopenState: string;
-  closeCode: string;
-  /** Put before the generated resolve text in close_notes. */
-  closeNotes?: string;
-  wontFixCloseCodes: string[];
-}
+export type ServiceNowChannelSettings = ReturnType<typeof buildServiceNowSettings>;
 
 export function buildServiceNowSettings(
   raw: z.output<typeof servicenowSchema>,
-  key: string,
-  secrets: Secrets,
-): ServiceNowChannelSettings {
+  { key, secrets }: BuildContext,
+) {
   for (const map of ['urgency', 'impact'] as const)
     for (const [severity, value] of Object.entries(raw[map]))
       if (!LEVEL.safeParse(value).success) fail(`${key}.${map}.${severity}`, value, '"1", "2" or "3"');
@@ -70,31 +48,27 @@ export function buildServiceNowSettings(
       'a ServiceNow channel with either username and password_env/password_file, or token_env/token_file (OAuth bearer token)',
     );
   if (basic && raw.username === undefined) fail(`${key}.username`, undefined, 'the ServiceNow user name');
-  const settings: ServiceNowChannelSettings = {
+  const password = basic
+    ? secretOf(secrets, `${key}.password`, { env: raw.password_env, file: raw.password_file }, true)
+    : undefined;
+  const token = basic
+    ? undefined
+    : secretOf(secrets, `${key}.token`, { env: raw.token_env, file: raw.token_file }, true);
+  return {
     ...ticketSettings(raw),
-    type: 'servicenow',
+    type: 'servicenow' as const,
     url: raw.url.replace(/\/+$/, ''),
-    urgency: raw.urgency,
-    impact: raw.impact,
+    urgency: raw.urgency as Partial<Record<Severity, string>>,
+    impact: raw.impact as Partial<Record<Severity, string>>,
     fields: raw.fields,
     resolveState: raw.resolve_state,
     reopenState: raw.reopen_state,
     closeCode: raw.close_code,
     wontFixCloseCodes: raw.wont_fix_close_codes,
+    /** Put before the generated resolve text in close_notes. */
     ...(raw.close_notes !== undefined ? { closeNotes: raw.close_notes } : {}),
+    ...(basic ? { username: raw.username as string } : {}),
+    ...(password !== undefined ? { password } : {}),
+    ...(token !== undefined ? { token } : {}),
   };
-  if (basic) {
-    settings.username = raw.username as string;
-    const password = secretOf(
-      secrets,
-      `${key}.password`,
-      { env: raw.password_env, file: raw.password_file },
-      true,
-    );
-    if (password !== undefined) settings.password = password;
-  } else {
-    const token = secretOf(secrets, `${key}.token`, { env: raw.token_env, file: raw.token_file }, true);
-    if (token !== undefined) settings.token = token;
-  }
-  return settings;
 }

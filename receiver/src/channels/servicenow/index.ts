@@ -3,19 +3,21 @@
 // back. A Closed (7) or Canceled (8) incident accepts no update, so it is never reopened: a new
 // incident naming the old one is opened instead. The request bodies are built in render.ts.
 import type { Logger } from 'pino';
-import type { DeliveryEvent } from '../../outbox/plan.js';
-import { ChannelError, type WireRequest } from '../channel.js';
+import { ChannelError, type DeliveryEvent, type WireRequest } from '../channel.js';
+import { defineChannel } from '../descriptor.js';
 import { HttpClient, type HttpResponse, oneLine, pageWords } from '../http.js';
 import type { CommentKind } from '../ticket/content.js';
 import {
   identityLabel,
+  printTicketRequest,
   type RemoteTicket,
+  TicketChannel,
   TicketGoneError,
   type TicketRef,
   type TicketStep,
   type TicketSystem,
 } from '../ticket/lifecycle.js';
-import type { ServiceNowChannelSettings } from './config.js';
+import { buildServiceNowSettings, type ServiceNowChannelSettings, servicenowSchema } from './config.js';
 import {
   checkIdentity,
   commentBody,
@@ -43,6 +45,15 @@ interface IncidentRow {
   closed_at: string;
   close_code: string;
 }
+
+export const servicenowChannel = defineChannel({
+  type: 'servicenow',
+  schema: servicenowSchema,
+  build: buildServiceNowSettings,
+  create: (settings, logger) =>
+    new TicketChannel('servicenow', settings, createServiceNowSystem(settings, logger), logger),
+  print: printTicketRequest,
+});
 
 export class ServiceNowSystem implements TicketSystem {
   readonly peer = PEER;

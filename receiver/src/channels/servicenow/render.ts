@@ -2,8 +2,8 @@
 // correlation id, the incident to create, and the PATCH bodies of comment, resolve and reopen. Texts
 // come from the shared ticket content, as plain text (incident fields and work notes show no markup),
 // fitted within the incident's column lengths. Pure.
-import type { DeliveryEvent } from '../../outbox/plan.js';
-import { ChannelError } from '../channel.js';
+import { ChannelError, type DeliveryEvent } from '../channel.js';
+import { toPlainText } from '../doc.js';
 import { truncate } from '../text.js';
 import { bySeverity } from '../ticket/config.js';
 import {
@@ -15,7 +15,6 @@ import {
   ticketDescription,
   ticketSummary,
 } from '../ticket/content.js';
-import { toPlainText } from '../ticket/doc.js';
 import type { ServiceNowChannelSettings } from './config.js';
 
 export const INCIDENT_PATH = '/api/now/table/incident';

@@ -13,30 +13,26 @@ import {
   WebClient,
 } from '@slack/web-api';
 import type { Logger } from 'pino';
-import type { ChannelRef, DeliveryEvent } from '../../outbox/plan.js';
-import type { RateLimit } from '../../outbox/rate-limit.js';
-import { type Channel, ChannelError, type WireRequest } from '../channel.js';
-import { causeText, retryAfterMs } from '../http.js';
 import {
-  type Block,
-  renderSlackMessage,
-  renderSlackReply,
-  type SlackMessage,
-  type SlackRenderOptions,
-} from './render.js';
+  type Channel,
+  ChannelError,
+  type ChannelRef,
+  type DeliveryEvent,
+  type RateLimit,
+  type WireRequest,
+} from '../channel.js';
+import { defineChannel } from '../descriptor.js';
+import { causeText, HttpClient, oneLine, retryAfterMs } from '../http.js';
+import { buildSlackSettings, type SlackSettings, slackSchema } from './config.js';
+import { type Block, renderSlackMessage, renderSlackReply, type SlackMessage } from './render.js';
 
-export interface SlackChannelConfig extends SlackRenderOptions {
-  name: string;
-  mode: 'api' | 'webhook';
-  /** Web API mode: bot token and channel (name or ID). */
-  token?: string;
-  channel?: string;
-  apiUrl: string;
-  /** Incoming-webhook mode. */
-  webhookUrl?: string;
-  rateLimit: RateLimit;
-  timeoutMs: number;
-}
+export const slackChannel = defineChannel({
+  type: 'slack',
+  schema: slackSchema,
+  build: buildSlackSettings,
+  create: (settings, logger) => new SlackChannel(settings, logger),
+  summary: (settings) => settings.mode,
+});
 
 /** Slack errors (`ok: false`) worth another try; every other one is permanent. */
 const RETRYABLE_ERRORS = new Set([
@@ -66,9 +62,11 @@ export class SlackChannel implements Channel {
   readonly rateLimit: RateLimit;
   readonly concurrency = 1;
   private readonly client: WebClient | undefined;
+  /** Incoming-webhook mode: the shared HTTP client, posting to the secret URL. */
+  private readonly hook: HttpClient | undefined;
 
   constructor(
-    private readonly config: SlackChannelConfig,
+    private readonly config: SlackSettings,
     private readonly logger: Logger,
   ) {
     this.name = config.name;
@@ -83,6 +81,15 @@ export class SlackChannel implements Channel {
         allowAbsoluteUrls: false,
       });
     }
+    if (config.webhookUrl !== undefined)
+      this.hook = new HttpClient({
+        peer: 'Slack',
+        baseUrl: config.webhookUrl,
+        webhook: true,
+        timeoutMs: config.timeoutMs,
+        // Slack answers an incoming webhook's errors as text: invalid_payload, no_service…
+        describe: (answer) => (typeof answer === 'string' ? oneLine(answer).slice(0, 300) : undefined),
+      });
   }
 
   private get webhookMode(): boolean {
@@ -168,33 +175,8 @@ export class SlackChannel implements Channel {
   }
 
   private async postWebhook(body: unknown): Promise<void> {
-    if (!this.config.webhookUrl) throw new ChannelError('no incoming-webhook URL was loaded', false);
-    let res: Response;
-    try {
-      res = await fetch(this.config.webhookUrl, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify(body),
-        redirect: 'error',
-        signal: AbortSignal.timeout(this.config.timeoutMs),
-      });
-    } catch (err) {
-      // The URL is a secret: the message names the failure, not the URL.
-      throw new ChannelError(
-        `incoming webhook request failed: ${(err as Error).name}: ${causeText(err)}`,
-        true,
-      );
-    }
-    const text = (await res.text().catch(() => '')).slice(0, 300);
-    if (res.ok) return;
-    if (res.status === 429)
-      throw new ChannelError(
-        `incoming webhook rate limited (429)`,
-        true,
-        retryAfterMs(res.headers.get('retry-after')),
-      );
-    const retryable = res.status >= 500 || res.status === 408;
-    throw new ChannelError(`incoming webhook answered HTTP ${res.status}: ${text}`, retryable);
+    if (!this.hook) throw new ChannelError('no incoming-webhook URL was loaded', false);
+    await this.hook.request('POST', '<incoming webhook>', body);
   }
 
   async close(): Promise<void> {}

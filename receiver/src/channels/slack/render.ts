@@ -4,8 +4,8 @@
 // msg_blocks_too_long. What is cut says so.
 
 import type { AlertView, GroupView } from '../../notification.js';
-import type { DeliveryEvent } from '../../outbox/plan.js';
 import { humanDuration, humanTime } from '../../units.js';
+import type { DeliveryEvent } from '../channel.js';
 import {
   alertName,
   alertText,
@@ -13,11 +13,12 @@ import {
   factPairs,
   headline,
   linkList,
+  remediationDoc,
   remediationOrigin,
   statusWord,
   truncate,
 } from '../text.js';
-import { escapeMrkdwn, markdownToMrkdwn } from './mrkdwn.js';
+import { escapeMrkdwn, toMrkdwn } from './mrkdwn.js';
 
 export const SLACK_LIMITS = {
   blocks: 50,
@@ -170,7 +171,7 @@ export function renderSlackMessage(event: DeliveryEvent, options: SlackRenderOpt
     text: mrkdwn(
       remediationTitle +
         truncate(
-          markdownToMrkdwn(group.remediation.text),
+          toMrkdwn(remediationDoc(group)),
           SLACK_LIMITS.sectionText - remediationTitle.length,
           group.links.runbook ? '… (truncated: the whole text is in the runbook)' : '… (truncated)',
         ),

@@ -1,6 +1,5 @@
 // Config keys every ticket channel (Jira, ServiceNow, GitHub) shares, and their checked form.
 import { z } from 'zod';
-import type { RateLimit } from '../../outbox/rate-limit.js';
 import { bool, duration, leaf, positiveDuration, rateLimit, text, toRateLimit, whole } from '../../schema.js';
 
 const WEEK_MS = 7 * 86_400_000;
@@ -27,28 +26,18 @@ export function ticketKeys(rate: { per_second: number; burst: number }) {
   };
 }
 
-export interface TicketSettings {
-  name: string;
-  /** A resolved ticket that fires again within this window is reopened; after it, a new one is opened. */
-  reopenWindowMs: number;
-  /** Comment on the ticket when Alertmanager repeats an unchanged group (repeat_interval). */
-  reminderComments: boolean;
-  maxAlerts: number;
-  rateLimit: RateLimit;
-  timeoutMs: number;
-}
+/** The settings every ticket channel has. */
+export type TicketSettings = ReturnType<typeof ticketSettings>;
 
-export function ticketSettings(raw: {
-  name: string;
-  reopen_window: number;
-  reminder_comments: boolean;
-  max_alerts: number;
-  rate_limit: { per_second: number; burst: number };
-  timeout: number;
-}): TicketSettings {
+/** The shared keys, checked (see ticketKeys). */
+type TicketKeys = z.output<z.ZodObject<ReturnType<typeof ticketKeys>>>;
+
+export function ticketSettings(raw: TicketKeys) {
   return {
     name: raw.name,
+    /** A resolved ticket that fires again within this window is reopened; after it, a new one is opened. */
     reopenWindowMs: raw.reopen_window,
+    /** Comment on the ticket when Alertmanager repeats an unchanged group (repeat_interval). */
     reminderComments: raw.reminder_comments,
     maxAlerts: raw.max_alerts,
     rateLimit: toRateLimit(raw.rate_limit),

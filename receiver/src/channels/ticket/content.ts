@@ -2,8 +2,9 @@
 // values, what to do, links) and the comments of the lifecycle (change, reminder, resolve, reopen).
 // Built once as a document; each system renders it in its own markup. Pure.
 import type { AlertView, GroupView } from '../../notification.js';
-import type { DeliveryEvent } from '../../outbox/plan.js';
 import { humanDuration, humanTime } from '../../units.js';
+import type { DeliveryEvent } from '../channel.js';
+import { type Block, bullets, heading, type Inline, link, para, t } from '../doc.js';
 import {
   alertName,
   alertText,
@@ -11,12 +12,11 @@ import {
   factPairs,
   labelsInline,
   linkList,
+  remediationDoc,
   remediationOrigin,
   since,
-  TRUNCATED,
   truncate,
 } from '../text.js';
-import { type Block, bullets, fromMarkdown, heading, type Inline, link, para, t } from './doc.js';
 
 export interface ContentLimits {
   maxAlerts: number;
@@ -124,10 +124,7 @@ export function ticketComment(
 }
 
 function whatToDo(group: GroupView, limits: ContentLimits): Block[] {
-  const text = truncate(group.remediation.text, limits.maxValue, `\n\n${TRUNCATED}`);
-  // A runbook is Markdown; an annotation is written line by line, and its lines are kept.
-  const breaks = group.remediation.source !== 'runbook';
-  return [heading(`What to do${remediationOrigin(group)}`), ...fromMarkdown(text, { breaks })];
+  return [heading(`What to do${remediationOrigin(group)}`), ...remediationDoc(group, limits.maxValue)];
 }
 
 function alertList(alerts: AlertView[], now: number, limits: ContentLimits, leftOut: number): Block {

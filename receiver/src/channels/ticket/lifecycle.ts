@@ -8,9 +8,15 @@
 // lag has passed, a search that misses the ticket is not trusted and the delivery is retried instead
 // of creating a second ticket.
 import type { Logger } from 'pino';
-import type { ChannelRef, DeliveryEvent } from '../../outbox/plan.js';
-import type { RateLimit } from '../../outbox/rate-limit.js';
-import { type Channel, ChannelError, type WireRequest } from '../channel.js';
+import {
+  type Channel,
+  ChannelError,
+  type ChannelRef,
+  type DeliveryEvent,
+  type RateLimit,
+  type WireRequest,
+} from '../channel.js';
+import { printJson } from '../descriptor.js';
 import { HttpError } from '../http.js';
 import type { TicketSettings } from './config.js';
 import type { CommentKind } from './content.js';
@@ -96,6 +102,36 @@ export function decideNew(
   return { step: 'create', earlier: remote.ref };
 }
 
+/** What a delivery does to the group's ticket, decided from the event and the local ref alone. */
+export type TicketPlan =
+  /** Find the group's ticket by its identity and resolve it if it is open (a group seen only resolved). */
+  | { step: 'resolve-found' }
+  /** The group fires: look its ticket up, then adopt, reopen or create (decideNew). */
+  | { step: 'open' }
+  | { step: 'comment'; kind: 'update' | 'reminder' }
+  /** Resolve the local ticket. */
+  | { step: 'resolve' }
+  | { step: 'nothing' };
+
+/** The one decision table of `send` and `render`. Pure. */
+export function planTicket(
+  event: DeliveryEvent,
+  local: TicketRef | undefined,
+  reminderComments: boolean,
+): TicketPlan {
+  if (event.group.status === 'resolved' && (event.kind === 'new' || !local)) return { step: 'resolve-found' };
+  switch (event.kind) {
+    case 'new':
+      return { step: 'open' };
+    case 'update':
+      return local ? { step: 'comment', kind: 'update' } : { step: 'open' };
+    case 'reminder':
+      return local && reminderComments ? { step: 'comment', kind: 'reminder' } : { step: 'nothing' };
+    case 'resolve':
+      return { step: 'resolve' };
+  }
+}
+
 /**
  * Kept in the group's record when a create got no answer (it may have succeeded): from then on the
  * ticket is looked up by search, and a miss is not trusted until the system's search lag has passed.
@@ -124,25 +160,46 @@ export class TicketChannel implements Channel {
     this.rateLimit = settings.rateLimit;
   }
 
+  /**
+   * The requests `send` would make, from the same plan. What the system shows is not asked: the local
+   * ticket is taken to be as this channel left it (resolved at its resolvedAt), none to be none.
+   */
   render(event: DeliveryEvent, ref?: ChannelRef): WireRequest[] {
     const local = isTicketRef(ref) ? ref : undefined;
     const s = this.system;
-    if (event.group.status === 'resolved' && (event.kind === 'new' || !local))
-      return s.preview('find', event);
-    switch (event.kind) {
-      case 'new': {
-        if (!local) return [...s.preview('find', event), ...s.preview('create', event)];
-        const within = event.now - (local.resolvedAt ?? 0) <= this.settings.reopenWindowMs;
-        return within
-          ? [...s.preview('find', event, local), ...s.preview('reopen', event, local)]
-          : [...s.preview('find', event, local), ...s.preview('create', event, local)];
-      }
-      case 'update':
-        return local ? s.preview('comment', event, local, 'update') : s.preview('create', event);
-      case 'reminder':
-        return local && this.settings.reminderComments ? s.preview('comment', event, local, 'reminder') : [];
+    const plan = planTicket(event, local, this.settings.reminderComments);
+    switch (plan.step) {
+      case 'resolve-found':
+        return s.preview('find', event);
+      case 'open':
+        return this.previewOpen(event, local);
+      case 'comment':
+        return s.preview('comment', event, local, plan.kind);
       case 'resolve':
-        return local ? s.preview('resolve', event, local) : [];
+        return s.preview('resolve', event, local);
+      case 'nothing':
+        return [];
+    }
+  }
+
+  /** The lookup, then adopt, reopen or create as decideNew would with the ticket as this channel left it. */
+  private previewOpen(event: DeliveryEvent, local: TicketRef | undefined): WireRequest[] {
+    const s = this.system;
+    const assumed: RemoteTicket | undefined = local && {
+      ref: local,
+      open: false,
+      wontFix: false,
+      ...(local.resolvedAt !== undefined ? { resolvedAt: local.resolvedAt } : {}),
+    };
+    const decision = decideNew(assumed, local, event.now, this.settings.reopenWindowMs);
+    const lookup = s.preview('find', event, local);
+    switch (decision.step) {
+      case 'adopt':
+        return [...lookup, ...s.preview('comment', event, decision.ticket, 'adopt')];
+      case 'reopen':
+        return [...lookup, ...s.preview('reopen', event, decision.ticket)];
+      case 'create':
+        return [...lookup, ...s.preview('create', event, decision.earlier)];
     }
   }
 
@@ -171,21 +228,19 @@ export class TicketChannel implements Channel {
   }
 
   private async step(event: DeliveryEvent, local: TicketRef | undefined): Promise<ChannelRef | undefined> {
-    // A group seen only resolved (or resolved with no ticket known): resolve its open ticket, if any.
-    if (event.group.status === 'resolved' && (event.kind === 'new' || !local))
-      return this.resolveFound(event, await this.system.find(this.system.identity(event)));
-    switch (event.kind) {
-      case 'new':
+    const plan = planTicket(event, local, this.settings.reminderComments);
+    switch (plan.step) {
+      case 'resolve-found':
+        return this.resolveFound(event, await this.system.find(this.system.identity(event)));
+      case 'open':
         return this.open(event, local);
-      case 'update':
-        if (!local) return this.open(event, undefined);
-        await this.system.comment(local, event, 'update');
-        return local;
-      case 'reminder':
-        if (local && this.settings.reminderComments) await this.system.comment(local, event, 'reminder');
+      case 'comment':
+        await this.system.comment(local as TicketRef, event, plan.kind);
         return local;
       case 'resolve':
         return this.resolveFound(event, { ref: local as TicketRef, open: true, wontFix: false });
+      case 'nothing':
+        return local;
     }
   }
 
@@ -292,4 +347,20 @@ function ticketOnly(ref: TicketRef): TicketRef {
 /** The ticket's own fields and when this channel resolved it; no marker. */
 function withResolveTime(ref: TicketRef): TicketRef {
   return ref.resolvedAt === undefined ? ticketOnly(ref) : { ...ticketOnly(ref), resolvedAt: ref.resolvedAt };
+}
+
+/** Ticket text fields in markup (wiki, Markdown, plain text), printed once more as the system reads them. */
+const MARKUP_FIELDS = ['description', 'body', 'work_notes', 'close_notes'];
+
+/** How `render` prints a ticket request: its JSON, then each multi-line markup field as text. */
+export function printTicketRequest(request: WireRequest): string {
+  const body = request.body as Record<string, unknown> | undefined;
+  const holders = [body, body?.fields as Record<string, unknown> | undefined];
+  const markup = MARKUP_FIELDS.flatMap((field) =>
+    holders
+      .map((h) => h?.[field])
+      .filter((v): v is string => typeof v === 'string' && v.includes('\n'))
+      .map((v) => `----- ${field} -----\n${v}`),
+  );
+  return [printJson(request), ...markup].join('\n');
 }

@@ -1,8 +1,8 @@
 // The `type: webhook` channel's config: where to POST (the URL may itself be a secret), an optional
 // bearer token, an optional HMAC-SHA256 signing secret, and static headers.
 import { z } from 'zod';
-import type { RateLimit } from '../../outbox/rate-limit.js';
 import {
+  type BuildContext,
   envName,
   fail,
   httpUrl,
@@ -10,7 +10,6 @@ import {
   path,
   positiveDuration,
   rateLimit,
-  type Secrets,
   secretOf,
   text,
   toRateLimit,
@@ -40,24 +39,9 @@ export const webhookSchema = z.strictObject({
 const RESERVED_HEADER =
   /^(authorization|content-type|content-length|host|user-agent|connection|transfer-encoding|x-license-monitor-.*)$|signature|timestamp/i;
 
-export interface WebhookChannelSettings {
-  type: 'webhook';
-  name: string;
-  url?: string;
-  bearerToken?: string;
-  /** HMAC-SHA256 key: when set, every POST carries a signature over timestamp and body. */
-  secret?: string;
-  headers: Record<string, string>;
-  maxAlerts: number;
-  rateLimit: RateLimit;
-  timeoutMs: number;
-}
+export type WebhookChannelSettings = ReturnType<typeof buildWebhookSettings>;
 
-export function buildWebhookSettings(
-  raw: z.output<typeof webhookSchema>,
-  key: string,
-  secrets: Secrets,
-): WebhookChannelSettings {
+export function buildWebhookSettings(raw: z.output<typeof webhookSchema>, { key, secrets }: BuildContext) {
   const sources = (['url', 'url_env', 'url_file'] as const).filter((k) => raw[k] !== undefined);
   if (sources.length === 0)
     fail(`${key}.url`, undefined, 'the http(s) URL to POST to: one of url, url_env and url_file');
@@ -75,14 +59,6 @@ export function buildWebhookSettings(
       );
     if (/[\r\n\0]/.test(value)) fail(`${key}.headers.${header}`, value, 'a header value without line breaks');
   }
-  const settings: WebhookChannelSettings = {
-    type: 'webhook',
-    name: raw.name,
-    headers: raw.headers,
-    maxAlerts: raw.max_alerts,
-    rateLimit: toRateLimit(raw.rate_limit),
-    timeoutMs: raw.timeout,
-  };
   const url = raw.url ?? secretOf(secrets, `${key}.url`, { env: raw.url_env, file: raw.url_file }, false);
   if (url !== undefined) {
     const where = raw.url !== undefined ? 'url' : raw.url_env !== undefined ? 'url_env' : 'url_file';
@@ -94,16 +70,24 @@ export function buildWebhookSettings(
         where === 'url' ? url.replace(/\/\/[^/?#]*@/, '//***@') : raw[where],
         'an http(s) URL without user:password@ (use bearer_token_env or headers for credentials)',
       );
-    settings.url = url;
   }
-  const token = secretOf(
+  const bearerToken = secretOf(
     secrets,
     `${key}.bearer_token`,
     { env: raw.bearer_token_env, file: raw.bearer_token_file },
     false,
   );
-  if (token !== undefined) settings.bearerToken = token;
   const secret = secretOf(secrets, `${key}.secret`, { env: raw.secret_env, file: raw.secret_file }, false);
-  if (secret !== undefined) settings.secret = secret;
-  return settings;
+  return {
+    type: 'webhook' as const,
+    name: raw.name,
+    headers: raw.headers,
+    maxAlerts: raw.max_alerts,
+    rateLimit: toRateLimit(raw.rate_limit),
+    timeoutMs: raw.timeout,
+    ...(url !== undefined ? { url } : {}),
+    ...(bearerToken !== undefined ? { bearerToken } : {}),
+    /** HMAC-SHA256 key: when set, every POST carries a signature over timestamp and body. */
+    ...(secret !== undefined ? { secret } : {}),
+  };
 }

@@ -6,12 +6,25 @@
 // error, nor do the bearer token and the signature.
 import { createHmac } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { ChannelRef, DeliveryEvent } from '../../outbox/plan.js';
-import type { RateLimit } from '../../outbox/rate-limit.js';
-import { type Channel, ChannelError, type WireRequest } from '../channel.js';
-import { HttpClient, type HttpClientOptions, oneLine } from '../http.js';
-import type { WebhookChannelSettings } from './config.js';
+import {
+  type Channel,
+  ChannelError,
+  type ChannelRef,
+  type DeliveryEvent,
+  type RateLimit,
+  type WireRequest,
+} from '../channel.js';
+import { defineChannel } from '../descriptor.js';
+import { HttpClient, oneLine } from '../http.js';
+import { buildWebhookSettings, type WebhookChannelSettings, webhookSchema } from './config.js';
 import { renderWebhookBody } from './render.js';
+
+export const webhookChannel = defineChannel({
+  type: 'webhook',
+  schema: webhookSchema,
+  build: buildWebhookSettings,
+  create: (settings, logger) => new WebhookChannel(settings, logger),
+});
 
 export const HEADER = {
   event: 'X-License-Monitor-Event',
@@ -30,26 +43,12 @@ export function webhookSignature(secret: string, timestamp: string, body: string
   return `sha256=${createHmac('sha256', secret).update(`${timestamp}.`).update(body).digest('hex')}`;
 }
 
-/** The shared client, posting to the configured URL exactly as written (no trailing slash removed). */
-class WebhookClient extends HttpClient {
-  constructor(
-    private readonly target: string,
-    options: HttpClientOptions,
-  ) {
-    super(options);
-  }
-
-  override url(_path: string): string {
-    return this.target;
-  }
-}
-
 export class WebhookChannel implements Channel {
   readonly type = 'webhook';
   readonly name: string;
   readonly rateLimit: RateLimit;
   readonly concurrency = 4;
-  private readonly client: WebhookClient | undefined;
+  private readonly client: HttpClient | undefined;
 
   constructor(
     private readonly settings: WebhookChannelSettings,
@@ -58,9 +57,10 @@ export class WebhookChannel implements Channel {
     this.name = settings.name;
     this.rateLimit = settings.rateLimit;
     if (settings.url !== undefined)
-      this.client = new WebhookClient(settings.url, {
+      this.client = new HttpClient({
         peer: 'Webhook',
         baseUrl: settings.url,
+        webhook: true,
         headers: settings.headers,
         credentials: { token: settings.bearerToken },
         timeoutMs: settings.timeoutMs,
@@ -90,30 +90,18 @@ export class WebhookChannel implements Channel {
       headers[HEADER.signature] = webhookSignature(this.settings.secret, timestamp, raw);
     }
     const started = Date.now();
-    try {
-      const response = await client.request('POST', URL_LABEL, undefined, { raw, headers });
-      this.logger.debug(
-        {
-          kind: event.kind,
-          delivery_id: body.deliveryId,
-          status: response.status,
-          bytes: Buffer.byteLength(raw),
-          ms: Date.now() - started,
-        },
-        'webhook delivered',
-      );
-    } catch (err) {
-      throw this.redact(err);
-    }
+    const response = await client.request('POST', URL_LABEL, undefined, { raw, headers });
+    this.logger.debug(
+      {
+        kind: event.kind,
+        delivery_id: body.deliveryId,
+        status: response.status,
+        bytes: Buffer.byteLength(raw),
+        ms: Date.now() - started,
+      },
+      'webhook delivered',
+    );
     return undefined;
-  }
-
-  /** Errors never carry the URL (a network error's text may quote it). */
-  private redact(err: unknown): unknown {
-    const url = this.settings.url;
-    if (!(err instanceof Error) || url === undefined) return err;
-    if (err.message.includes(url)) err.message = err.message.split(url).join(URL_LABEL);
-    return err;
   }
 
   async close(): Promise<void> {}

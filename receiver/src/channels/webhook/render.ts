@@ -2,8 +2,8 @@
 // receiver/README.md (Webhook channel); a change to a field's meaning needs a new version.
 import { createHash } from 'node:crypto';
 import type { LicenceFacts } from '../../notification.js';
-import type { DeliveryEvent, EventKind } from '../../outbox/plan.js';
 import type { RemediationSource } from '../../remediation.js';
+import type { DeliveryEvent, EventKind } from '../channel.js';
 import { plainText } from '../text.js';
 
 export const WEBHOOK_BODY_VERSION = '1';

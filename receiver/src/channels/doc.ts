@@ -1,11 +1,17 @@
-// A small document model for ticket bodies, and its four renderings: Atlassian Document Format (Jira
-// Cloud, API v3), Jira wiki markup (Data Center, API v2), GitHub Markdown and plain text (ServiceNow).
-// Runbook text is Markdown; it is read with marked's lexer into the model, so that each system gets
-// its own syntax and its own escaping from one source. Pure.
+// The one document model of every channel, and the renderings of the ticket systems: Atlassian
+// Document Format (Jira Cloud, API v3), Jira wiki markup (Data Center, API v2), GitHub Markdown and
+// plain text (ServiceNow, email text). Slack mrkdwn, email HTML and Teams cards render the same model
+// in their folders. Runbook and annotation text is Markdown; marked's lexer reads it into the model,
+// so that each target gets its own syntax and its own escaping from one source. Pure.
 import { lexer, type Token, type Tokens } from 'marked';
 
-export type Mark = 'strong' | 'em' | 'code';
-export type Inline = { text: string; marks?: Mark[]; href?: string } | { break: true };
+export type Mark = 'strong' | 'em' | 'strike' | 'code';
+/**
+ * A run of text. A link from Markdown whose text is not its URL carries the URL's real `host`, which
+ * every clickable rendering shows after the text (see linkText): `[totally safe](https://evil.example)`
+ * reads "totally safe (evil.example)" everywhere.
+ */
+export type Inline = { text: string; marks?: Mark[]; href?: string; host?: string } | { break: true };
 export type Block =
   | { type: 'heading'; level: number; content: Inline[] }
   | { type: 'paragraph'; content: Inline[] }
@@ -86,7 +92,7 @@ function blocksOf(tokens: Token[]): Block[] {
 
 function inlinesOf(tokens: Token[] | undefined, marks: Mark[] = []): Inline[] {
   const out: Inline[] = [];
-  const push = (text: string, extra: Partial<{ href: string }> = {}, m = marks) => {
+  const push = (text: string, extra: Partial<{ href: string; host: string }> = {}, m = marks) => {
     if (text) out.push({ text, ...(m.length > 0 ? { marks: m } : {}), ...extra });
   };
   for (const token of tokens ?? []) {
@@ -95,12 +101,26 @@ function inlinesOf(tokens: Token[] | undefined, marks: Mark[] = []): Inline[] {
       case 'em':
         out.push(...inlinesOf(token.tokens, [...marks, token.type]));
         break;
+      case 'del':
+        out.push(...inlinesOf(token.tokens, [...marks, 'strike']));
+        break;
       case 'codespan':
         push(token.text, {}, [...marks, 'code']);
         break;
-      case 'link':
-        push(token.text, safeHref(token.href) ? { href: token.href } : {});
+      case 'link': {
+        // The link's words as the reader sees them (its own emphasis dropped: one run of text).
+        const text =
+          inlinesOf(token.tokens)
+            .map((i) => ('text' in i ? i.text : ' '))
+            .join('') || token.href;
+        const href = token.href;
+        if (!safeHref(href)) push(text);
+        else {
+          const host = disguisedHost(text, href);
+          push(text, host === undefined ? { href } : { href, host });
+        }
         break;
+      }
       case 'br':
         out.push({ break: true });
         break;
@@ -123,7 +143,36 @@ function pushLines(out: Inline[], text: string, marks: Mark[]): void {
 
 const safeHref = (href: string) => /^(https?:|mailto:)/i.test(href);
 
-const isBreak = (i: Inline): i is { break: true } => 'break' in i;
+/** The host (or mail address) of `href`, unless the link's text already is the URL or that host. */
+function disguisedHost(text: string, href: string): string | undefined {
+  let target: string;
+  try {
+    const url = new URL(href);
+    target = url.protocol === 'mailto:' ? decodeURIComponent(url.pathname) : url.host;
+  } catch {
+    return undefined;
+  }
+  const shown = text.trim().toLowerCase();
+  const bare = href
+    .toLowerCase()
+    .replace(/^[a-z]+:(\/\/)?/, '')
+    .replace(/\/$/, '');
+  if ([href.toLowerCase(), bare, target.toLowerCase()].includes(shown)) return undefined;
+  return target;
+}
+
+/** The text a clickable rendering shows for a link: its words and, when they could mislead, its host. */
+export function linkText(inline: { text: string; host?: string }): string {
+  return inline.host === undefined ? inline.text : `${inline.text} (${inline.host})`;
+}
+
+export const isBreak = (i: Inline): i is { break: true } => 'break' in i;
+
+/** Inline runs with their surrounding white space apart: emphasis markers must touch the text. */
+export function splitSpace(text: string): [lead: string, core: string, trail: string] {
+  const [, lead = '', core = '', trail = ''] = /^(\s*)([\s\S]*?)(\s*)$/.exec(text) ?? [];
+  return [lead, core, trail];
+}
 
 // ---------------------------------------------------------------------------------------------------
 // Atlassian Document Format (https://developer.atlassian.com/cloud/jira/platform/apis/document/structure/)
@@ -175,7 +224,7 @@ function adfInlines(inlines: Inline[]): AdfNode[] {
       ...(i.marks?.includes('code') ? [{ type: 'code' }] : (i.marks ?? []).map((m) => ({ type: m }))),
       ...(i.href ? [{ type: 'link', attrs: { href: i.href } }] : []),
     ];
-    return [{ type: 'text', text: i.text, ...(marks.length > 0 ? { marks } : {}) }];
+    return [{ type: 'text', text: linkText(i), ...(marks.length > 0 ? { marks } : {}) }];
   });
 }
 
@@ -231,11 +280,12 @@ function wikiInlines(inlines: Inline[]): string {
   return inlines
     .map((i) => {
       if (isBreak(i)) return '\\\\\n';
-      const [, lead = '', core = '', trail = ''] = /^(\s*)([\s\S]*?)(\s*)$/.exec(i.text) ?? [];
+      const [lead, core, trail] = splitSpace(linkText(i));
       if (!core) return i.text;
       let text = i.marks?.includes('code') ? `{{${wikiEscape(core)}}}` : wikiEscape(core);
       if (i.marks?.includes('strong')) text = `*${text}*`;
       if (i.marks?.includes('em')) text = `_${text}_`;
+      if (i.marks?.includes('strike')) text = `-${text}-`;
       if (i.href) text = `[${text}|${i.href.replace(/[|\]]/g, encodeURIComponent)}]`;
       return lead + text + trail;
     })
@@ -292,7 +342,7 @@ function mdInlines(inlines: Inline[]): string {
     .map((i, n) => {
       if (isBreak(i)) return '\\\n';
       // Emphasis markers must touch the text (`**Severity:** x`, not `**Severity: **x`).
-      const [, lead = '', core = '', trail = ''] = /^(\s*)([\s\S]*?)(\s*)$/.exec(i.text) ?? [];
+      const [lead, core, trail] = splitSpace(linkText(i));
       if (!core) return i.text;
       let text: string;
       if (i.marks?.includes('code')) {
@@ -307,6 +357,7 @@ function mdInlines(inlines: Inline[]): string {
       }
       if (i.marks?.includes('strong')) text = `**${text}**`;
       if (i.marks?.includes('em')) text = `_${text}_`;
+      if (i.marks?.includes('strike')) text = `~~${text}~~`;
       if (i.href) text = `[${text}](${i.href.replace(/[()\s]/g, encodeURIComponent)})`;
       return lead + text + trail;
     })
