@@ -26,6 +26,11 @@ export function createSource(config: AgentConfig, snapshot: Snapshot, logger: Lo
       logger,
       licenseFile: config.licenseFile as string,
       nodeCount: config.nodeCountFile ? { file: config.nodeCountFile } : { value: config.nodeCount ?? 0 },
+      coreCount: config.coreCountFile
+        ? { file: config.coreCountFile }
+        : config.coreCount !== undefined
+          ? { value: config.coreCount }
+          : undefined,
       pollIntervalMs: config.pollIntervalSeconds * 1000,
     });
   }
@@ -34,6 +39,8 @@ export function createSource(config: AgentConfig, snapshot: Snapshot, logger: Lo
     snapshot,
     logger,
     nodeSelector: config.nodeSelector,
+    countCores: config.countCores,
+    coreResyncMs: (config.coreResyncSeconds ?? 6 * 3600) * 1000,
     // Renewing each watch at the poll interval proves the data current at least that often.
     watchTimeoutSeconds: Math.max(1, Math.round(config.pollIntervalSeconds)),
   });

@@ -2,16 +2,28 @@
 // (Tigera's licence agent's names are kept), which win over defaults.
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { DURATION_EXPECTED, POSITIVE_DURATION_EXPECTED, parseDurationSeconds } from '@license-monitor/common';
+import {
+  argumentError,
+  DURATION_EXPECTED,
+  POSITIVE_DURATION_EXPECTED,
+  parseDurationSeconds,
+} from '@license-monitor/common';
 import { z } from 'zod';
+import { COUNT_EXPECTED, isCount } from './license.js';
 
 export interface AgentConfig {
   source: 'file' | 'kubernetes';
   licenseFile?: string;
   nodeCount?: number;
   nodeCountFile?: string;
+  coreCount?: number;
+  coreCountFile?: string;
   kubeconfig?: string;
   nodeSelector?: string;
+  /** Count cores even when the licence has no core limit (Kubernetes source). */
+  countCores?: boolean;
+  /** How often the core count is reconciled with a full list of the Nodes (Kubernetes source). */
+  coreResyncSeconds?: number;
   host: string;
   port: number;
   pollIntervalSeconds: number;
@@ -25,16 +37,21 @@ export class ConfigError extends Error {
 }
 
 export const USAGE = `Usage:
-  license-agent --source file --license-file PATH (--node-count N | --node-count-file PATH) [options]
-  license-agent --source kubernetes [--kubeconfig PATH] [--node-selector SELECTOR] [options]
+  license-agent --source file --license-file PATH (--node-count N | --node-count-file PATH)
+                [--core-count N | --core-count-file PATH] [options]
+  license-agent --source kubernetes [--kubeconfig PATH] [--node-selector SELECTOR] [--count-cores] [options]
 
 Options (environment variable in brackets):
   --source file|kubernetes        where the licence comes from (default kubernetes)
   --license-file PATH             LicenseKey YAML, as 'kubectl get licensekeys.p default -o yaml' prints it
   --node-count N                  nodes in use, for the file source
   --node-count-file PATH          file holding the node count, re-read on change
+  --core-count N                  CPU cores in use, for the file source (for core-limited licences)
+  --core-count-file PATH          file holding the core count, re-read on change
   --kubeconfig PATH               kubeconfig file; default: $KUBECONFIG, ~/.kube/config, else in-cluster
   --node-selector SELECTOR        label selector of the Nodes that count (e.g. '!node-role.kubernetes.io/control-plane')
+  --count-cores                   count CPU cores even when the licence has no core limit
+  --core-resync-interval DURATION how often cores are reconciled with a full list of the Nodes (default 6h)
   --listen HOST:PORT              address to serve on (default 0.0.0.0:9081) [LICENSE_METRICS_HOST, LICENSE_METRICS_PORT]
   --poll-interval DURATION        file re-read / watch renewal interval (default 2m) [LICENSE_POLL_INTERVAL]
   --default-grace-period DURATION grace period when the licence states none (default 30d)
@@ -50,8 +67,12 @@ const OPTIONS = {
   'license-file': { type: 'string' },
   'node-count': { type: 'string' },
   'node-count-file': { type: 'string' },
+  'core-count': { type: 'string' },
+  'core-count-file': { type: 'string' },
   kubeconfig: { type: 'string' },
   'node-selector': { type: 'string' },
+  'count-cores': { type: 'boolean' },
+  'core-resync-interval': { type: 'string' },
   listen: { type: 'string' },
   'poll-interval': { type: 'string' },
   'default-grace-period': { type: 'string' },
@@ -72,18 +93,33 @@ const ENV: Partial<Record<keyof typeof OPTIONS, string>> = {
   'log-level': 'LOG_LEVEL',
 };
 
-type Command = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; config: AgentConfig };
+type Command =
+  | { kind: 'help' }
+  | { kind: 'usage' }
+  | { kind: 'version' }
+  | { kind: 'run'; config: AgentConfig };
 
 export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): Command {
+  // Nothing asked: the usage. Tigera's agent is configured by LICENSE_* variables alone; with one of
+  // them set, no arguments is a real run.
+  if (argv.length === 0 && !Object.keys(env).some((name) => name.startsWith('LICENSE_')))
+    return { kind: 'usage' };
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }));
   } catch (err) {
-    throw new ConfigError(`${(err as Error).message}\n\n${USAGE}`);
+    throw new ConfigError(`${argumentError(err as Error)}\n\n${USAGE}`);
   }
   if (values.help) return { kind: 'help' };
   if (values.version) return { kind: 'version' };
-  return { kind: 'run', config: buildConfig(values as Record<string, string | undefined>, env) };
+  const { 'count-cores': countCores, ...strings } = values;
+  const config = buildConfig(strings as Record<string, string | undefined>, env);
+  if (countCores) {
+    if (config.source !== 'kubernetes')
+      throw new ConfigError('--count-cores: only valid with --source kubernetes');
+    config.countCores = true;
+  }
+  return { kind: 'run', config };
 }
 
 /** A raw setting and where it came from, so that an error can name the flag or variable. */
@@ -114,7 +150,7 @@ function checked<T>(s: Setting, schema: z.ZodType<T>, expected: string): T {
 }
 
 const port = z.coerce.number().int().min(0).max(65_535); // 0 picks a free port
-const count = z.string().regex(/^\d+$/).transform(Number);
+const count = z.string().regex(/^\d+$/).transform(Number).refine(isCount);
 const positiveDuration = z
   .string()
   .transform((text) => parseDurationSeconds(text))
@@ -127,7 +163,7 @@ const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'warning', 'error', 'fatal
 
 function existingFile(s: Setting | undefined): string | undefined {
   if (s === undefined) return undefined;
-  if (!existsSync(s.value)) fail(s, 'a path to an existing file');
+  if (!existsSync(s.value)) throw new ConfigError(`${s.origin}: no such file: ${s.value}`);
   return s.value;
 }
 
@@ -164,12 +200,31 @@ function buildConfig(flags: Record<string, string | undefined>, env: NodeJS.Proc
         '--node-count / --node-count-file: expected exactly one of them with --source file',
       );
     }
-    if (nodeCount) config.nodeCount = checked(nodeCount, count, 'a whole number ≥ 0');
+    if (nodeCount) config.nodeCount = checked(nodeCount, count, COUNT_EXPECTED);
     if (nodeCountFile) config.nodeCountFile = existingFile(nodeCountFile);
+    const coreCount = get('core-count');
+    const coreCountFile = get('core-count-file');
+    if (coreCount && coreCountFile) {
+      throw new ConfigError('--core-count / --core-count-file: expected at most one of them');
+    }
+    if (coreCount) config.coreCount = checked(coreCount, count, COUNT_EXPECTED);
+    if (coreCountFile) config.coreCountFile = existingFile(coreCountFile);
+    if (flags['core-resync-interval'] !== undefined)
+      throw new ConfigError('--core-resync-interval: only valid with --source kubernetes');
   } else {
     config.kubeconfig = existingFile(get('kubeconfig'));
     config.nodeSelector = get('node-selector')?.value;
-    for (const name of ['license-file', 'node-count', 'node-count-file'] as const) {
+    const resync = get('core-resync-interval');
+    config.coreResyncSeconds = resync
+      ? checked(resync, positiveDuration, POSITIVE_DURATION_EXPECTED)
+      : 6 * 3600;
+    for (const name of [
+      'license-file',
+      'node-count',
+      'node-count-file',
+      'core-count',
+      'core-count-file',
+    ] as const) {
       if (flags[name] !== undefined) throw new ConfigError(`--${name}: only valid with --source file`);
     }
   }

@@ -1,5 +1,5 @@
 // Pure licence evaluation: a LicenseKey's status and a moment in time → what the metrics say.
-import { parseDurationSeconds } from '@license-monitor/common';
+import { parseDurationSeconds, parseRfc3339 } from '@license-monitor/common';
 
 export const LICENSE_STATES = [
   'valid',
@@ -21,6 +21,7 @@ export interface LicenseCondition {
 export interface LicenseKeyStatus {
   expiry?: unknown;
   maxnodes?: unknown;
+  maxcores?: unknown;
   package?: unknown;
   features?: unknown;
   gracePeriod?: unknown;
@@ -45,6 +46,8 @@ export interface LicenseView {
   daysLeft?: number;
   /** Node limit; Infinity when the licence is unlimited; undefined when unknown. */
   maxNodes?: number;
+  /** Core limit; Infinity when the licence has none (maxcores absent or 0); undefined when unknown. */
+  maxCores?: number;
   package?: string;
   features: string[];
   /** True when status.gracePeriod was absent or unreadable and the default was used. */
@@ -73,7 +76,8 @@ export function evaluateLicense(
     };
   }
   const base = {
-    maxNodes: readMaxNodes(status.maxnodes),
+    maxNodes: limitValue(readLimit(status.maxnodes, 'maxnodes')),
+    maxCores: limitValue(readLimit(status.maxcores, 'maxcores')),
     package: typeof status.package === 'string' && status.package !== '' ? status.package : undefined,
     features: Array.isArray(status.features)
       ? status.features.filter((f): f is string => typeof f === 'string')
@@ -104,16 +108,77 @@ function stateAt(now: number, expiry: number, graceEnd: number): LicenseState {
 }
 
 function readExpiry(value: unknown): number | undefined {
-  if (typeof value !== 'string') return undefined;
-  // RFC 3339 as metav1.Time serialises it; Date.parse alone accepts too much ("2026", "May 1").
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(value)) return undefined;
-  const ms = Date.parse(value);
-  return Number.isNaN(ms) ? undefined : ms / 1000;
+  // RFC 3339 as metav1.Time serialises it, a real calendar date (not 2026-02-31).
+  const ms = typeof value === 'string' ? parseRfc3339(value) : undefined;
+  return ms === undefined ? undefined : ms / 1000;
 }
 
-function readMaxNodes(value: unknown): number | undefined {
-  if (value === undefined || value === null) return Number.POSITIVE_INFINITY; // absent = unlimited (site licence)
-  return typeof value === 'number' && Number.isInteger(value) && value >= 0 ? value : undefined;
+/** The status fields that limit the licence. */
+export const LIMIT_FIELDS = ['maxnodes', 'maxcores'] as const;
+export type LimitField = (typeof LIMIT_FIELDS)[number];
+export const LIMIT_PROBLEMS = ['not_a_number', 'negative', 'fractional', 'out_of_range'] as const;
+export type LimitProblemKind = (typeof LIMIT_PROBLEMS)[number];
+
+export interface LimitProblem {
+  field: LimitField;
+  problem: LimitProblemKind;
+  /** What is wrong, naming the field, its value and what was expected. */
+  message: string;
+}
+
+/** The largest whole number a JSON number (a float64) holds exactly. */
+export const MAX_LIMIT = Number.MAX_SAFE_INTEGER;
+
+/** A count of nodes or cores in use, in the same range as the limits (`1e23` is none). */
+export function isCount(value: number): boolean {
+  return Number.isSafeInteger(value) && value >= 0;
+}
+
+export const COUNT_EXPECTED = `a whole number ≥ 0 (at most ${MAX_LIMIT})`;
+
+/**
+ * A status limit: a whole number ≥ 0, or Infinity when there is none. Absent means unlimited (a site
+ * licence). For maxcores 0 also means no limit: Go's `omitempty` writes 0 and absent the same way.
+ */
+export function readLimit(value: unknown, field: LimitField): { value: number } | LimitProblem {
+  if (value === undefined || value === null) return { value: Number.POSITIVE_INFINITY };
+  const problem = limitProblem(value);
+  if (problem === undefined) {
+    return { value: field === 'maxcores' && value === 0 ? Number.POSITIVE_INFINITY : (value as number) };
+  }
+  return {
+    field,
+    problem,
+    message: `status.${field} is ${show(value)}: expected a whole number ≥ 0 (at most ${MAX_LIMIT}), or no ${field} for no limit`,
+  };
+}
+
+function show(value: unknown): string {
+  if (typeof value === 'string') return `${JSON.stringify(value)} (a string)`;
+  if (typeof value === 'number') return String(value); // Infinity and NaN too, which JSON cannot write
+  return JSON.stringify(value) ?? String(value);
+}
+
+function limitProblem(value: unknown): LimitProblemKind | undefined {
+  if (typeof value !== 'number' || Number.isNaN(value)) return 'not_a_number';
+  if (value < 0) return 'negative';
+  if (value > MAX_LIMIT) return 'out_of_range'; // also Infinity (YAML .inf)
+  if (!Number.isInteger(value)) return 'fractional';
+  return undefined;
+}
+
+const limitValue = (read: { value: number } | LimitProblem) => ('value' in read ? read.value : undefined);
+
+/** Every status limit of the LicenseKey that cannot be read; empty when all can (or it has no status). */
+export function limitProblems(license: LicenseKey | null): LimitProblem[] {
+  const status = license?.status;
+  if (status === null || typeof status !== 'object') return [];
+  const problems: LimitProblem[] = [];
+  for (const field of LIMIT_FIELDS) {
+    const read = readLimit(status[field], field);
+    if (!('value' in read)) problems.push(read);
+  }
+  return problems;
 }
 
 function readGrace(value: unknown, fallback: number): { seconds: number; defaulted: boolean } {

@@ -54,14 +54,15 @@ export function createRegistry(options: MetricsOptions): Registry {
   // nodejs_eventloop_lag_{min,mean,p50,p90,p99}_seconds, kept, measure the same thing continuously.
   registry.removeSingleMetric('nodejs_eventloop_lag_seconds');
 
-  // One evaluation per scrape, shared by every licence metric.
-  let cache: { at: number; view: LicenseView | undefined } | undefined;
+  // One evaluation per scrape (per instant and licence), shared by every licence metric.
+  let cache: { at: number; license: unknown; view: LicenseView | undefined } | undefined;
   const view = (): LicenseView | undefined => {
     const at = now();
-    if (cache?.at !== at) {
-      const license = snapshot.license;
+    const license = snapshot.license;
+    if (cache?.at !== at || cache.license !== license) {
       cache = {
         at,
+        license,
         view: license === undefined ? undefined : evaluateLicense(license, at, options.defaultGraceSeconds),
       };
     }
@@ -78,6 +79,36 @@ export function createRegistry(options: MetricsOptions): Registry {
   gauge('calico_nodes_used', 'Nodes counted against the licence.', () => when(snapshot.nodeCount));
   gauge('calico_maximum_licensed_nodes', 'Node limit of the licence; +Inf when unlimited.', () =>
     when(view()?.maxNodes),
+  );
+  gauge(
+    'calico_cores_used',
+    'CPU cores counted against the licence: the sum over the counted nodes of round(status.capacity.cpu), as Tigera counts them.',
+    () => when(snapshot.coreCount),
+  );
+  gauge(
+    'calico_maximum_licensed_cores',
+    'Core limit of the licence (status.maxcores); +Inf when it has none.',
+    () => when(view()?.maxCores),
+  );
+  gauge(
+    'calico_license_limit_invalid',
+    '1 for each status limit of the LicenseKey last read that is not a whole number ≥ 0; that licence is refused and the last good values stay.',
+    () => snapshot.refusedLimits.map(({ field, problem }) => ({ labels: { field, problem }, value: 1 })),
+  );
+  gauge(
+    'calico_license_usage_report_vcpus_max',
+    "Most vCPUs Tigera's usage reporter counted in the interval of its latest LicenseUsageReport.",
+    () => when(snapshot.usageReport?.vcpusMax),
+  );
+  gauge(
+    'calico_license_usage_report_nodes_max',
+    "Most nodes Tigera's usage reporter counted in the interval of its latest LicenseUsageReport.",
+    () => when(snapshot.usageReport?.nodesMax),
+  );
+  gauge(
+    'calico_license_usage_report_interval_end_timestamp_seconds',
+    "When the interval of Tigera's latest LicenseUsageReport ended, in Unix seconds.",
+    () => when(snapshot.usageReport?.intervalEndSeconds),
   );
   gauge(
     'calico_license_valid',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { evaluateLicense, type LicenseKey } from '../src/license.js';
+import { evaluateLicense, type LicenseKey, limitProblems, readLimit } from '../src/license.js';
 
 const DAY = 86_400;
 const EXPIRY = '2027-03-31T23:59:59Z';
@@ -119,5 +119,46 @@ describe('evaluateLicense: unusable status is invalid', () => {
 
   it('rejects a negative maxnodes as unknown rather than unlimited', () => {
     expect(evaluateLicense(key({ expiry: EXPIRY, maxnodes: -1 }), 0, DEFAULT_GRACE).maxNodes).toBeUndefined();
+  });
+});
+
+describe('status limits', () => {
+  it('reads maxcores beside maxnodes; absent or 0 maxcores is no core limit', () => {
+    const view = (status: Record<string, unknown>) =>
+      evaluateLicense(key({ expiry: EXPIRY, ...status }), 0, 0);
+    expect(view({ maxnodes: 10, maxcores: 512 })).toMatchObject({ maxNodes: 10, maxCores: 512 });
+    expect(view({ maxcores: 512 })).toMatchObject({ maxNodes: Number.POSITIVE_INFINITY, maxCores: 512 });
+    expect(view({ maxnodes: 10 }).maxCores).toBe(Number.POSITIVE_INFINITY);
+    expect(view({ maxnodes: 10, maxcores: 0 }).maxCores).toBe(Number.POSITIVE_INFINITY);
+    expect(view({ maxnodes: 0 }).maxNodes).toBe(0); // unchanged: a zero node limit is a limit
+  });
+
+  it.each([
+    ['100', 'not_a_number', 'status.maxcores is "100" (a string): expected a whole number ≥ 0'],
+    [true, 'not_a_number', 'status.maxcores is true: expected'],
+    [Number.NaN, 'not_a_number', 'status.maxcores is NaN: expected'],
+    [-1, 'negative', 'status.maxcores is -1: expected'],
+    [7.5, 'fractional', 'status.maxcores is 7.5: expected'],
+    [
+      2 ** 53,
+      'out_of_range',
+      'status.maxcores is 9007199254740992: expected a whole number ≥ 0 (at most 9007199254740991)',
+    ],
+    [Number.POSITIVE_INFINITY, 'out_of_range', 'status.maxcores is Infinity: expected'],
+  ])('names the field, the value and what was expected: %j', (value, problem, message) => {
+    const read = readLimit(value, 'maxcores');
+    expect(read).toMatchObject({ field: 'maxcores', problem });
+    expect('message' in read && read.message).toContain(message);
+  });
+
+  it('lists every unreadable limit of a LicenseKey, none for one without status', () => {
+    const bad = key({ expiry: EXPIRY, maxnodes: '5', maxcores: -2 });
+    expect(limitProblems(bad).map((p) => `${p.field}:${p.problem}`)).toEqual([
+      'maxnodes:not_a_number',
+      'maxcores:negative',
+    ]);
+    expect(limitProblems(key(null))).toEqual([]);
+    expect(limitProblems(null)).toEqual([]);
+    expect(readLimit(Number.MAX_SAFE_INTEGER, 'maxnodes')).toEqual({ value: Number.MAX_SAFE_INTEGER });
   });
 });

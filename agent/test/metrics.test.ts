@@ -119,6 +119,35 @@ describe('metrics', () => {
     expect((await read()).value('calico_maximum_licensed_nodes')).toBe(Number.POSITIVE_INFINITY);
   });
 
+  it('cores: used and licensed; +Inf without a core limit; used absent while not counted', async () => {
+    const { snapshot, read } = setup();
+    snapshot.setLicense(license({ expiry: '2027-03-31T23:59:59Z', maxnodes: 100, maxcores: 512 }));
+    snapshot.setNodeCount(95);
+    let m = await read();
+    expect(m.value('calico_maximum_licensed_cores')).toBe(512);
+    expect(m.value('calico_cores_used')).toBeUndefined();
+    snapshot.setCoreCount(470);
+    m = await read();
+    expect(m.value('calico_cores_used')).toBe(470);
+    expect(m.type('calico_cores_used')).toBe('GAUGE');
+    snapshot.setLicense(license({ expiry: '2027-03-31T23:59:59Z', maxnodes: 100 }));
+    snapshot.clearCoreCount();
+    m = await read();
+    expect(m.value('calico_maximum_licensed_cores')).toBe(Number.POSITIVE_INFINITY);
+    expect(m.value('calico_cores_used')).toBeUndefined();
+    expect(m.value('license_agent_source_up')).toBe(1);
+  });
+
+  it("Tigera's latest usage report: three gauges, absent without one", async () => {
+    const { snapshot, read } = setup();
+    expect((await read()).value('calico_license_usage_report_vcpus_max')).toBeUndefined();
+    snapshot.setUsageReport({ intervalEndSeconds: 1_800_000_000, vcpusMax: 480, nodesMax: 96 });
+    const m = await read();
+    expect(m.value('calico_license_usage_report_vcpus_max')).toBe(480);
+    expect(m.value('calico_license_usage_report_nodes_max')).toBe(96);
+    expect(m.value('calico_license_usage_report_interval_end_timestamp_seconds')).toBe(1_800_000_000);
+  });
+
   it('an invalid licence: state invalid, legacy valid 0', async () => {
     const { snapshot, read } = setup();
     snapshot.setLicense(

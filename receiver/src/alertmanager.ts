@@ -2,13 +2,12 @@
 // releases (notification_reason, routeLabels…) and any other unknown field are kept, a zero endsAt
 // ("0001-01-01T00:00:00Z", sent for firing alerts) is accepted. What the receiver relies on is checked,
 // and a failure names the field.
+import { parseRfc3339, RFC3339_EXPECTED } from '@license-monitor/common';
 import { z } from 'zod';
 
 const timestamp = z
   .string({ error: 'expected an RFC 3339 time string' })
-  .refine((s) => !Number.isNaN(Date.parse(s)), {
-    error: 'expected an RFC 3339 time such as 2026-01-02T15:04:05Z',
-  });
+  .refine((s) => parseRfc3339(s) !== undefined, { error: `expected ${RFC3339_EXPECTED}` });
 
 /** A label or annotation set: names to string values. `null` (as some senders write) means empty. */
 const stringMap = z

@@ -1,11 +1,13 @@
-// The commands of license-receiver: serve, check-config, render, test-send.
-import { readFileSync } from 'node:fs';
+// The commands of license-receiver: serve, check-config, render, test-send, outbox.
+import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { argumentError } from '@license-monitor/common';
 import { type Logger, pino } from 'pino';
 import { parseWebhookPayload } from './alertmanager.js';
 import type { WireRequest } from './channels/channel.js';
 import { printJson } from './channels/descriptor.js';
 import { createChannel, descriptorOf } from './channels/index.js';
+import { OUTBOX_USAGE, OutboxUsageError, outboxCommand } from './cli-outbox.js';
 import { ConfigError, loadConfig, type ReceiverConfig } from './config.js';
 import { buildGroupView } from './notification.js';
 import { groupIdentity } from './outbox/idempotency.js';
@@ -24,6 +26,7 @@ export const USAGE = `Usage:
                                                  email text and HTML); needs no secrets
   license-receiver test-send --config FILE --channel NAME
                                                  send a sample firing, then resolved, notification
+${OUTBOX_USAGE}
   license-receiver --help | --version
 
 Options:
@@ -35,11 +38,18 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
+/** A file named on the command line that is not there. */
+class FileError extends Error {
+  override name = 'FileError';
+}
+
 const OPTIONS = {
   config: { type: 'string' },
   payload: { type: 'string' },
   channel: { type: 'string' },
   json: { type: 'boolean' },
+  state: { type: 'string' },
+  'all-dead': { type: 'boolean' },
   'log-level': { type: 'string' },
   help: { type: 'boolean' },
   version: { type: 'boolean' },
@@ -72,7 +82,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
       positionals: string[];
     });
   } catch (err) {
-    io.err(`license-receiver: ${(err as Error).message}\n\n${USAGE}`);
+    io.err(`license-receiver: ${argumentError(err as Error)}\n\n${USAGE}`);
     return 2;
   }
   if (values.help) {
@@ -85,11 +95,13 @@ export async function run(argv: string[], io: Io): Promise<number> {
   }
   const [command, ...rest] = positionals;
   try {
-    if (rest.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(rest[0])}`);
-    if (!command) throw new UsageError('missing command: serve, check-config, render or test-send');
+    if (rest.length > 0 && command !== 'outbox')
+      throw new UsageError(`unexpected argument ${JSON.stringify(rest[0])}`);
+    if (!command) throw new UsageError('missing command: serve, check-config, render, test-send or outbox');
     const need = (name: 'config' | 'payload' | 'channel') => {
       const value = values[name];
       if (typeof value !== 'string' || value === '') throw new UsageError(`${command}: missing --${name}`);
+      if (name !== 'channel' && !existsSync(value)) throw new FileError(`--${name}: no such file: ${value}`);
       return value;
     };
     switch (command) {
@@ -101,14 +113,34 @@ export async function run(argv: string[], io: Io): Promise<number> {
         return render(need('config'), need('payload'), values.channel, values.json === true, io);
       case 'test-send':
         return await testSend(need('config'), need('channel'), values, io);
+      case 'outbox': {
+        const [sub, ...ids] = rest;
+        const config = loadConfig(need('config'), { secrets: false, env: io.env });
+        return await outboxCommand(
+          config,
+          {
+            sub,
+            ids,
+            state: values.state,
+            channel: values.channel,
+            json: values.json === true,
+            allDead: values['all-dead'] === true,
+          },
+          io,
+        );
+      }
       default:
         throw new UsageError(
-          `unknown command ${JSON.stringify(command)}: expected serve, check-config, render or test-send`,
+          `unknown command ${JSON.stringify(command)}: expected serve, check-config, render, test-send or outbox`,
         );
     }
   } catch (err) {
-    if (err instanceof UsageError) {
+    if (err instanceof UsageError || err instanceof OutboxUsageError) {
       io.err(`license-receiver: ${err.message}\n\n${USAGE}`);
+      return 2;
+    }
+    if (err instanceof FileError) {
+      io.err(`license-receiver: ${err.message}\n`);
       return 2;
     }
     if (err instanceof ConfigError) {

@@ -60,6 +60,12 @@ const routeSchema = z.strictObject({
   continue: bool().default(false),
 });
 
+const basicAuthSchema = z.strictObject({
+  username: text('a user name'),
+  password_file: path().optional(),
+  password_env: envName().optional(),
+});
+
 const configSchema = z.strictObject(
   {
     listen: leaf(z.string().regex(/^(\[[^\]]+\]|[^:]*):\d+$/), 'HOST:PORT, such as 127.0.0.1:9095').default(
@@ -72,15 +78,10 @@ const configSchema = z.strictObject(
       .strictObject({
         bearer_token_file: path().optional(),
         bearer_token_env: envName().optional(),
-        basic_auth: z
-          .strictObject({
-            username: text('a user name'),
-            password_file: path().optional(),
-            password_env: envName().optional(),
-          })
-          .optional(),
+        basic_auth: basicAuthSchema.optional(),
       })
       .optional(),
+    ui: z.strictObject({ basic_auth: basicAuthSchema }).optional(),
     limits: z
       .strictObject({
         max_body_size: leaf(
@@ -105,6 +106,8 @@ const configSchema = z.strictObject(
     runbooks_dir: path().optional(),
     cluster_label: text('a label name').default('cluster'),
     alertmanager_url: leaf(z.url({ protocol: /^https?$/ }), 'an http(s) URL').optional(),
+    prometheus_url: leaf(z.url({ protocol: /^https?$/ }), 'an http(s) URL').optional(),
+    prometheus_timeout: positiveDuration().default(2000),
     group_identity_template: leaf(
       z.string().regex(IDENTITY_PLACEHOLDER),
       'a template using {{receiver}}, {{groupLabels.NAME}}, {{commonLabels.NAME}} or {{groupKey}}',
@@ -193,7 +196,7 @@ function describeIssue(issue: z.core.$ZodIssue, document: unknown): string {
   if (issue.code === 'unrecognized_keys') {
     const key = issue.keys[0] as string;
     const at = formatPath([...issue.path, key]);
-    return `${at}: ${show(valueAt(document, [...issue.path, key]))} is not valid: unknown key (keys are snake_case, see receiver/README.md)`;
+    return `${at}: ${show(valueAt(document, [...issue.path, key]), at)} is not valid: unknown key (keys are snake_case, see receiver/README.md)`;
   }
   const at = formatPath(issue.path) || '(top level)';
   const value = valueAt(document, issue.path);
@@ -203,7 +206,7 @@ function describeIssue(issue: z.core.$ZodIssue, document: unknown): string {
   if (issue.code === 'invalid_value' && issue.path.at(-1) === 'type')
     message = `expected one of ${CHANNEL_TYPES.join(', ')}`;
   if (message.startsWith('Invalid input')) message = message.replace(/^Invalid input: /, '');
-  return `${at}: ${show(value)} is not valid: ${message}`;
+  return `${at}: ${show(value, at)} is not valid: ${message}`;
 }
 
 /** Reads secrets from environment variables and files (relative to the config file), when asked. */
@@ -214,7 +217,7 @@ function secretReader(base: string, options: LoadOptions): Secrets {
     fromEnv: (key, name) => {
       if (name === undefined || !options.secrets) return undefined;
       const value = env[name];
-      if (!value) fail(key, name, `the name of an environment variable that is set (${name} is not)`);
+      if (!value) fail(key, name, 'the name of an environment variable that is set (this one is not)');
       return value;
     },
     fromFile: (key, p) => {
@@ -297,6 +300,8 @@ function build(raw: RawConfig, file: string, options: LoadOptions) {
     listen: { host: hostPart.replace(/^\[|\]$/g, '') || '0.0.0.0', port },
     tls,
     auth: raw.auth && buildAuth(raw.auth, secrets),
+    /** The status page at / and /api/v1/outbox (off without `ui`), behind its own basic auth. */
+    ui: raw.ui && { basicAuth: buildBasic(raw.ui.basic_auth, secrets, 'ui.basic_auth') },
     limits: { maxBodyBytes: raw.limits.max_body_size, requestTimeoutMs: raw.limits.request_timeout },
     store: {
       path: raw.store.path === ':memory:' ? ':memory:' : at(raw.store.path),
@@ -305,6 +310,11 @@ function build(raw: RawConfig, file: string, options: LoadOptions) {
     runbooksDir,
     clusterLabel: raw.cluster_label,
     alertmanagerUrl: raw.alertmanager_url,
+    /** Where resolved messages ask for the licence values now (off without `prometheus_url`). */
+    prometheus:
+      raw.prometheus_url === undefined
+        ? undefined
+        : { url: raw.prometheus_url, timeoutMs: raw.prometheus_timeout },
     groupIdentityTemplate: raw.group_identity_template,
     dedupeWindowMs: raw.dedupe_window,
     delivery: {
@@ -346,14 +356,24 @@ function buildAuth(
     );
     return { bearerToken: token ?? '' };
   }
-  const basic = raw.basic_auth as NonNullable<typeof raw.basic_auth>;
+  return {
+    basic: buildBasic(raw.basic_auth as z.output<typeof basicAuthSchema>, secrets, 'auth.basic_auth'),
+  };
+}
+
+/** A user name and its password (from a file or an environment variable); no password without secrets. */
+function buildBasic(
+  basic: z.output<typeof basicAuthSchema>,
+  secrets: Secrets,
+  key: string,
+): { username: string; password?: string | undefined } {
   if ((basic.password_file === undefined) === (basic.password_env === undefined))
-    fail('auth.basic_auth', basic, 'exactly one of password_file and password_env');
+    fail(key, basic, 'exactly one of password_file and password_env');
   const password = secretOf(
     secrets,
-    'auth.basic_auth.password',
+    `${key}.password`,
     { env: basic.password_env, file: basic.password_file },
     true,
   );
-  return { basic: { username: basic.username, password } };
+  return { username: basic.username, password };
 }

@@ -1,9 +1,12 @@
 // The intake: a validated payload → its group identity, content key and destinations → outbox rows,
 // one per destination, in one transaction. Never talks to Slack or SMTP.
 import { type AlertmanagerPayload, parseWebhookPayload } from './alertmanager.js';
+import type { ReceiverConfig } from './config.js';
 import type { ReceiverMetrics } from './metrics.js';
+import { buildGroupView, type GroupView } from './notification.js';
 import { contentKey, type GroupIdentity, groupIdentity, type IntakeOutcome } from './outbox/idempotency.js';
 import type { OutboxRow, OutboxStore } from './outbox/store.js';
+import { RunbookCatalog } from './remediation.js';
 import { type Route, route } from './routing.js';
 
 /** What is stored per notification: the payload and what the intake derived from it. */
@@ -74,4 +77,21 @@ export function readStored(row: OutboxRow): StoredNotification {
       `stored payload is invalid: ${parsed.problems[0]?.field}: ${parsed.problems[0]?.message}`,
     );
   return { receiver: stored.receiver, identity: stored.identity, payload: parsed.payload };
+}
+
+/** Turns a stored row back into the view channels render. */
+export function viewFactory(
+  config: Pick<ReceiverConfig, 'clusterLabel' | 'alertmanagerUrl' | 'runbooksDir'>,
+) {
+  const catalog = new RunbookCatalog(config.runbooksDir);
+  return (row: OutboxRow): GroupView => {
+    const stored = readStored(row);
+    return buildGroupView(stored.payload, {
+      identity: stored.identity,
+      receiver: stored.receiver,
+      catalog,
+      clusterLabel: config.clusterLabel,
+      ...(config.alertmanagerUrl !== undefined ? { alertmanagerUrl: config.alertmanagerUrl } : {}),
+    });
+  };
 }

@@ -16,6 +16,9 @@ run(process.argv.slice(2), {
 }).then(
   (code) => {
     process.exitCode = code;
+    // Everything is closed by now; should anything still hold the event loop (a stuck socket, a
+    // thread), exit anyway: a receiver that cannot start must not linger without serving.
+    setTimeout(() => process.exit(code), 3000).unref();
   },
   (err: Error) => {
     process.stderr.write(`license-receiver: unexpected error: ${err.stack ?? err.message}\n`);

@@ -13,6 +13,10 @@ export interface ReceiverMetrics {
   deduplicated: Counter<'channel' | 'stage'>;
   rateLimited: Counter<'channel'>;
   latency: Histogram<'channel'>;
+  unrecorded: Gauge<'channel'>;
+  storeWriteFailures: Counter<'operation'>;
+  recipientsRefused: Counter<'channel' | 'class'>;
+  lookups: Counter<'channel' | 'result'>;
 }
 
 export function createMetrics(options: {
@@ -76,6 +80,30 @@ export function createMetrics(options: {
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600],
       registers,
     }),
+    unrecorded: new Gauge({
+      name: 'license_receiver_unrecorded_deliveries',
+      help: 'Deliveries a destination accepted whose outcome the store could not record yet (the write is retried, never the send). While above 0 nothing more is sent to that destination.',
+      labelNames: ['channel'],
+      registers,
+    }),
+    storeWriteFailures: new Counter({
+      name: 'license_receiver_store_write_failures_total',
+      help: 'Writes to the outbox store that failed (full disk, I/O error), by operation.',
+      labelNames: ['operation'],
+      registers,
+    }),
+    recipientsRefused: new Counter({
+      name: 'license_receiver_recipients_refused_total',
+      help: 'Recipients a destination refused while taking the notification for others (SMTP RCPT TO), by class: temporary (retried alone) or permanent (dead-lettered).',
+      labelNames: ['channel', 'class'],
+      registers,
+    }),
+    lookups: new Counter({
+      name: 'license_receiver_delivery_lookups_total',
+      help: 'Look-ups at a destination of a delivery whose outcome was unknown (a timeout), by result: found (not sent again), absent (sent again), failed (looked up again later).',
+      labelNames: ['channel', 'result'],
+      registers,
+    }),
   };
   for (const channel of options.channels) {
     metrics.sent.labels(channel, 'new');
@@ -85,6 +113,7 @@ export function createMetrics(options: {
     metrics.deadLettered.labels(channel);
     metrics.deduplicated.labels(channel, 'intake');
     metrics.rateLimited.labels(channel);
+    metrics.unrecorded.set({ channel }, 0);
   }
 
   new Gauge({

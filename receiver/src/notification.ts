@@ -1,6 +1,7 @@
 // The channel-neutral view of an alert group that every channel renders: alerts split by status,
 // the group's title, the licence facts it carries, remediation and links. Pure apart from reading
 // runbooks through the catalog.
+import { FACT_NAMES, type Fact } from '@license-monitor/common';
 import { type AlertmanagerPayload, isZeroTime } from './alertmanager.js';
 import { alertFingerprint, type GroupIdentity } from './outbox/idempotency.js';
 import {
@@ -24,12 +25,16 @@ export interface AlertView {
   generatorURL?: string;
 }
 
-/** Values a licence alert may carry (label or annotation), shown as message fields. */
-export interface LicenceFacts {
-  daysLeft?: string;
-  nodesUsed?: string;
-  nodesLicensed?: string;
-}
+type Camel<S extends string> = S extends `${infer H}_${infer T}` ? `${H}${Capitalize<Camel<T>>}` : S;
+
+/**
+ * The facts of the rules' annotation contract (FACTS in @license-monitor/common: `days_left`,
+ * `expires_at`, `nodes_used`…), read from the alert's annotations and named in camelCase (`daysLeft`).
+ * A value is as the rule wrote it; '' means the rule could not read the number.
+ */
+export type LicenceFacts = { [K in Fact as Camel<K>]?: string };
+
+const camel = (name: string) => name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 
 export interface GroupView {
   id: string;
@@ -58,6 +63,11 @@ export interface GroupView {
   startedAt: number;
   /** Latest endsAt of the resolved alerts, when the whole group is resolved. */
   resolvedAt?: number;
+  /**
+   * For a resolved group, the licence values now (asked from Prometheus when `prometheus_url` is set):
+   * what the message may state as the current state, instead of the facts of when it fired.
+   */
+  current?: LicenceFacts;
 }
 
 export interface ViewOptions {
@@ -113,7 +123,6 @@ export function buildGroupView(payload: AlertmanagerPayload, options: ViewOption
     titleLabels.push(`${options.clusterLabel}=${cluster}`);
   // Annotations: common ones win; else the lead alert's.
   const annotations = { ...lead.annotations, ...payload.commonAnnotations };
-  const factsFrom = { ...lead.labels, ...annotations };
 
   const status = firing.length > 0 ? 'firing' : 'resolved';
   const view: GroupView = {
@@ -129,7 +138,7 @@ export function buildGroupView(payload: AlertmanagerPayload, options: ViewOption
     truncatedAlerts: payload.truncatedAlerts ?? 0,
     alertname,
     title: [alertname, ...titleLabels].join(' '),
-    facts: pickFacts(factsFrom),
+    facts: pickFacts(annotations),
     remediation: resolveRemediation({ alertname, annotations }, options.catalog),
     links: {},
     startedAt: Math.min(...alerts.map((a) => a.startsAt)),
@@ -153,14 +162,12 @@ export function buildGroupView(payload: AlertmanagerPayload, options: ViewOption
   return view;
 }
 
-function pickFacts(values: Record<string, string>): LicenceFacts {
-  const facts: LicenceFacts = {};
-  const first = (...names: string[]) => names.map((n) => values[n]).find((v) => v !== undefined && v !== '');
-  const daysLeft = first('days_left', 'days_remaining');
-  const used = first('nodes_used', 'nodes');
-  const licensed = first('nodes_licensed', 'licensed_nodes', 'max_nodes');
-  if (daysLeft !== undefined) facts.daysLeft = daysLeft;
-  if (used !== undefined) facts.nodesUsed = used;
-  if (licensed !== undefined) facts.nodesLicensed = licensed;
-  return facts;
+/** Exactly the contract's annotations, nothing else (no labels, no other names). */
+function pickFacts(annotations: Record<string, string>): LicenceFacts {
+  const facts: Record<string, string> = {};
+  for (const name of FACT_NAMES) {
+    const value = annotations[name];
+    if (value !== undefined) facts[camel(name)] = value.trim();
+  }
+  return facts as LicenceFacts;
 }

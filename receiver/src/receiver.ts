@@ -2,14 +2,16 @@
 import type { Logger } from 'pino';
 import { type Channel, createChannel } from './channels/index.js';
 import type { ReceiverConfig } from './config.js';
-import { Intake, readStored } from './intake.js';
+import { Intake, viewFactory } from './intake.js';
 import { createMetrics, type ReceiverMetrics } from './metrics.js';
-import { buildGroupView, type GroupView } from './notification.js';
+import type { GroupView } from './notification.js';
 import { DeliveryLoop } from './outbox/delivery.js';
+import type { SqliteOptions } from './outbox/sqlite.js';
 import type { OutboxRow, OutboxStore } from './outbox/store.js';
 import { ThreadedSqliteStore } from './outbox/threaded.js';
-import { RunbookCatalog } from './remediation.js';
+import { CurrentValues } from './prometheus.js';
 import { startServer } from './server.js';
+import { createStatusUi } from './ui/index.js';
 import { VERSION } from './version.js';
 
 export interface RunningReceiver {
@@ -23,22 +25,33 @@ export interface ReceiverOptions {
   now?: () => number;
   /** Channels to use instead of those built from the config (tests). */
   channels?: Channel[];
+  /** Opens the store instead of the SQLite store thread (tests wrap it to inject faults). */
+  openStore?: (options: SqliteOptions) => Promise<OutboxStore>;
 }
 
-/** Turns a stored row back into the view channels render. */
-export function viewFactory(
-  config: Pick<ReceiverConfig, 'clusterLabel' | 'alertmanagerUrl' | 'runbooksDir'>,
-) {
-  const catalog = new RunbookCatalog(config.runbooksDir);
-  return (row: OutboxRow): GroupView => {
-    const stored = readStored(row);
-    return buildGroupView(stored.payload, {
-      identity: stored.identity,
-      receiver: stored.receiver,
-      catalog,
-      clusterLabel: config.clusterLabel,
-      ...(config.alertmanagerUrl !== undefined ? { alertmanagerUrl: config.alertmanagerUrl } : {}),
-    });
+/**
+ * Views of resolved groups carry the licence values now, from Prometheus, when `prometheus_url` is
+ * set (bounded by prometheus_timeout; without them when Prometheus cannot answer).
+ */
+function withCurrentValues(
+  viewOf: ReturnType<typeof viewFactory>,
+  config: ReceiverConfig,
+  logger: Logger,
+  now: () => number,
+): (row: OutboxRow) => GroupView | Promise<GroupView> {
+  if (!config.prometheus) return viewOf;
+  const values = new CurrentValues(
+    config.prometheus.url,
+    config.prometheus.timeoutMs,
+    config.clusterLabel,
+    logger,
+  );
+  return async (row) => {
+    const view = viewOf(row);
+    if (view.status !== 'resolved') return view;
+    const current = await values.of(view, now());
+    if (current) view.current = current;
+    return view;
   };
 }
 
@@ -48,10 +61,26 @@ export async function startReceiver(
   options: ReceiverOptions = {},
 ): Promise<RunningReceiver> {
   const now = options.now ?? Date.now;
-  const store = await ThreadedSqliteStore.open({
+  const store = await (options.openStore ?? ThreadedSqliteStore.open)({
     path: config.store.path,
     synchronous: config.store.synchronous,
   });
+  try {
+    return await startOn(store, config, logger, options, now);
+  } catch (err) {
+    // Ends the store thread too: a process that cannot start must exit, not hold the database lock.
+    await store.close().catch(() => {});
+    throw err;
+  }
+}
+
+async function startOn(
+  store: OutboxStore,
+  config: ReceiverConfig,
+  logger: Logger,
+  options: ReceiverOptions,
+  now: () => number,
+): Promise<RunningReceiver> {
   const recovered = await store.recover();
   if (recovered > 0)
     logger.warn(
@@ -78,7 +107,7 @@ export async function startReceiver(
     channels,
     metrics,
     logger,
-    viewOf: viewFactory(config),
+    viewOf: withCurrentValues(viewFactory(config), config, logger, now),
     backoff: config.delivery.backoff,
     maxAgeMs: config.delivery.maxAgeMs,
     pollIntervalMs: config.delivery.pollIntervalMs,
@@ -91,11 +120,34 @@ export async function startReceiver(
       intake,
       metrics,
       logger,
-      storeReady: () => store.ping(),
+      // Ready when the store takes writes now and every delivery outcome is recorded.
+      storeReady: async () => {
+        const problem = loop.unrecordedProblem();
+        if (problem) throw new Error(problem);
+        try {
+          await store.checkWritable(now());
+        } catch (err) {
+          metrics.storeWriteFailures.inc({ operation: 'check' });
+          throw new Error(`cannot write: ${(err as Error).message}`);
+        }
+      },
       onAccepted: () => loop.wake(),
+      ...(config.ui
+        ? {
+            ui: createStatusUi({
+              config: { ...config, ui: config.ui },
+              store,
+              channels,
+              version: VERSION,
+              logger,
+              wake: () => loop.wake(),
+              now,
+            }),
+          }
+        : {}),
     });
   } catch (err) {
-    await store.close();
+    await Promise.allSettled(channels.map((c) => c.close()));
     throw err;
   }
   loop.start();
@@ -129,11 +181,16 @@ export async function startReceiver(
       stopping ??= (async () => {
         clearInterval(prune);
         await server.close();
-        const { unfinished } = await loop.stop(config.delivery.shutdownTimeoutMs);
+        const { unfinished, unrecorded } = await loop.stop(config.delivery.shutdownTimeoutMs);
         if (unfinished > 0)
           logger.warn(
             { rows: unfinished },
             'deliveries still under way at shutdown: they will be sent again at the next start',
+          );
+        if (unrecorded > 0)
+          logger.error(
+            { rows: unrecorded },
+            'delivery outcomes the store could not record: those rows will be sent again at the next start',
           );
         await Promise.allSettled(channels.map((c) => c.close()));
         await store.close();

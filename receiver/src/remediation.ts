@@ -108,12 +108,16 @@ export function resolveRemediation(input: RemediationInput, catalog: RunbookCata
   };
 }
 
+/** Longer URLs are no links (servers refuse request lines past about 8 KB): one made of a 1 MB label. */
+export const MAX_URL = 8192;
+
 /** An http(s) URL, or undefined: nothing else becomes a link or a button. */
 export function safeUrl(text: string | null | undefined): string | undefined {
-  if (!text) return undefined;
+  if (!text || text.length > MAX_URL) return undefined;
   try {
     const url = new URL(text.trim());
-    return url.protocol === 'http:' || url.protocol === 'https:' ? url.toString() : undefined;
+    const ok = (url.protocol === 'http:' || url.protocol === 'https:') && url.href.length <= MAX_URL;
+    return ok ? url.toString() : undefined;
   } catch {
     return undefined;
   }
@@ -131,5 +135,7 @@ export function silenceUrl(
   const names = Object.keys(labels).sort();
   if (!base || names.length === 0) return undefined;
   const matchers = names.map((name) => `${name}=${JSON.stringify(labels[name])}`).join(',');
-  return `${base.replace(/\/+$/, '')}/#/silences/new?filter=${encodeURIComponent(`{${matchers}}`)}`;
+  const url = `${base.replace(/\/+$/, '')}/#/silences/new?filter=${encodeURIComponent(`{${matchers}}`)}`;
+  // Fewer matchers would silence more than this group: no link rather than a broader one.
+  return url.length <= MAX_URL ? url : undefined;
 }

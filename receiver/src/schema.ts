@@ -67,15 +67,42 @@ export const rateLimit = () =>
 /** An http(s) URL. */
 export const httpUrl = (expected = 'an http(s) URL') => leaf(z.url({ protocol: /^https?$/ }), expected);
 
-export function show(value: unknown): string {
-  const text = JSON.stringify(value);
+/**
+ * Keys whose value may be a secret pasted in by mistake (a token into `token_env:`, a password under
+ * `smtp.password:`, a header value): errors name the key, never such a value.
+ */
+const SECRET_KEY =
+  /(token|passw(?:or)?d|secret|webhook_url|api[-_]?key|credentials?|authorization)(_env|_file)?$/i;
+
+/**
+ * The value of a secret-looking key, if an error may show it: the name of a variable as such names
+ * are written (SLACK_BOT_TOKEN) for `*_env`, a path for `*_file`; nothing else (a token, a password).
+ */
+function showable(key: string, value: unknown): boolean {
+  const segments = key.split(/[.[\]]+/).filter(Boolean);
+  const last = segments.at(-1) ?? '';
+  if (segments.at(-2) === 'headers') return false;
+  const match = SECRET_KEY.exec(last);
+  if (!match) return true;
+  if (typeof value !== 'string') return false;
+  if (match[2] === '_env') return /^[A-Z][A-Z0-9_]{0,63}$/.test(value);
+  if (match[2] === '_file') return /^(\.{0,2}\/)?[\w.-]+(\/[\w.-]+)*$/.test(value) && /[/.]/.test(value);
+  return false;
+}
+
+/** A config value for an error message: JSON, short, and never what looks like a secret. */
+export function show(value: unknown, key = ''): string {
+  if (!showable(key, value)) return 'the value given (not shown: it may be a secret)';
+  const text = JSON.stringify(value, (k, v) =>
+    k === '' || v === undefined || showable(k, v) ? v : '(not shown)',
+  );
   if (text === undefined) return String(value);
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
 export function fail(key: string, value: unknown, expected: string): never {
   if (value === undefined) throw new ConfigError(`${key}: missing: expected ${expected}`);
-  throw new ConfigError(`${key}: ${show(value)} is not valid: expected ${expected}`);
+  throw new ConfigError(`${key}: ${show(value, key)} is not valid: expected ${expected}`);
 }
 
 export const toRateLimit = (r: { per_second: number; burst: number }): RateLimit => ({

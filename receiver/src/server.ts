@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from 'pino';
 import { parseWebhookPayload } from './alertmanager.js';
 import type { ReceiverConfig } from './config.js';
@@ -23,6 +23,8 @@ export interface ServerOptions {
   storeReady: () => Promise<void>;
   /** Called after a notification was written, so that delivery starts at once. */
   onAccepted: () => void;
+  /** The status page and its API (receiver/src/ui/), when `ui` is configured; else / is a plain page. */
+  ui?: RequestHandler;
 }
 
 export interface RunningServer {
@@ -166,20 +168,33 @@ export function createApp(options: ServerOptions & { isShuttingDown: () => boole
       res
         .status(503)
         .type('text/plain')
-        .send(`store unavailable: ${(err as Error).message}\n`);
+        .send(`not ready: ${(err as Error).message}\n`);
     }
   });
-  app.get('/', (_req, res) => {
-    res
-      .type('text/html')
-      .send(
-        '<html><body><h1>license-receiver</h1><p>POST /webhook · <a href="/metrics">/metrics</a></p></body></html>\n',
-      );
-  });
+  if (options.ui) app.use(options.ui);
+  else
+    app.get('/', (_req, res) => {
+      res
+        .type('text/html')
+        .send(
+          '<html><body><h1>license-receiver</h1><p>POST /webhook · <a href="/metrics">/metrics</a></p></body></html>\n',
+        );
+    });
   app.use((_req, res) => {
     res.status(404).type('text/plain').send('not found\n');
   });
-  app.use((err: Error, _req: Request, res: Response, _next: NextFunction) => {
+  app.use((err: Error & { status?: number }, req: Request, res: Response, _next: NextFunction) => {
+    // The router cannot decode a path such as /webhook/%ZZ: the client's mistake, said before any
+    // handler (and so before authentication) without echoing the path.
+    const status = err.status ?? (err instanceof URIError ? 400 : 500);
+    if (status >= 400 && status < 500) {
+      const undecodable = err instanceof URIError || /decode/i.test(err.message);
+      if (req.path.startsWith('/webhook')) metrics.webhooks.inc({ code: String(status) });
+      res
+        .status(status)
+        .json({ error: undecodable ? 'bad request: the path is not valid percent-encoding' : 'bad request' });
+      return;
+    }
     logger.error({ err: err.message }, 'request failed');
     res.status(500).json({ error: 'internal error' });
   });
@@ -247,7 +262,7 @@ export function readJson(req: http.IncomingMessage, limit: number): Promise<Body
 }
 
 /** Checks the Authorization header; returns the WWW-Authenticate challenge when it fails. */
-function authCheck(auth: ReceiverConfig['auth']): (header: string | undefined) => string | undefined {
+export function authCheck(auth: ReceiverConfig['auth']): (header: string | undefined) => string | undefined {
   return (header = '') => {
     if (!auth) return undefined;
     if (auth.bearerToken !== undefined) {
@@ -276,9 +291,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   let shuttingDown = false;
   const app = createApp({ ...options, isShuttingDown: () => shuttingDown });
   const { config } = options;
+  const timeout = config.limits.requestTimeoutMs;
+  // request_timeout means what it says: the whole request (headers and body) within it. Node checks
+  // these timeouts every connectionsCheckingInterval (30 s by default, so a 10 s limit cut slow clients
+  // after 25–37 s); check often enough that the limit holds within a second.
+  const timeouts = {
+    requestTimeout: timeout,
+    headersTimeout: timeout,
+    connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(timeout / 4))),
+  };
   const server = config.tls
     ? https.createServer(
         {
+          ...timeouts,
           cert: readFileSync(config.tls.certFile),
           key: readFileSync(config.tls.keyFile),
           ...(config.tls.clientCaFile
@@ -287,10 +312,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         },
         app,
       )
-    : http.createServer(app);
+    : http.createServer(timeouts, app);
   server.keepAliveTimeout = 65_000;
-  server.headersTimeout = Math.min(60_000, config.limits.requestTimeoutMs + 1000);
-  server.requestTimeout = config.limits.requestTimeoutMs;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.listen.port, config.listen.host, () => {

@@ -66,6 +66,24 @@ describe('commands', () => {
     const missing = run(['render', '--config', join(EXAMPLES, 'receiver.yaml')]);
     expect(await missing.exited).toBe(2);
     expect(missing.output()).toContain('render: missing --payload');
+    const option = run(['serve', '--colour']);
+    expect(await option.exited).toBe(2);
+    expect(option.output()).toMatch(/^license-receiver: unknown option --colour\n\nUsage:/);
+  });
+
+  it('says "no such file" with the path of a --config or --payload that is not there', async () => {
+    const config = run(['check-config', '--config', join(dir, 'nope.yaml')]);
+    expect(await config.exited).toBe(2);
+    expect(config.output()).toBe(`license-receiver: --config: no such file: ${join(dir, 'nope.yaml')}\n`);
+    const payload = run([
+      'render',
+      '--config',
+      join(EXAMPLES, 'receiver.yaml'),
+      '--payload',
+      join(dir, 'nope.json'),
+    ]);
+    expect(await payload.exited).toBe(2);
+    expect(payload.output()).toBe(`license-receiver: --payload: no such file: ${join(dir, 'nope.json')}\n`);
   });
 
   it('check-config names the key, the value and what was expected, and exits non-zero', async () => {
@@ -80,7 +98,9 @@ describe('commands', () => {
     const file = writeConfig('ok.yaml', { channels: [slackChannel()], default_channels: ['slack'] });
     const ok = run(['check-config', '--config', file]);
     expect(await ok.exited).toBe(0);
-    expect(ok.output()).toContain('OK — listen 127.0.0.1:9095; channels: slack (slack, api)');
+    expect(ok.output()).toContain(
+      'OK — listen 127.0.0.1:9095; channels: slack (slack, api, token scopes: chat:write, channels:history (groups:history for a private channel), channels:read (groups:read) to find the channel by name — or give its ID)',
+    );
     const serving = run([
       'serve',
       '--config',
@@ -116,10 +136,11 @@ describe('commands', () => {
     const post = rendered[0]?.requests[0]?.body as { channel: string; text: string; blocks: unknown[] };
     expect(post.channel).toBe('#platform-alerts');
     expect(post.text).toBe(
-      '[FIRING:1] CalicoLicenseExpiringSoon cluster=prod: The Calico Enterprise licence expires in less than 30 days.',
+      '[FIRING:1] CalicoLicenseExpiringSoon cluster=c1: The Calico Enterprise licence expires soon.',
     );
     const mail = rendered[1]?.requests[0]?.body as { subject: string; text: string; html: string };
-    expect(mail.subject).toBe('[FIRING:1] CalicoLicenseExpiringSoon cluster=prod');
+    expect(mail.subject).toBe('[FIRING:1] CalicoLicenseExpiringSoon cluster=c1');
+    expect(mail.text).toContain('Expires: 2026-12-10 02:00 UTC (29 days left)');
     expect(mail.html).toContain('<h2');
 
     const human = run([
@@ -169,12 +190,15 @@ describe('commands', () => {
     ]);
     const fields = jira?.requests[1]?.body.fields as Fields;
     expect(fields.summary).toBe(
-      'CalicoLicenseExpiringSoon cluster=prod: The Calico Enterprise licence expires in less than 30 days.',
+      'CalicoLicenseExpiringSoon cluster=c1: The Calico Enterprise licence expires soon.',
     );
     expect(fields.description).toMatchObject({ type: 'doc', version: 1 });
+    // The rule's remediation annotation, line by line (it wins over the runbook).
     const adf = JSON.stringify(fields.description);
-    expect(adf).toContain('{"type":"codeBlock","attrs":{"language":"sh"}');
-    expect(adf).toContain('kubectl apply -f <customer>-license.yaml');
+    expect(adf).toContain(
+      '{"type":"hardBreak"},{"type":"text","text":"When the renewed licence arrives, apply it',
+    );
+    expect(adf).toContain('"text":"2026-12-10 02:00 UTC (29 days left)"');
     expect(fields.labels).toEqual(['calico-licence', expect.stringMatching(/^ALERT\{[0-9a-f]{32}\}$/)]);
     expect(fields.priority).toEqual({ name: 'High' });
 
@@ -184,9 +208,9 @@ describe('commands', () => {
     expect(text).toContain('===== jira-dc (jira): POST /rest/api/2/search =====');
     expect(text).toContain('===== jira-dc (jira): POST /rest/api/2/issue =====');
     const wiki = text.slice(text.indexOf('----- description -----'));
-    expect(wiki).toContain('\nh3. What to do (from the runbook CalicoLicenseExpiringSoon.md)\n');
-    expect(wiki).toContain('{{kubectl apply \\-f <customer>\\-license.yaml}}');
-    expect(wiki).toContain('* *Days left:* 12');
+    expect(wiki).toContain('\nh3. What to do\n');
+    expect(wiki).toContain('kubectl apply \\-f <customer>\\-license.yaml');
+    expect(wiki).toContain('* *Expires:* 2026\\-12\\-10 02:00 UTC (29 days left)');
 
     for (const [channel, actions] of [
       ['servicenow', ['GET /api/now/table/incident', 'POST /api/now/table/incident']],
@@ -241,7 +265,7 @@ describe('commands', () => {
       expect(await p.exited).toBe(0);
       expect(smtp.mails.map((m) => m.parsed.subject)).toEqual([
         '[FIRING:1] CalicoLicenseExpiringSoon cluster=test-send',
-        '[FIRING:1] CalicoLicenseExpiringSoon cluster=test-send',
+        '[RESOLVED] CalicoLicenseExpiringSoon cluster=test-send',
       ]);
       expect(smtp.mails[1]?.parsed.inReplyTo).toBe(smtp.mails[0]?.parsed.messageId);
       expect(smtp.mails.every((m) => m.secure)).toBe(true);
@@ -315,6 +339,95 @@ describe('serve', () => {
     expect(logs.some((l) => l.msg === 'shutting down' && l.signal === 'SIGTERM')).toBe(true);
     expect(logs.at(-1)?.msg).toBe('stopped');
     expect(p.output()).not.toContain(slack.token);
+  });
+
+  it('outbox list/show/retry/discard beside the running receiver: a retried row is sent once', async () => {
+    const file = serveConfig('outbox');
+    const outbox = async (...args: string[]) => {
+      const p = run(['outbox', ...args, '--config', file]);
+      const code = await p.exited;
+      return { code, output: p.output() };
+    };
+    const firing = (cluster: string) => ({
+      ...fixture('firing'),
+      groupLabels: { alertname: 'CalicoLicenseExpiringSoon', cluster },
+    });
+    const posted = (cluster: string) =>
+      slack.roots().filter((m) => m.text.includes(`cluster=${cluster}:`)).length;
+    let receiver = await serve(file);
+    // Three notifications die: Slack says the channel is gone.
+    for (const cluster of ['dead-a', 'dead-b', 'dead-c']) {
+      slack.failNext({ error: 'channel_not_found' }, 1, 'chat.postMessage');
+      expect((await post(receiver.url, firing(cluster))).status).toBe(200);
+      await waitForLog(receiver.p, 'notification dead-lettered', {
+        group: `license-receiver{alertname="CalicoLicenseExpiringSoon",cluster="${cluster}"}`,
+      });
+    }
+
+    const listed = await outbox('list', '--state', 'dead', '--json');
+    expect(listed.code).toBe(0);
+    const entries = JSON.parse(listed.output) as Record<string, unknown>[];
+    expect(entries.map((e) => [e.state, e.channel, e.title, e.attempts, e.last_error])).toEqual(
+      ['dead-c', 'dead-b', 'dead-a'].map((c) => [
+        'dead',
+        'slack',
+        `CalicoLicenseExpiringSoon cluster=${c}`,
+        1,
+        'Slack answered channel_not_found',
+      ]),
+    );
+    expect(entries[0]).toMatchObject({
+      group: 'license-receiver{alertname="CalicoLicenseExpiringSoon",cluster="dead-c"}',
+      status: 'firing',
+      alertnames: ['CalicoLicenseExpiringSoon'],
+    });
+    expect(Date.parse(String(entries[0]?.created_at))).toBeGreaterThan(Date.now() - 60_000);
+    const [idC, idB, idA] = entries.map((e) => String(e.id));
+    const table = await outbox('list');
+    expect(table.output).toMatch(
+      new RegExp(
+        `^${idA}\\s+dead\\s+slack\\s.*CalicoLicenseExpiringSoon cluster=dead-a \\(firing\\)\\s+Slack answered channel_not_found$`,
+        'm',
+      ),
+    );
+    const shown = await outbox('show', String(idA));
+    expect(shown.output).toContain('Last error:   Slack answered channel_not_found');
+    expect(shown.output).toContain('Alerts:       firing CalicoLicenseExpiringSoon');
+
+    // Retry: queued again, sent once by the running receiver.
+    const retried = await outbox('retry', String(idA));
+    expect(retried).toMatchObject({ code: 0 });
+    expect(retried.output).toContain(`row ${idA} is queued again: the receiver sends it within 20ms`);
+    await waitFor(() => posted('dead-a') === 1, 5000, 'the retried row sent');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(posted('dead-a')).toBe(1);
+    // Retrying it again: it is gone (delivered).
+    const again = await outbox('retry', String(idA));
+    expect(again.code).toBe(1);
+    expect(again.output).toContain(`row ${idA} is not in the outbox`);
+
+    // Discard: gone, never sent.
+    expect((await outbox('discard', String(idC))).code).toBe(0);
+    expect((await outbox('list', '--json')).output).not.toContain('dead-c');
+
+    // With the receiver stopped, a retry waits for its next start; then it is sent once.
+    expect(await receiver.p.stop('SIGTERM')).toBe(0);
+    const offline = await outbox('retry', '--all-dead');
+    expect(offline.code).toBe(0);
+    expect(offline.output).toContain(`row ${idB} is queued again`);
+    expect(offline.output).toContain(
+      'No receiver is running on this store: the rows are sent when it starts.',
+    );
+    receiver = await serve(file);
+    await waitFor(() => posted('dead-b') === 1, 5000, 'the row retried while stopped');
+    expect((await outbox('list')).output).toContain('No rows: the outbox is empty.');
+    expect(posted('dead-c')).toBe(0);
+
+    const usage = await outbox('frobnicate');
+    expect(usage.code).toBe(2);
+    expect(usage.output).toContain('outbox: unknown subcommand "frobnicate"');
+    expect((await outbox('retry', 'x1')).output).toContain('"x1" is not a row id');
+    expect(await receiver.p.stop('SIGTERM')).toBe(0);
   });
 
   it('after SIGKILL with rows pending, delivers every accepted notification; only the row in flight twice', async () => {

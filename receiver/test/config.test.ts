@@ -70,6 +70,15 @@ describe('config', () => {
     expect(config.limits.maxBodyBytes).toBe(1024 * 1024);
   });
 
+  it('reads the status page credentials and the Prometheus to ask, both off by default', () => {
+    expect(load(MINIMAL)).toMatchObject({ ui: undefined, prometheus: undefined });
+    const config = load(
+      `ui: { basic_auth: { username: ops, password_file: token } }\nprometheus_url: http://prometheus:9090\nprometheus_timeout: 500ms\n${MINIMAL}`,
+    );
+    expect(config.ui).toEqual({ basicAuth: { username: 'ops', password: 's3cret' } });
+    expect(config.prometheus).toEqual({ url: 'http://prometheus:9090', timeoutMs: 500 });
+  });
+
   it('reads no secret for render', () => {
     const config = load(
       `channels: [{ name: s, type: slack, token_env: NOT_SET, channel: "#c" }]\ndefault_channels: [s]\n`,
@@ -145,11 +154,12 @@ default_channels: [m]
     ],
     [
       'channels: [{ name: s, type: slack, token_env: NOPE, channel: "#c" }]\ndefault_channels: [s]\n',
-      'channels[0].token_env: "NOPE" is not valid: expected the name of an environment variable that is set (NOPE is not)',
+      'channels[0].token_env: "NOPE" is not valid: expected the name of an environment variable that is set (this one is not)',
     ],
     [
       'channels: [{ name: s, type: slack, token_env: bad-name, channel: "#c" }]\ndefault_channels: [s]\n',
-      'channels[0].token_env: "bad-name" is not valid: expected the name of an environment variable',
+      // Not written as variable names are: it may be a token pasted in, so it is not shown.
+      'channels[0].token_env: the value given (not shown: it may be a secret) is not valid: expected the name of an environment variable',
     ],
     [
       'channels: [{ name: s, type: slack, token_file: missing.txt, channel: "#c" }]\ndefault_channels: [s]\n',
@@ -206,6 +216,15 @@ default_channels: [m]
     [
       `auth: { basic_auth: { username: am } }\n${MINIMAL}`,
       'auth.basic_auth: {"username":"am"} is not valid: expected exactly one of password_file and password_env',
+    ],
+    [`ui: {}\n${MINIMAL}`, 'ui.basic_auth: missing: expected object, received undefined'],
+    [
+      `ui: { basic_auth: { username: ops, password_env: UNSET } }\n${MINIMAL}`,
+      'ui.basic_auth.password_env: "UNSET" is not valid: expected the name of an environment variable that is set',
+    ],
+    [
+      `prometheus_url: prometheus:9090\n${MINIMAL}`,
+      'prometheus_url: "prometheus:9090" is not valid: expected an http(s) URL',
     ],
     [
       `tls: { cert_file: no.pem, key_file: no.key }\n${MINIMAL}`,

@@ -4,12 +4,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { afterAll, afterEach } from 'vitest';
 import { FakeSlack, type FakeSlackOptions } from '../../test/fakes/slack-api.js';
 import { type Metrics, scrape, waitFor } from '../../test/helpers/metrics.js';
 import { type TestSmtpOptions, TestSmtpServer } from '../../test/helpers/smtp.js';
 import { createTestPki, type TestPki } from '../../test/helpers/tls.js';
 import { parseConfig, type ReceiverConfig } from '../src/config.js';
-import { type RunningReceiver, startReceiver } from '../src/receiver.js';
+import { type ReceiverOptions, type RunningReceiver, startReceiver } from '../src/receiver.js';
 import { RUNBOOKS_DIR } from './fixtures/payloads.js';
 
 export const TOKEN = 'webhook-token-123';
@@ -36,8 +37,12 @@ export interface HarnessOptions {
   smtpConfig?: Record<string, unknown>;
   /** Overrides for the slack channel. */
   slackConfig?: Record<string, unknown>;
+  /** Overrides for the email channel (to, cc…). */
+  mailConfig?: Record<string, unknown>;
   /** Extra environment variables the config may name (tokens of other channels). */
   env?: Record<string, string>;
+  /** Passed to startReceiver (e.g. a store that fails on demand). */
+  receiver?: ReceiverOptions;
 }
 
 export interface Harness {
@@ -55,6 +60,23 @@ export interface Harness {
   /** Waits until the outbox holds no pending or in-flight row. */
   drained(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
+}
+
+/**
+ * For a test file: a function that starts a harness, each one stopped after its test (and the test CA
+ * removed after the file).
+ */
+export function harnessPerTest(): (options?: HarnessOptions) => Promise<Harness> {
+  let current: Harness | undefined;
+  afterEach(async () => {
+    await current?.stop();
+    current = undefined;
+  });
+  afterAll(() => cleanupPki());
+  return async (options = {}) => {
+    current = await startHarness(options);
+    return current;
+  };
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -101,6 +123,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         },
         from: 'Licence alerts <alerts@example.com>',
         to: ['licensing@example.com'],
+        ...options.mailConfig,
       },
     ],
     default_channels: (options.channels ?? [{ name: 'slack' }, { name: 'mail' }]).map((c) => c.name),
@@ -108,7 +131,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   };
   const config = parseConfig(document, join(dir, 'receiver.yaml'), { secrets: true, env });
   const logger = pino({ level: process.env.RECEIVER_TEST_LOG ?? 'silent' });
-  const receiver = await startReceiver(config, logger);
+  const receiver = await startReceiver(config, logger, options.receiver);
   const harness: Harness = {
     url: receiver.url,
     slack,

@@ -34,14 +34,9 @@ const CASES: [string, () => unknown, Outcome][] = [
     () => fixture('firing'),
     {
       status: 200,
-      slack: [
-        '🟠 FIRING:1 · CalicoLicenseExpiringSoon · prod',
-        '*Days left*\n12',
-        '95 used of 100 licensed',
-        'What to do',
-      ],
+      slack: ['🟠 FIRING:1 · CalicoLicenseExpiringSoon · prod', '*Severity*\nwarning', 'What to do'],
       subject: '[FIRING:1] CalicoLicenseExpiringSoon cluster=prod',
-      mail: ['Days left: 12', 'Ask the contract owner', 'Ask the <strong>contract owner</strong>'],
+      mail: ['Severity: warning', 'Ask the contract owner', 'Ask the <strong>contract owner</strong>'],
     },
   ],
   [

@@ -155,8 +155,6 @@ describe('Jira Cloud: the lifecycle of one alert group', () => {
     expect(isAdfDocument(f.description)).toBe(true);
     const text = plainText(f.description);
     expect(text).toContain('The licence of cluster prod expires on 2026-12-10 (12 days left).');
-    expect(text).toContain('Days left: 12');
-    expect(text).toContain('Nodes: 95 used of 100 licensed');
     expect(text).toContain('What to do (from the runbook CalicoLicenseExpiringSoon.md)');
     expect(text).toContain('Ask the contract owner to renew with Tigera');
     expect(text).toContain(`Identity: ${IDENTITY}`);

@@ -9,7 +9,14 @@ import { renderSlackMessage, renderSlackReply, SLACK_LIMITS } from '../src/chann
 import { truncate } from '../src/channels/text.js';
 import type { DeliveryEvent, DeliveryRecord } from '../src/outbox/plan.js';
 import { groupViewOf, plannedEvent } from './fixtures/events.js';
-import { fixture, hugeAnnotation, manyAlerts, RENDER_CASES } from './fixtures/payloads.js';
+import {
+  fixture,
+  hugeAnnotation,
+  manyAlerts,
+  RENDER_CASES,
+  ruleAlert,
+  withAlerts,
+} from './fixtures/payloads.js';
 
 const NOW = Date.parse('2026-11-28T12:00:00Z');
 const slackOptions = { maxAlerts: 10, mentions: { critical: '<!subteam^S0ONCALL>' } };
@@ -53,12 +60,34 @@ describe('Slack Block Kit', () => {
       '*Severity*\nwarning',
       '*Cluster*\nprod',
       '*Started*\n<!date^1795852800^{date_short_pretty} {time}|2026-11-28 08:00 UTC>',
-      '*Days left*\n12',
-      '*Nodes*\n95 used of 100 licensed',
     ]);
     expect(message.text).toBe(
       '[FIRING:1] CalicoLicenseExpiringSoon cluster=prod: The Calico Enterprise licence expires in less than 30 days.',
     );
+  });
+
+  it("shows the rule's licence facts as fields, times in the reader's zone", () => {
+    const payload = ruleAlert('agent/CalicoLicenseExpiryCritical');
+    const message = renderSlackMessage(
+      plannedEvent(payload, { now: Date.parse('2026-11-10T06:00:00Z') }),
+      slackOptions,
+    );
+    const fields = (message.blocks[1] as { fields: { text: string }[] }).fields.map((f) => f.text);
+    expect(fields.slice(3)).toEqual([
+      '*Expires*\n<!date^1794880800^{date_short_pretty} {time}|2026-11-17 02:00 UTC> (6 days left)',
+      '*Grace period ends*\n<!date^1797472800^{date_short_pretty} {time}|2026-12-17 02:00 UTC>',
+    ]);
+    const cores = ruleAlert('agent/CalicoLicenseCoresCapacityForecast');
+    const coreFields = (
+      renderSlackMessage(plannedEvent(cores, { now: Date.parse('2026-11-20T00:00:00Z') }), slackOptions)
+        .blocks[1] as {
+        fields: { text: string }[];
+      }
+    ).fields.map((f) => f.text);
+    expect(coreFields.slice(3)).toEqual([
+      expect.stringMatching(/^\*CPU cores\*\n\d+ used of \d+ licensed$/),
+      expect.stringMatching(/^\*CPU cores forecast\*\n\d+ at the peak of the forecast$/),
+    ]);
   });
 
   it('quotes the runbook Mitigation section, with link buttons for runbook, graph and silence', () => {
@@ -226,8 +255,6 @@ describe('email', () => {
     expect(mail.messageId).toMatch(/^<[0-9a-f]{16}\.[0-9a-z]+\.new@example\.com>$/);
     for (const part of [mail.text, mail.html]) {
       expect(part).toContain('The Calico Enterprise licence expires in less than 30 days.');
-      expect(part).toContain('Days left');
-      expect(part).toContain('95 used of 100 licensed');
       expect(part).toContain('Ask the ');
       expect(part).toContain('contract owner');
       expect(part).toContain('https://runbooks.example.com/CalicoLicenseExpiringSoon');
@@ -237,7 +264,7 @@ describe('email', () => {
     expect(mail.text).toContain('kubectl apply -f <customer>-license.yaml');
   });
 
-  it('keeps the first subject and replies to the first Message-ID', () => {
+  it('replies to the first Message-ID; the resolve says RESOLVED in its subject', () => {
     const ref = {
       message_id: '<root@example.com>',
       subject: '[FIRING:1] CalicoLicenseExpiringSoon cluster=prod',
@@ -250,11 +277,26 @@ describe('email', () => {
       updatedAt: NOW - 1,
     };
     const mail = renderEmail(event(fixture('resolved'), record), ref, emailOptions);
-    expect(mail.subject).toBe(ref.subject);
+    expect(mail.subject).toBe('[RESOLVED] CalicoLicenseExpiringSoon cluster=prod');
     expect(mail.inReplyTo).toBe('<root@example.com>');
     expect(mail.references).toEqual(['<root@example.com>']);
-    expect(mail.text.split('\n')[0]).toBe('Resolved at 2026-11-28 10:30 UTC after firing for 2h 30m.');
+    expect(mail.text.split('\n').slice(0, 2)).toEqual([
+      '[RESOLVED] CalicoLicenseExpiringSoon cluster=prod',
+      'Resolved at 2026-11-28 10:30 UTC after firing for 2h 30m.',
+    ]);
     expect(mail.headers['X-Alert-Status']).toBe('resolved');
+    expect(mail.headers['Thread-Topic']).toBe('CalicoLicenseExpiringSoon cluster=prod');
+    // A record from before Thread-Index was kept: no Thread-Index rather than a made-up one.
+    expect(mail.headers['Thread-Index']).toBeUndefined();
+    // An update keeps the first subject (Gmail threads by subject).
+    const [lead] = fixture('firing').alerts as Record<string, unknown>[];
+    const other = {
+      ...lead,
+      fingerprint: 'ffffffffffffffff',
+      labels: { alertname: 'CalicoLicenseExpiringSoon', node: 'x' },
+    };
+    const join = withAlerts(fixture('firing'), [other]);
+    expect(renderEmail(event(join, record), ref, emailOptions).subject).toBe(ref.subject);
   });
 
   it('escapes HTML in every value and keeps CR/LF out of headers', () => {

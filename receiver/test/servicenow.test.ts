@@ -124,8 +124,6 @@ describe('ServiceNow incident lifecycle', () => {
     expect(IDENTITY).toMatch(/^ALERT\{[0-9a-f]{32}\}$/);
     const d = inc.description;
     expect(d).toContain('The licence of cluster prod expires on 2026-12-10 (12 days left).');
-    expect(d).toContain('- Days left: 12');
-    expect(d).toContain('- Nodes: 95 used of 100 licensed');
     expect(d).toContain('Ask the contract owner to renew with Tigera');
     expect(d).toContain('    kubectl apply -f <customer>-license.yaml');
     expect(d).not.toContain('Nothing here belongs to the Mitigation section');
@@ -520,7 +518,7 @@ describe('ServiceNow requests (render)', () => {
       'The alert stopped firing; license-monitor resolved this ticket.',
       '',
       '- [resolved] CalicoLicenseExpiringSoon — resolved 2026-11-28 10:30 UTC, fired 2h 30m',
-      '  The Calico Enterprise licence expires in less than 30 days. graph (http://prometheus.example.com:9090/graph?g0.expr=license_number_of_days+%3C+30&g0.tab=1)',
+      '  was: The Calico Enterprise licence expires in less than 30 days. graph (http://prometheus.example.com:9090/graph?g0.expr=license_number_of_days+%3C+30&g0.tab=1)',
     ].join('\n');
     expect(resolve).toEqual([
       {
@@ -593,8 +591,6 @@ const DESCRIPTION = [
   '- Severity: warning',
   '- Cluster: prod',
   '- Started: 2026-11-28 08:00 UTC',
-  '- Days left: 12',
-  '- Nodes: 95 used of 100 licensed',
   '',
   'What to do (from the runbook CalicoLicenseExpiringSoon.md):',
   '',

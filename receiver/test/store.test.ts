@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../src/outbox/sqlite.js';
 import type { EnqueueRequest } from '../src/outbox/store.js';
@@ -136,8 +137,288 @@ describe('SQLite outbox', () => {
     ]);
   });
 
-  it('refuses a second process on the same file', async () => {
-    expect(() => new SqliteStore({ path, busyTimeoutMs: 50 })).toThrow(/locked|busy/i);
+  it('refuses a second receiver on the same file, and takes it once the first has closed', async () => {
+    expect(() => new SqliteStore({ path, busyTimeoutMs: 50 })).toThrow(
+      /another license-receiver uses this store \(.*receiver\.db\.lock is locked: database is locked\)/,
+    );
+    await store.close();
+    store = new SqliteStore({ path, busyTimeoutMs: 50 });
+    await store.ping();
+  });
+
+  it('writes outcomes idempotently: only a row still in flight changes, complete of a gone row succeeds', async () => {
+    await store.enqueue(request({ destinations: ['slack'] }));
+    const [row] = await store.claim('slack', 1, 2000);
+    if (!row) throw new Error('no row');
+    await store.reschedule(row, 3000, 'Slack answered HTTP 503');
+    await store.reschedule(row, 9000, 'written again after an ambiguous failure'); // not in flight: no change
+    const [again] = await store.claim('slack', 1, 3000);
+    expect(again).toMatchObject({ id: row.id, attempts: 1 });
+    await store.release(row, 4000, 'cannot read the delivery record');
+    expect((await store.claim('slack', 1, 4000))[0]).toMatchObject({ id: row.id, attempts: 1 }); // not counted
+    await store.complete(row, undefined);
+    await store.complete(row, undefined);
+    await store.deadLetter(row, 'too late', 5000);
+    expect(await store.stats()).toEqual([]);
+    await store.checkWritable(5000);
+  });
+
+  it('adds the follow-ups of a partial delivery with its completion: pending alone, or dead', async () => {
+    await store.enqueue(request({ destinations: ['mail'] }));
+    const [row] = await store.claim('mail', 1, 2000);
+    if (!row) throw new Error('no row');
+    await store.complete(row, undefined, [
+      { target: 'b@example.com', data: { recipient: 'b@example.com' }, at: 2500 },
+      {
+        target: 'c@example.com',
+        data: { recipient: 'c@example.com' },
+        at: 2000,
+        deadError: 'c@example.com refused: 550',
+      },
+    ]);
+    expect(await store.claim('mail', 10, 2400)).toEqual([]); // not due yet
+    const [followUp] = await store.claim('mail', 10, 2500);
+    expect(followUp).toMatchObject({
+      groupId: 'g1/b@example.com',
+      createdAt: 1000, // max_age counts from the notification's acceptance
+      payload: '{"n":1}',
+      part: { target: 'b@example.com', data: { recipient: 'b@example.com' } },
+    });
+    expect((await store.dead()).map((d) => [d.groupId, d.error])).toEqual([
+      ['g1/c@example.com', 'c@example.com refused: 550'],
+    ]);
+  });
+
+  it('adds the columns of later versions to a store written by version 1', async () => {
+    await store.close();
+    rmSync(path);
+    const old = new Database(path);
+    old.exec(`
+      CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      INSERT INTO meta VALUES ('schema_version', '1');
+      CREATE TABLE notifications (id INTEGER PRIMARY KEY, received_at INTEGER NOT NULL, receiver TEXT NOT NULL,
+        group_id TEXT NOT NULL, payload TEXT NOT NULL);
+      CREATE TABLE outbox (id INTEGER PRIMARY KEY, notification_id INTEGER NOT NULL REFERENCES notifications(id),
+        channel TEXT NOT NULL, group_id TEXT NOT NULL, reminder INTEGER NOT NULL DEFAULT 0,
+        state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'inflight', 'dead')),
+        attempts INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL, next_attempt_at INTEGER NOT NULL,
+        dead_at INTEGER, last_error TEXT);
+      INSERT INTO notifications VALUES (1, 1000, 'r', 'g1', '{"n":1}');
+      INSERT INTO outbox (notification_id, channel, group_id, created_at, next_attempt_at) VALUES (1, 'slack', 'g1', 1000, 1000);
+    `);
+    old.close();
+    store = new SqliteStore({ path });
+    const [row] = await store.claim('slack', 1, 2000);
+    expect(row).toMatchObject({ groupId: 'g1', payload: '{"n":1}' });
+    expect(row?.part).toBeUndefined();
+    expect(row?.retriedAt).toBeUndefined();
+  });
+});
+
+describe('the outbox beside a running receiver (the outbox commands)', () => {
+  const dead = async (s: SqliteStore, over: Partial<EnqueueRequest> = {}) => {
+    await s.enqueue(request({ destinations: ['slack'], ...over }));
+    const at = (over.receivedAt ?? 1000) + 1500;
+    const [row] = await s.claim('slack', 1, at);
+    await s.deadLetter(row as NonNullable<typeof row>, 'channel_not_found', at, { at, kind: 'new' });
+    return row as NonNullable<typeof row>;
+  };
+
+  it('reads and writes the file the receiver holds', async () => {
+    const row = await dead(store);
+    const beside = new SqliteStore({ path, role: 'beside' });
+    try {
+      expect((await beside.list()).map((e) => [e.id, e.state, e.lastError])).toEqual([
+        [row.id, 'dead', 'channel_not_found'],
+      ]);
+      expect(await beside.requeue(row.id, { at: 3000, by: 'cli' })).toEqual({
+        id: row.id,
+        outcome: 'requeued',
+      });
+      // The receiver sees the row at once: due now, attempts and age counted from the retry.
+      const [again] = await store.claim('slack', 1, 3000);
+      expect(again).toMatchObject({ id: row.id, attempts: 0, createdAt: 1000, retriedAt: 3000 });
+      await store.complete(again as NonNullable<typeof again>, undefined, [], {
+        at: 3100,
+        title: 'T',
+        skipped: true,
+      });
+      expect(await beside.list()).toEqual([]);
+      expect((await beside.recent()).map((l) => [l.outcome, l.by ?? '', l.at])).toEqual([
+        ['skipped', '', 3100],
+        ['requeued', 'cli', 3000],
+        ['dead', '', 2500],
+      ]);
+    } finally {
+      await beside.close();
+    }
+    // The receiver still owns the file after the CLI closed it.
+    expect(() => new SqliteStore({ path, busyTimeoutMs: 50 })).toThrow(/another license-receiver/);
+  });
+
+  it("makes the receiver's transactions wait for a write of the CLI instead of failing", async () => {
+    await store.close();
+    const threaded = await ThreadedSqliteStore.open({ path });
+    const Database = (await import('better-sqlite3')).default;
+    const cli = new Database(path);
+    try {
+      await threaded.enqueue(request({ destinations: ['slack'] }));
+      // The CLI holds the write lock for 300 ms; the receiver's claim (read, then write) meanwhile.
+      cli.exec('BEGIN IMMEDIATE');
+      cli.exec("UPDATE meta SET value = value WHERE key = 'schema_version'");
+      const claimed = threaded.claim('slack', 1, 2000);
+      await new Promise((r) => setTimeout(r, 300));
+      cli.exec('COMMIT');
+      expect((await claimed).map((r) => r.groupId)).toEqual(['g1']);
+    } finally {
+      cli.close();
+      await threaded.close();
+      store = new SqliteStore({ path });
+    }
+  });
+
+  it('never creates a store, and refuses one of another schema version', async () => {
+    expect(() => new SqliteStore({ path: join(dir, 'none.db'), role: 'beside' })).toThrow(
+      /no outbox at .*none\.db: the receiver creates it when it first starts/,
+    );
+    await store.close();
+    const Database = (await import('better-sqlite3')).default;
+    const db = new Database(path);
+    db.exec(
+      "ALTER TABLE outbox DROP COLUMN retried_at; DROP TABLE delivery_log; UPDATE meta SET value = '1'",
+    );
+    db.close();
+    expect(() => new SqliteStore({ path, role: 'beside' })).toThrow(
+      /the outbox has schema version 1, this license-receiver reads version 3/,
+    );
+    // The receiver upgrades a version-1 store when it starts.
+    store = new SqliteStore({ path });
+    const row = await dead(store);
+    expect(await store.requeue(row.id, { at: 3000, by: 'cli' })).toMatchObject({ outcome: 'requeued' });
+  });
+
+  it('retries only dead rows, once, and refuses a row whose group was delivered since', async () => {
+    const row = await dead(store);
+    expect(await store.requeue(999, { at: 3000, by: 'cli' })).toEqual({ id: 999, outcome: 'not-found' });
+    expect(await store.requeue(row.id, { at: 3000, by: 'cli' })).toEqual({ id: row.id, outcome: 'requeued' });
+    // Twice in a row (two operators, a double click): the second finds it pending.
+    expect(await store.requeue(row.id, { at: 3001, by: 'cli' })).toEqual({ id: row.id, outcome: 'not-dead' });
+    await store.claim('slack', 1, 3001);
+    expect(await store.requeue(row.id, { at: 3002, by: 'cli' })).toEqual({
+      id: row.id,
+      outcome: 'in-flight',
+    });
+    expect(await store.discard(row.id, { at: 3002, by: 'cli' })).toEqual({
+      id: row.id,
+      outcome: 'in-flight',
+    });
+
+    // A firing row dies; a newer notification of the group (the resolve) is delivered after it: the
+    // dead firing row is superseded, and retrying it would post the firing state again.
+    const old = await dead(store, { groupId: 'g2', contentKey: 'firing', receivedAt: 4000 });
+    await store.enqueue(
+      request({ groupId: 'g2', contentKey: 'resolved', destinations: ['slack'], receivedAt: 5000 }),
+    );
+    const [resolve] = await store.claim('slack', 1, 6000);
+    const record = {
+      state: 'closed' as const,
+      ref: { ts: '1' },
+      firing: [],
+      openedAt: 6000,
+      updatedAt: 6000,
+    };
+    await store.complete(resolve as NonNullable<typeof resolve>, record, [], { at: 6000, kind: 'new' });
+    expect(await store.get(old.id)).toMatchObject({ state: 'dead', supersededAt: 6000 });
+    expect(await store.requeue(old.id, { at: 7000, by: 'cli' })).toEqual({
+      id: old.id,
+      outcome: 'superseded',
+      supersededAt: 6000,
+    });
+    expect(await store.discard(old.id, { at: 7000, by: 'ui:ops', title: 'X cluster=c1' })).toEqual({
+      id: old.id,
+      outcome: 'discarded',
+    });
+    expect(await store.get(old.id)).toBeUndefined();
+    expect((await store.recent(1))[0]).toMatchObject({
+      outcome: 'discarded',
+      by: 'ui:ops',
+      title: 'X cluster=c1',
+      error: 'channel_not_found',
+      rowId: old.id,
+    });
+  });
+
+  it("supersedes a dead follow-up (a refused recipient) once its group's next notification is delivered", async () => {
+    await store.enqueue(request({ destinations: ['mail'], contentKey: 'firing' }));
+    const [row] = await store.claim('mail', 1, 2000);
+    const open = { state: 'open' as const, ref: {}, firing: ['fp'], openedAt: 2000, updatedAt: 2000 };
+    await store.complete(row as NonNullable<typeof row>, open, [
+      { target: 'b@example.com', data: {}, at: 2100, deadError: 'b@example.com refused: 550' },
+    ]);
+    const [followUp] = await store.list({ states: ['dead'] });
+    expect(followUp).toMatchObject({ groupId: 'g1/b@example.com' });
+    expect(followUp?.supersededAt).toBeUndefined();
+    // The resolve goes out to the others: the firing mail to b@ would now be news from the past.
+    await store.enqueue(request({ destinations: ['mail'], contentKey: 'resolved', receivedAt: 3000 }));
+    const [resolve] = await store.claim('mail', 1, 3000);
+    await store.complete(resolve as NonNullable<typeof resolve>, {
+      ...open,
+      state: 'closed',
+      updatedAt: 3100,
+    });
+    const id = followUp?.id as number;
+    expect(await store.requeue(id, { at: 4000, by: 'cli' })).toEqual({
+      id,
+      outcome: 'superseded',
+      supersededAt: 3100,
+    });
+  });
+
+  it("lists by state and channel, and tells each channel's last success and error", async () => {
+    await store.enqueue(request({ groupId: 'a', destinations: ['slack', 'mail'] }));
+    await store.enqueue(request({ groupId: 'b', destinations: ['slack'] }));
+    const [a, b] = await store.claim('slack', 2, 2000);
+    await store.complete(
+      a as NonNullable<typeof a>,
+      { state: 'open', ref: {}, firing: [], openedAt: 2100, updatedAt: 2100 },
+      [],
+      { at: 2100, kind: 'new', title: 'A' },
+    );
+    await store.reschedule(b as NonNullable<typeof b>, 9000, 'HTTP 503', undefined, {
+      at: 2200,
+      kind: 'new',
+      title: 'B',
+    });
+    const [m] = await store.claim('mail', 1, 2000);
+    await store.deadLetter(m as NonNullable<typeof m>, '550 no such user', 2300, {
+      at: 2300,
+      kind: 'new',
+      title: 'A',
+    });
+    expect(
+      (await store.list({ states: ['pending'] })).map((e) => [e.channel, e.groupId, e.attempts, e.lastError]),
+    ).toEqual([['slack', 'b', 1, 'HTTP 503']]);
+    expect((await store.list({ channel: 'mail' })).map((e) => e.state)).toEqual(['dead']);
+    expect(await store.health()).toEqual([
+      { channel: 'mail', pending: 0, inflight: 0, dead: 1, lastErrorAt: 2300, lastError: '550 no such user' },
+      {
+        channel: 'slack',
+        pending: 1,
+        inflight: 0,
+        dead: 0,
+        oldestCreatedAt: 1000,
+        lastSuccessAt: 2100,
+        lastErrorAt: 2200,
+        lastError: 'HTTP 503',
+      },
+    ]);
+    expect((await store.recent()).map((l) => [l.outcome, l.channel, l.kind, l.title])).toEqual([
+      ['dead', 'mail', 'new', 'A'],
+      ['retry', 'slack', 'new', 'B'],
+      ['sent', 'slack', 'new', 'A'],
+    ]);
+    await store.prune(2250);
+    expect((await store.recent()).map((l) => l.outcome)).toEqual(['dead']);
   });
 });
 
@@ -156,7 +437,7 @@ describe('the store thread', () => {
       ]);
       expect((await threaded.claim('slack', 5, 2000)).map((r) => r.groupId)).toEqual(['g1']);
       await expect(ThreadedSqliteStore.open({ path: file, busyTimeoutMs: 50 })).rejects.toThrow(
-        /cannot open the store .*threaded\.db: database is locked/,
+        /cannot open the store .*threaded\.db: another license-receiver uses this store/,
       );
     } finally {
       await threaded.close();

@@ -76,7 +76,7 @@ describe('ticket channel config', () => {
     ],
     [
       { ...JIRA, api_token_env: 'NOPE' },
-      'channels[0].api_token_env: "NOPE" is not valid: expected the name of an environment variable that is set (NOPE is not)',
+      'channels[0].api_token_env: "NOPE" is not valid: expected the name of an environment variable that is set (this one is not)',
     ],
     [
       { ...JIRA, api_token_file: '/x' },
@@ -99,7 +99,10 @@ describe('ticket channel config', () => {
       { ...JIRA, priority: { urgent: 'High' } },
       'channels[0].priority: {"urgent":"High"} is not valid: expected a map from severity',
     ],
-    [{ ...JIRA, token: 'inline' }, 'channels[0].token: "inline" is not valid: unknown key'],
+    [
+      { ...JIRA, token: 'inline' },
+      'channels[0].token: the value given (not shown: it may be a secret) is not valid: unknown key',
+    ],
   ])('jira error %#', (channel, message) => {
     expect(error(channel)).toContain(`/etc/r.yaml: ${message}`);
   });

@@ -13,12 +13,12 @@ import { WebhookSink } from '../../test/fakes/webhook-sink.js';
 import { waitFor } from '../../test/helpers/metrics.js';
 import type { HttpError } from '../src/channels/http.js';
 import { createWebhookChannel } from '../src/channels/webhook/index.js';
-import type { WebhookBody } from '../src/channels/webhook/render.js';
+import { renderWebhookBody, type WebhookBody } from '../src/channels/webhook/render.js';
 import { ConfigError, parseConfig } from '../src/config.js';
 import type { DeliveryEvent } from '../src/outbox/plan.js';
 import { VERSION } from '../src/version.js';
 import { plannedEvent } from './fixtures/events.js';
-import { fixture } from './fixtures/payloads.js';
+import { fixture, ruleAlert } from './fixtures/payloads.js';
 import { cleanupPki, type Harness, startHarness } from './harness.js';
 
 const SECRET = 'whsec-7f3a9c-test-secret';
@@ -112,17 +112,17 @@ describe('webhook channel', () => {
       cluster: 'prod',
       severity: 'warning',
       startedAt: '2026-11-28T08:00:00.000Z',
-      facts: { daysLeft: '12', nodesUsed: '95', nodesLicensed: '100' },
+      facts: {},
       truncatedAlerts: 0,
       groupLabels: { alertname: 'CalicoLicenseExpiringSoon', cluster: 'prod' },
     });
     expect(body.group.id).toMatch(/^[0-9a-f]{32}$/);
     expect(body.group.openedAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(body.group.resolvedAt).toBeUndefined();
-    expect(body.remediation.source).toBe('runbook');
-    expect(body.remediation.runbookFile).toBe('CalicoLicenseExpiringSoon.md');
-    expect(body.remediation.text).toContain('Ask the **contract owner** to renew with Tigera');
-    expect(body.remediation.text).not.toContain('Nothing here belongs to the Mitigation section');
+    expect(body.remediation?.source).toBe('runbook');
+    expect(body.remediation?.runbookFile).toBe('CalicoLicenseExpiringSoon.md');
+    expect(body.remediation?.text).toContain('Ask the **contract owner** to renew with Tigera');
+    expect(body.remediation?.text).not.toContain('Nothing here belongs to the Mitigation section');
     expect(body.links.runbook).toBe('https://runbooks.example.com/CalicoLicenseExpiringSoon');
     expect(body.links.graph).toMatch(/^http:\/\/prometheus\.example\.com:9090\/graph/);
     expect(body.links.silence).toMatch(/^http:\/\/alertmanager\.example\.com:9093\/#\/silences\/new/);
@@ -193,7 +193,12 @@ describe('webhook channel', () => {
     expect(resolve.group.openedAt).toBe(retry.group.openedAt); // when the delivered `new` was sent
     expect(resolve.alerts[0]).toMatchObject({ status: 'resolved', endsAt: '2026-11-28T10:30:00.000Z' });
     expect(resolve.changes).toEqual({ newlyFiring: [], newlyResolved: ['a1b2c3d4e5f60718'] });
-    expect(resolve.text).toMatch(/^Resolved at 2026-11-28 10:30 UTC after firing for 2h 30m\./);
+    expect(resolve.text).toMatch(
+      /^\[RESOLVED\] CalicoLicenseExpiringSoon cluster=prod\nResolved at 2026-11-28 10:30 UTC after firing for 2h 30m\.\nWas: /,
+    );
+    // Nothing left to do: no remediation, no runbook or silence link.
+    expect(resolve.remediation).toBeUndefined();
+    expect(Object.keys(resolve.links)).toEqual(['graph']);
   });
 
   it('honours Retry-After on 429 and delivers exactly once', async () => {
@@ -272,6 +277,27 @@ function writeUrl(target: WebhookSink, path: string): string {
   writeFileSync(file, `${target.url}${path}\n`);
   return file;
 }
+
+describe('webhook body', () => {
+  it("carries the rule's facts in camelCase under group.facts", () => {
+    const now = Date.parse('2026-11-10T06:00:00Z');
+    const expiry = renderWebhookBody(plannedEvent(ruleAlert('agent/CalicoLicenseExpiryCritical'), { now }), {
+      maxAlerts: 10,
+    });
+    expect(expiry.group.facts).toEqual({
+      daysLeft: '6',
+      expiresAt: '2026-11-17T02:00:00Z',
+      gracePeriodEndsAt: '2026-12-17T02:00:00Z',
+    });
+    const cores = renderWebhookBody(
+      plannedEvent(ruleAlert('agent/CalicoLicenseCoresCapacityForecast'), { now }),
+      {
+        maxAlerts: 10,
+      },
+    );
+    expect(Object.keys(cores.group.facts)).toEqual(['coresUsed', 'coresLicensed', 'coresForecast']);
+  });
+});
 
 describe('webhook channel on its own', () => {
   /** A delivery event of the firing fixture, as the delivery loop would plan it. */

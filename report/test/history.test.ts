@@ -6,19 +6,19 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { launchBrowser } from '../../test/helpers/browser.js';
 import {
   type HistoryPrometheus,
   startPrometheusWithHistory,
   writeOpenMetrics,
 } from '../../test/helpers/prometheus-history.js';
+import { describeEachPair } from '../../test/helpers/tools.js';
 import type { ClusterReport, Report } from '../src/model.js';
 import { PrometheusClient, probeRangeSemantics } from '../src/prometheus.js';
 import { rangeFor } from '../src/queries.js';
 import { buildReport } from '../src/report.js';
 import { history, nov } from './fixtures/history.js';
-import { prometheusPairs } from './prometheus-binaries.js';
 
 const BIN = new URL('../bin/license-report.js', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'lm-report-'));
@@ -59,11 +59,13 @@ const byName = (r: Report, name: string) => r.clusters.find((c) => c.cluster ===
 const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
 const WINDOWS = 30 * 288;
 
-describe.each(prometheusPairs())('license-report on Prometheus $version with backfilled history', (pair) => {
+describeEachPair('license-report with backfilled history', (tools) => {
+  // Prometheus 3 made range selectors left-open; 2.x includes a sample on the window's start.
+  const closed = Number(tools.versions.prometheus.split('.')[0]) < 3;
   let prom: HistoryPrometheus;
   let agent: Report;
   beforeAll(async () => {
-    prom = await startPrometheusWithHistory(pair, openMetrics);
+    prom = await startPrometheusWithHistory(tools, openMetrics);
     agent = await jsonReport(prom.url);
   }, 180_000);
   afterAll(async () => {
@@ -74,7 +76,7 @@ describe.each(prometheusPairs())('license-report on Prometheus $version with bac
     const client = new PrometheusClient({ url: prom.url, timeoutMs: 10_000 });
     const semantics = await probeRangeSemantics(client, nov(1));
     client.close();
-    expect(semantics).toBe(pair.version === '2.42' ? 'closed' : 'left-open');
+    expect(semantics).toBe(closed ? 'closed' : 'left-open');
     expect(agent.method).toEqual({ window_seconds: 300, range_selectors: semantics });
   });
 
@@ -94,9 +96,9 @@ describe.each(prometheusPairs())('license-report on Prometheus $version with bac
     // Prometheus 2 (closed) and 5 on 3; the report's range gives 5 on both.
     const end = nov(12, 0, 5) - 1;
     expect(await one('count_over_time(calico_nodes_used{cluster="charlie"}[5m])', nov(12, 0, 5))).toBe(
-      pair.version === '2.42' ? 6 : 5,
+      closed ? 6 : 5,
     );
-    const range = rangeFor(300_000, pair.version === '2.42' ? 'closed' : 'left-open');
+    const range = rangeFor(300_000, closed ? 'closed' : 'left-open');
     expect(await one(`count_over_time(calico_nodes_used{cluster="charlie"}[${range}])`, end)).toBe(5);
     client.close();
   });

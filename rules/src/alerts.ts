@@ -1,6 +1,6 @@
 // The alerts: for each input source, each alert's PromQL expression, description and facts, or why
 // the source cannot express it; and the license-receiver's own alerts. Pure: configuration in, rules out.
-import { parseDurationSeconds } from '@license-monitor/common';
+import { type Fact, parseDurationSeconds } from '@license-monitor/common';
 import {
   type AlertName,
   type Config,
@@ -36,21 +36,10 @@ export interface RuleSet {
 
 /**
  * The facts an alert states as annotations of their own, besides summary and description: the
- * contract between the rules and whatever renders their alerts (the receiver's messages). Values are
- * strings; an empty string means the number could not be read when the alert was evaluated.
+ * contract between the rules and whatever renders their alerts (the receiver's messages). Shared with
+ * the receiver through @license-monitor/common.
  */
-export const FACTS = {
-  days_left: 'whole days until the licence expires, rounded down ("6")',
-  expires_at: 'when the licence expires, RFC 3339 in UTC ("2026-12-10T00:00:00Z")',
-  grace_period_ends_at: 'when the grace period ends, RFC 3339 in UTC ("2027-01-09T00:00:00Z")',
-  nodes_used: 'nodes counted against the licence now, a whole number ("95")',
-  nodes_licensed: 'the licence\'s node limit, a whole number ("100")',
-  nodes_forecast: 'nodes expected at the peak within the forecast horizon, a whole number ("132")',
-  cores_used: 'CPU cores counted against the licence now, a whole number ("480")',
-  cores_licensed: 'the licence\'s core limit, a whole number ("512")',
-  cores_forecast: 'CPU cores expected at the peak within the forecast horizon, a whole number ("530")',
-} as const;
-export type Fact = keyof typeof FACTS;
+export { FACTS, type Fact } from '@license-monitor/common';
 
 type Definition =
   | { expr: string; description: string; facts?: Partial<Record<Fact, string>> }

@@ -84,7 +84,7 @@ describe('agent/deploy kustomize base', () => {
     expect(ns.metadata?.labels?.name).toBe(NAMESPACE);
   });
 
-  it('grants get/list/watch on LicenseKeys in both API groups and on Nodes, and nothing else', () => {
+  it('grants get/list/watch on LicenseKeys in both API groups, Nodes and LicenseUsageReports, and nothing else', () => {
     const role = find<IClusterRole>('ClusterRole', 'tigera-license-agent');
     expect(role.aggregationRule).toBeUndefined();
     const grants = new Set<string>();
@@ -98,6 +98,7 @@ describe('agent/deploy kustomize base', () => {
       ['projectcalico.org', 'licensekeys'],
       ['crd.projectcalico.org', 'licensekeys'],
       ['', 'nodes'],
+      ['usage.tigera.io', 'licenseusagereports'],
     ].flatMap(([group, resource]) => ['get', 'list', 'watch'].map((v) => `${group}|${resource}|${v}`));
     expect([...grants].sort()).toEqual(expected.sort());
 

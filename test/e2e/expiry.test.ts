@@ -80,8 +80,17 @@ describe('e2e: licence expiring in 5 days, then renewed', () => {
 
     expect(pipeline().mails).toHaveLength(2);
     const second = nth(pipeline().mails, 1);
+    // The resolve says RESOLVED in its subject and stays in the thread: a reply to the first mail,
+    // the same Thread-Topic.
     expect(second.parsed.inReplyTo).toBe(first.parsed.messageId);
-    expect(second.parsed.subject).toBe(first.parsed.subject);
+    expect(second.parsed.subject).toBe(first.parsed.subject?.replace('[FIRING:1]', '[RESOLVED]'));
+    expect(second.parsed.headers.get('thread-topic')).toBe(first.parsed.headers.get('thread-topic'));
+    // Resolved means resolved: when and after how long, the firing text only as past context, nothing
+    // to do.
+    expect(second.parsed.text).toMatch(/\nResolved at .+ after firing for .+\.\nWas: /);
+    expect(second.parsed.text).not.toContain('What to do');
+    expect(second.parsed.text).not.toContain('silences/new');
+    expect(slackText(message)).not.toContain('What to do');
 
     await waitFor(
       () => pipeline().jiraIssues()[0]?.fields.status.statusCategory.key === 'done',

@@ -1,8 +1,9 @@
 // A fake Kubernetes API server for tests and benchmarks: plain HTTP on 127.0.0.1 with a bearer
-// token, speaking the real wire format for Nodes and Calico LicenseKeys: API group discovery,
-// paginated lists (limit/continue), label and field selectors, metadata-only responses
-// (PartialObjectMetadata), watches with resourceVersions, bookmarks and 410 Expired.
-// Controls change objects and break the API on purpose.
+// token, speaking the real wire format for Nodes (with their CPU capacity), Calico LicenseKeys and
+// Tigera's LicenseUsageReports: API group discovery, GET of one object, paginated lists
+// (limit/continue), label and field selectors, metadata-only responses (PartialObjectMetadata),
+// watches with resourceVersions, bookmarks and 410 Expired. Controls change objects and break the
+// API on purpose (RBAC 403, an API group not installed, 503, connection resets, hangs).
 //
 // Built for 50,000 nodes: node JSON comes from templates serialised once (a node's metadata is
 // rendered once per version and cached), lists stream in chunks, watch event lines are rendered
@@ -16,10 +17,17 @@ import { join } from 'node:path';
 
 export const LICENSE_GROUPS = ['projectcalico.org/v3', 'crd.projectcalico.org/v1'] as const;
 export type LicenseGroup = (typeof LICENSE_GROUPS)[number];
-/** 'off': the group is not installed (404); 503: an aggregated API whose backend is unavailable. */
-export type GroupState = 'on' | 'off' | 503;
-export type ResourceName = 'nodes' | 'licensekeys';
+export const USAGE_GROUP = 'usage.tigera.io/v1';
+export type ApiGroup = LicenseGroup | typeof USAGE_GROUP;
+/**
+ * 'off': the group is not installed (404); 503: an aggregated API whose backend is unavailable;
+ * 'hang': requests to it are accepted and never answered.
+ */
+export type GroupState = 'on' | 'off' | 503 | 'hang';
+export type ResourceName = 'nodes' | 'licensekeys' | 'licenseusagereports';
+const RESOURCES: readonly ResourceName[] = ['nodes', 'licensekeys', 'licenseusagereports'];
 type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+export type Verb = 'get' | 'list' | 'watch';
 type Labels = Record<string, string>;
 type Json = Record<string, unknown>;
 type Form = 'full' | 'metadata';
@@ -28,8 +36,11 @@ export interface ResourceCounters {
   /** List requests, one per page. */
   listRequests: number;
   watchRequests: number;
+  /** GETs of one object. */
+  getRequests: number;
   listBytes: number;
   watchBytes: number;
+  getBytes: number;
   /** Objects sent whole (list items and watch event objects). */
   fullObjects: number;
   /** Objects sent as PartialObjectMetadata. */
@@ -40,7 +51,7 @@ export interface RequestRecord {
   path: string;
   query: Record<string, string>;
   accept: string;
-  kind: 'list' | 'watch' | 'discovery' | 'other';
+  kind: 'list' | 'watch' | 'get' | 'discovery' | 'other';
   resource?: ResourceName;
   /** The HTTP status answered; 0 when the connection was destroyed instead. */
   status: number;
@@ -50,6 +61,26 @@ export interface LicenseKeyInput {
   metadata?: { name?: string; labels?: Labels; [key: string]: unknown };
   spec?: Json;
   status?: Json | null;
+}
+
+/** A Node's CPU, as Kubernetes quantities ("8", "3500m"). */
+export interface NodeCpu {
+  /** status.capacity.cpu; null leaves it out (a Node whose kubelet has not reported yet). */
+  cpu?: string | null;
+  /** status.allocatable.cpu; by default the capacity less 90m, as the kubelet reserves. */
+  allocatableCpu?: string;
+}
+
+/** What a LicenseUsageReport's base64 JSON spec.reportData holds (Tigera's LicenseUsageReportData). */
+export interface UsageReportInput {
+  name?: string;
+  intervalStart: Date;
+  intervalEnd: Date;
+  vCPUs: { min: number; max: number };
+  nodes: { min: number; max: number };
+  licenseUID?: string;
+  /** Replaces the encoded report data, e.g. with something that is not base64 JSON. */
+  rawReportData?: string;
 }
 
 export interface FakeKubeApiOptions {
@@ -64,7 +95,7 @@ const LIST_CHUNK_CHARS = 256 * 1024;
 
 export class FakeKubeApi {
   /** Per resource; reset with resetCounters(). */
-  counters: Record<ResourceName, ResourceCounters> = { nodes: zeroCounters(), licensekeys: zeroCounters() };
+  counters: Record<ResourceName, ResourceCounters> = zeroCountersByResource();
   /** Bytes of discovery documents and error answers. */
   otherBytes = 0;
   /** The latest requests, oldest first (bounded). */
@@ -75,13 +106,17 @@ export class FakeKubeApi {
   private rv = FIRST_RESOURCE_VERSION;
   private readonly nodes: Collection;
   private readonly licenses: Record<LicenseGroup, Collection>;
+  private readonly usageReports: Collection;
   private readonly byPath = new Map<string, Collection>();
-  private readonly groups: Record<LicenseGroup, GroupState> = {
+  /** Tigera's usage reports are off (CRD not installed) unless a test switches them on. */
+  private readonly groups: Record<ApiGroup, GroupState> = {
     'projectcalico.org/v3': 'on',
     'crd.projectcalico.org/v1': 'on',
+    [USAGE_GROUP]: 'off',
   };
   private down: false | 'reset' | 503 | 'hang' = false;
-  private readonly forbidden = new Set<ResourceName>();
+  /** `resource/verb` pairs RBAC denies. */
+  private readonly forbidden = new Set<string>();
   private readonly snapshots = new Map<number, ListSnapshot>();
   private nextSnapshotId = 1;
   private nodeSeq = 0;
@@ -117,6 +152,14 @@ export class FakeKubeApi {
       'projectcalico.org/v3': license('projectcalico.org/v3'),
       'crd.projectcalico.org/v1': license('crd.projectcalico.org/v1'),
     };
+    this.usageReports = this.addCollection({
+      resource: 'licenseusagereports',
+      path: `/apis/${USAGE_GROUP}/licenseusagereports`,
+      group: USAGE_GROUP,
+      kind: 'LicenseUsageReport',
+      listKind: 'LicenseUsageReportList',
+      apiVersion: USAGE_GROUP,
+    });
     server.on('request', (req, res) => this.handle(req, res));
     // While down, connections die on arrival: the client sees ECONNRESET, as with a dead API server.
     server.on('connection', (socket) => {
@@ -179,13 +222,50 @@ export class FakeKubeApi {
     return this.change(collection, existing ? 'MODIFIED' : 'ADDED', new PlainObject(object, rv), existing);
   }
 
-  serveGroup(group: LicenseGroup, state: GroupState): void {
+  serveGroup(group: ApiGroup, state: GroupState): void {
     this.groups[group] = state;
     // The aggregator or the CRD went away: its open watch streams break.
-    if (state !== 'on') this.destroyWatches(this.licenses[group]);
+    if (state !== 'on') this.destroyWatches(group === USAGE_GROUP ? this.usageReports : this.licenses[group]);
   }
 
-  addNode(name: string, labels: Labels = {}): number {
+  /** Creates a LicenseUsageReport as Tigera's usage reporter writes it. Returns its name. */
+  addUsageReport(report: UsageReportInput): string {
+    const data = {
+      intervalStart: timestamp(report.intervalStart),
+      intervalEnd: timestamp(report.intervalEnd),
+      vCPUs: report.vCPUs,
+      nodes: report.nodes,
+      licenseUID: report.licenseUID ?? '9c6d3f1e-6a43-4b7e-9a7e-2f1b5c0d7e11',
+      reporterUptime: 3600,
+    };
+    const reportData = report.rawReportData ?? Buffer.from(JSON.stringify(data)).toString('base64');
+    const name =
+      report.name ??
+      `${report.intervalEnd.toISOString().slice(0, 13).replace('T', '-')}h-${randomBytes(5).toString('hex')}`;
+    const rv = ++this.rv;
+    const object = {
+      apiVersion: USAGE_GROUP,
+      kind: 'LicenseUsageReport',
+      metadata: {
+        name,
+        uid: uuid(createHash('sha256').update(`report/${name}`).digest('hex')),
+        resourceVersion: String(rv),
+        creationTimestamp: timestamp(report.intervalEnd),
+      },
+      // The real HMAC is keyed by Tigera; any hex digest has the same shape.
+      spec: { reportData, hmac: createHash('sha256').update(reportData).digest('hex') },
+    };
+    this.change(this.usageReports, 'ADDED', new PlainObject(object, rv));
+    return name;
+  }
+
+  removeUsageReport(name: string): number {
+    const report = this.usageReports.objects.get(name);
+    if (!report) throw new Error(`no usage report ${name}`);
+    return this.change(this.usageReports, 'DELETED', report.withRv(++this.rv));
+  }
+
+  addNode(name: string, labels: Labels = {}, cpu: NodeCpu = {}): number {
     if (this.nodes.objects.has(name)) throw new Error(`node ${name} exists`);
     const seq = ++this.nodeSeq;
     const fields: NodeFields = {
@@ -194,27 +274,31 @@ export class FakeKubeApi {
       labels: { ...defaultNodeLabels(name, seq), ...labels },
       created: timestamp(),
       heartbeat: timestamp(),
+      ...cpuFields(cpu),
     };
     return this.change(this.nodes, 'ADDED', new NodeObject(fields, ++this.rv));
   }
 
   /** Adds `count` nodes named prefix-00001…; returns their names. */
-  addNodes(count: number, options: { prefix?: string; labels?: Labels } = {}): string[] {
+  addNodes(count: number, options: { prefix?: string; labels?: Labels } & NodeCpu = {}): string[] {
     const prefix = options.prefix ?? 'node';
     const names: string[] = [];
     let n = this.lastIndex.get(prefix) ?? 0;
     while (names.length < count) {
       const name = `${prefix}-${String(++n).padStart(5, '0')}`;
       if (this.nodes.objects.has(name)) continue;
-      this.addNode(name, options.labels);
+      this.addNode(name, options.labels, options);
       names.push(name);
     }
     this.lastIndex.set(prefix, n);
     return names;
   }
 
-  /** A kubelet heartbeat: new resourceVersion and heartbeat time; labels merged (null removes). */
-  modifyNode(name: string, change: { labels?: Record<string, string | null> } = {}): number {
+  /**
+   * A kubelet heartbeat: new resourceVersion and heartbeat time; labels merged (null removes); a new
+   * CPU capacity when given (a resized machine).
+   */
+  modifyNode(name: string, change: { labels?: Record<string, string | null> } & NodeCpu = {}): number {
     const node = this.nodes.objects.get(name) as NodeObject | undefined;
     if (!node) throw new Error(`no node ${name}`);
     const labels = { ...node.labels };
@@ -222,7 +306,8 @@ export class FakeKubeApi {
       if (value === null) delete labels[key];
       else labels[key] = value;
     }
-    const fields = { ...node.fields, labels, heartbeat: timestamp() };
+    const cpu = change.cpu !== undefined ? cpuFields(change) : {};
+    const fields = { ...node.fields, ...cpu, labels, heartbeat: timestamp() };
     return this.change(this.nodes, 'MODIFIED', new NodeObject(fields, ++this.rv), node);
   }
 
@@ -271,10 +356,15 @@ export class FakeKubeApi {
     if (state !== false) this.dropWatches();
   }
 
-  /** RBAC denies the agent this resource (403 Forbidden to lists and new watches), or allows it again. */
-  forbid(resource: ResourceName, forbidden = true): void {
-    if (forbidden) this.forbidden.add(resource);
-    else this.forbidden.delete(resource);
+  /**
+   * RBAC denies the agent these verbs on the resource (403 Forbidden to GETs, lists, new watches), or
+   * allows them again.
+   */
+  forbid(resource: ResourceName, forbidden = true, verbs: Verb[] = ['get', 'list', 'watch']): void {
+    for (const verb of verbs) {
+      if (forbidden) this.forbidden.add(`${resource}/${verb}`);
+      else this.forbidden.delete(`${resource}/${verb}`);
+    }
   }
 
   openWatches(resource?: ResourceName): number {
@@ -295,7 +385,7 @@ export class FakeKubeApi {
   }
 
   resetCounters(): void {
-    this.counters = { nodes: zeroCounters(), licensekeys: zeroCounters() };
+    this.counters = zeroCountersByResource();
     this.otherBytes = 0;
     this.requests.length = 0;
   }
@@ -393,11 +483,19 @@ export class FakeKubeApi {
       this.serveCollection(res, record, collection);
       return;
     }
-    const group = LICENSE_GROUPS.find((g) => url.pathname === `/apis/${g}`);
-    if (group) {
+    const slash = url.pathname.lastIndexOf('/');
+    const parent = this.byPath.get(url.pathname.slice(0, slash));
+    if (parent && slash < url.pathname.length - 1) {
+      this.serveObject(res, record, parent, decodeURIComponent(url.pathname.slice(slash + 1)));
+      return;
+    }
+    const discovered = [...this.byPath.values()].find(
+      (c) => c.spec.group && url.pathname === `/apis/${c.spec.group}`,
+    );
+    if (discovered?.spec.group) {
       record.kind = 'discovery';
-      if (this.answerUnserved(res, record, group)) return;
-      this.send(res, record, 200, JSON.stringify(discovery(group)));
+      if (this.answerUnserved(res, record, discovered.spec.group)) return;
+      this.send(res, record, 200, JSON.stringify(discovery(discovered.spec)));
       return;
     }
     this.sendStatus(res, record, 404, 'NotFound', 'the server could not find the requested resource');
@@ -409,23 +507,9 @@ export class FakeKubeApi {
     record.resource = collection.spec.resource;
     this.counters[collection.spec.resource][watch ? 'watchRequests' : 'listRequests'] += 1;
     if (collection.spec.group && this.answerUnserved(res, record, collection.spec.group)) return;
-    if (this.forbidden.has(collection.spec.resource)) {
-      const { resource, group = '' } = collection.spec;
-      const message = `${resource} is forbidden: User "system:serviceaccount:monitoring:license-agent" cannot ${watch ? 'watch' : 'list'} resource "${resource}" in API group "${group.split('/')[0]}" at the cluster scope`;
-      this.sendStatus(res, record, 403, 'Forbidden', message);
-      return;
-    }
-    const form = negotiate(record.accept, watch);
-    if (form === undefined) {
-      this.sendStatus(
-        res,
-        record,
-        406,
-        'NotAcceptable',
-        `only the following media types are accepted: application/json`,
-      );
-      return;
-    }
+    if (this.answerForbidden(res, record, collection, watch ? 'watch' : 'list')) return;
+    const form = this.negotiated(res, record, watch ? 'PartialObjectMetadata' : 'PartialObjectMetadataList');
+    if (form === undefined) return;
     let filter: Filter;
     try {
       filter = parseFilter(record.query);
@@ -437,13 +521,70 @@ export class FakeKubeApi {
     else this.serveList(res, record, collection, filter, form).catch(() => res.destroy());
   }
 
+  /** GET of one object by name: whole, or as PartialObjectMetadata when the Accept header asks. */
+  private serveObject(
+    res: http.ServerResponse,
+    record: RequestRecord,
+    collection: Collection,
+    name: string,
+  ): void {
+    const { spec } = collection;
+    record.kind = 'get';
+    record.resource = spec.resource;
+    const counters = this.counters[spec.resource];
+    counters.getRequests += 1;
+    if (spec.group && this.answerUnserved(res, record, spec.group)) return;
+    if (this.answerForbidden(res, record, collection, 'get', name)) return;
+    const form = this.negotiated(res, record, 'PartialObjectMetadata');
+    if (form === undefined) return;
+    const object = collection.objects.get(name);
+    if (!object) {
+      const group = spec.group?.split('/')[0];
+      const resource = group ? `${spec.resource}.${group}` : spec.resource;
+      this.sendStatus(res, record, 404, 'NotFound', `${resource} "${name}" not found`);
+      return;
+    }
+    const body = form === 'metadata' ? object.meta() : object.full(true);
+    counters.getBytes += Buffer.byteLength(body);
+    counters[form === 'metadata' ? 'metadataObjects' : 'fullObjects'] += 1;
+    record.status = 200;
+    res.writeHead(200, { 'Content-Type': 'application/json' }).end(body);
+  }
+
+  /** The form the Accept header asks for; undefined after answering 406 when there is none. */
+  private negotiated(res: http.ServerResponse, record: RequestRecord, metadata: string): Form | undefined {
+    const form = negotiate(record.accept, metadata);
+    if (form === undefined) {
+      const message = 'only the following media types are accepted: application/json';
+      this.sendStatus(res, record, 406, 'NotAcceptable', message);
+    }
+    return form;
+  }
+
+  /** Answers 403 as RBAC does when the resource is forbidden; false when it is allowed. */
+  private answerForbidden(
+    res: http.ServerResponse,
+    record: RequestRecord,
+    collection: Collection,
+    verb: Verb,
+    name?: string,
+  ): boolean {
+    const { resource, group = '' } = collection.spec;
+    if (!this.forbidden.has(`${resource}/${verb}`)) return false;
+    const object = name === undefined ? '' : ` "${name}"`;
+    const message = `${resource}${object} is forbidden: User "system:serviceaccount:monitoring:license-agent" cannot ${verb} resource "${resource}" in API group "${group.split('/')[0]}" at the cluster scope`;
+    this.sendStatus(res, record, 403, 'Forbidden', message);
+    return true;
+  }
+
   /** Answers for an API group that is switched off or unavailable; false when it is served. */
-  private answerUnserved(res: http.ServerResponse, record: RequestRecord, group: LicenseGroup): boolean {
+  private answerUnserved(res: http.ServerResponse, record: RequestRecord, group: ApiGroup): boolean {
     const state = this.groups[group];
     if (state === 'off') {
       this.sendStatus(res, record, 404, 'NotFound', 'the server could not find the requested resource');
       return true;
     }
+    if (state === 'hang') return true; // the socket closes when the client gives up
     if (state === 503) {
       // What kube-aggregator answers when the APIService's backend is down: plain text.
       this.send(res, record, 503, 'service unavailable\n', 'text/plain; charset=utf-8');
@@ -642,6 +783,22 @@ interface NodeFields {
   labels: Labels;
   created: string;
   heartbeat: string;
+  cpu: string | null;
+  allocatableCpu: string;
+}
+
+function cpuFields({ cpu = '8', allocatableCpu }: NodeCpu): Pick<NodeFields, 'cpu' | 'allocatableCpu'> {
+  return { cpu, allocatableCpu: allocatableCpu ?? lessReserved(cpu ?? '0') };
+}
+
+/** The capacity less the 90m a kubelet typically reserves ("8" → "7910m"); other forms unchanged. */
+function lessReserved(cpu: string): string {
+  const milli = /^\d+$/.test(cpu)
+    ? Number(cpu) * 1000
+    : /^\d+m$/.test(cpu)
+      ? Number(cpu.slice(0, -1))
+      : undefined;
+  return milli === undefined ? cpu : `${Math.max(0, milli - 90)}m`;
 }
 
 class NodeObject implements StoredObject {
@@ -670,7 +827,9 @@ class NodeObject implements StoredObject {
 
   full(typed: boolean): string {
     const values = { ...nodeValues(this.fields, this.rv), metadata: new RawJson(this.metadata()) };
-    return (typed ? NODE_TYPED : NODE_UNTYPED).render(values);
+    const json = (typed ? NODE_TYPED : NODE_UNTYPED).render(values);
+    // A Node whose kubelet has not reported its capacity yet: no status.capacity.cpu at all.
+    return this.fields.cpu === null ? json.replace(NO_CPU_CAPACITY, '"capacity":{') : json;
   }
 
   meta(): string {
@@ -733,7 +892,7 @@ class PlainObject implements StoredObject {
 interface CollectionSpec {
   resource: ResourceName;
   path: string;
-  group?: LicenseGroup;
+  group?: ApiGroup;
   kind: string;
   listKind: string;
   apiVersion: string;
@@ -849,17 +1008,19 @@ async function write(res: http.ServerResponse, chunk: string): Promise<void> {
 
 // ---- request parsing --------------------------------------------------------------------------
 
-/** Which form the Accept header asks for, trying its alternatives in order; undefined: 406. */
-function negotiate(accept: string, watch: boolean): Form | undefined {
+/**
+ * Which form the Accept header asks for, trying its alternatives in order; undefined: 406. `metadata`
+ * names the PartialObjectMetadata kind that fits the request (a List for lists).
+ */
+function negotiate(accept: string, metadata: string): Form | undefined {
   if (accept.trim() === '') return 'full';
   for (const alternative of accept.split(',')) {
     const [type = '', ...params] = alternative.split(';').map((p) => p.trim());
     if (!['application/json', 'application/*', '*/*'].includes(type)) continue;
     const p = Object.fromEntries(params.map((param) => param.split('=').map((s) => s.trim())));
     if (p.as === undefined) return 'full';
-    // A list answers PartialObjectMetadataList, a watch streams PartialObjectMetadata events.
-    const wanted = watch ? 'PartialObjectMetadata' : 'PartialObjectMetadataList';
-    if (p.as === wanted && p.g === 'meta.k8s.io' && p.v === 'v1') return 'metadata';
+    // A list answers PartialObjectMetadataList; a watch and a GET answer PartialObjectMetadata.
+    if (p.as === metadata && p.g === 'meta.k8s.io' && p.v === 'v1') return 'metadata';
   }
   return undefined;
 }
@@ -949,17 +1110,17 @@ function statusJson(code: number, reason: string, message: string): string {
   });
 }
 
-function discovery(group: LicenseGroup): Json {
+function discovery(spec: CollectionSpec): Json {
   return {
     kind: 'APIResourceList',
     apiVersion: 'v1',
-    groupVersion: group,
+    groupVersion: spec.group,
     resources: [
       {
-        name: 'licensekeys',
-        singularName: 'licensekey',
+        name: spec.resource,
+        singularName: spec.kind.toLowerCase(),
         namespaced: false,
-        kind: 'LicenseKey',
+        kind: spec.kind,
         verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'],
       },
     ],
@@ -992,6 +1153,8 @@ current-context: fake
 export function licenseKey(options: {
   expiry: Date | string;
   maxnodes?: number | null;
+  /** Absent by default (no core limit). */
+  maxcores?: number;
   package?: string;
   features?: string[];
   gracePeriod?: string;
@@ -1004,6 +1167,7 @@ export function licenseKey(options: {
     features: options.features ?? ['cnx', 'all'],
   };
   if (options.maxnodes !== null) status.maxnodes = options.maxnodes ?? 100;
+  if (options.maxcores !== undefined) status.maxcores = options.maxcores;
   if (options.gracePeriod) status.gracePeriod = options.gracePeriod;
   return {
     metadata: { name: options.name ?? 'default' },
@@ -1061,6 +1225,8 @@ function nodeValues(f: NodeFields, rv: number): Record<string, unknown> {
     providerID: `aws:///eu-west-1a/i-0${seq.toString(16).padStart(16, '0')}`,
     machineID: seq.toString(16).padStart(32, 'e'),
     bootID: nodeUid(seq).replace('6c0f', 'b007'),
+    cpu: f.cpu ?? '',
+    allocatableCpu: f.allocatableCpu,
   };
 }
 
@@ -1194,7 +1360,6 @@ function nodeImages(): Json[] {
 
 function nodeShape(typed: boolean): Json {
   const resources = {
-    cpu: '8',
     'ephemeral-storage': '104845292Ki',
     'hugepages-1Gi': '0',
     'hugepages-2Mi': '0',
@@ -1206,8 +1371,8 @@ function nodeShape(typed: boolean): Json {
     metadata: slot('metadata'),
     spec: { podCIDR: slot('podCidr'), podCIDRs: [slot('podCidr')], providerID: slot('providerID') },
     status: {
-      capacity: resources,
-      allocatable: { ...resources, cpu: '7910m', memory: '31235148Ki' },
+      capacity: { cpu: slot('cpu'), ...resources },
+      allocatable: { cpu: slot('allocatableCpu'), ...resources, memory: '31235148Ki' },
       conditions: [
         condition('NetworkUnavailable', 'False', 'CalicoIsUp', 'Calico is running on this node'),
         condition(
@@ -1243,6 +1408,7 @@ function nodeShape(typed: boolean): Json {
   };
 }
 
+const NO_CPU_CAPACITY = '"capacity":{"cpu":"",';
 const NODE_METADATA = new Template(nodeMetadataShape());
 const NODE_TYPED = new Template(nodeShape(true));
 const NODE_UNTYPED = new Template(nodeShape(false));
@@ -1251,9 +1417,18 @@ function zeroCounters(): ResourceCounters {
   return {
     listRequests: 0,
     watchRequests: 0,
+    getRequests: 0,
     listBytes: 0,
     watchBytes: 0,
+    getBytes: 0,
     fullObjects: 0,
     metadataObjects: 0,
   };
+}
+
+function zeroCountersByResource(): Record<ResourceName, ResourceCounters> {
+  return Object.fromEntries(RESOURCES.map((r) => [r, zeroCounters()])) as Record<
+    ResourceName,
+    ResourceCounters
+  >;
 }

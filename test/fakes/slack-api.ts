@@ -8,6 +8,12 @@
 // about 13,200 → msg_blocks_too_long). It enforces chat.postMessage's rate limit per channel (about
 // one message a second, short bursts) with 429 + Retry-After, and can be told to fail on purpose:
 // 429 with Retry-After, HTTP 5xx, a Slack error, or a delayed answer (a message in flight).
+//
+// Reading back: conversations.history (top-level messages, newest first) and conversations.replies
+// (a thread, parent first) with `oldest`/`latest`/`inclusive`, cursor pagination (`limit`,
+// response_metadata.next_cursor) and message `metadata` only with include_all_metadata, as Slack does;
+// conversations.list for a channel's ID by name. Each checks its scope (channels:history,
+// channels:read…) against the token's scopes, answering missing_scope with `needed` like Slack.
 import { createHash } from 'node:crypto';
 import type http from 'node:http';
 import { closeLoopback, listenLoopback } from '../helpers/loopback.js';
@@ -18,6 +24,8 @@ export interface SlackMessage {
   thread_ts?: string;
   text: string;
   blocks: Block[];
+  /** Message metadata as posted (event_type, event_payload). */
+  metadata?: { event_type: string; event_payload: Json };
   /** Edits by chat.update, oldest first; text/blocks above are the current content. */
   updates: { at: number; text: string; blocks: Block[] }[];
   postedAt: number;
@@ -28,6 +36,8 @@ export interface SlackCall {
   at: number;
   /** HTTP status answered. */
   status: number;
+  /** When the answer was sent (later than `at` for a delayed answer). */
+  answeredAt?: number;
   ok: boolean;
   error?: string;
   channel?: string;
@@ -50,7 +60,33 @@ export interface FakeSlackOptions {
   token?: string;
   /** chat.postMessage per channel; false turns the limit off. Default 1/s with a burst of 4. */
   rateLimit?: { perSecond: number; burst: number } | false;
+  /** The token's scopes; default every scope the receiver may use. */
+  scopes?: string[];
+  /** Channels that exist from the start (a post to another name creates it); default platform-alerts. */
+  channels?: string[];
 }
+
+export const ALL_SCOPES = [
+  'chat:write',
+  'channels:history',
+  'groups:history',
+  'channels:read',
+  'groups:read',
+];
+/** The scope each read method needs (for public channels, as the fake's channels are). */
+const SCOPE_OF: Record<string, string> = {
+  'conversations.history': 'channels:history',
+  'conversations.replies': 'channels:history',
+  'conversations.list': 'channels:read',
+};
+const METHODS = [
+  'chat.postMessage',
+  'chat.update',
+  'auth.test',
+  'conversations.history',
+  'conversations.replies',
+  'conversations.list',
+];
 
 // biome-ignore lint/suspicious/noExplicitAny: Block Kit JSON as received
 type Block = Record<string, any>;
@@ -172,6 +208,7 @@ export class FakeSlack {
 
   private constructor(private readonly options: FakeSlackOptions) {
     this.token = options.token ?? 'xoxb-test-token';
+    for (const name of options.channels ?? ['platform-alerts']) this.channelId(name);
   }
 
   static async start(options: FakeSlackOptions = {}): Promise<FakeSlack> {
@@ -255,6 +292,7 @@ export class FakeSlack {
     this.calls.push(call);
     const answer = (status: number, body: Json, headers: Record<string, string> = {}) => {
       call.status = status;
+      call.answeredAt = Date.now();
       call.ok = body.ok === true;
       if (typeof body.error === 'string') call.error = body.error;
       res
@@ -262,8 +300,7 @@ export class FakeSlack {
         .end(JSON.stringify(body));
     };
     if (req.method !== 'POST') return answer(405, { ok: false, error: 'method_not_allowed' });
-    if (!match || !['chat.postMessage', 'chat.update', 'auth.test'].includes(method))
-      return answer(404, { ok: false, error: 'unknown_method' });
+    if (!match || !METHODS.includes(method)) return answer(404, { ok: false, error: 'unknown_method' });
 
     const auth = req.headers.authorization;
     if (!auth) return answer(200, { ok: false, error: 'not_authed' });
@@ -286,8 +323,21 @@ export class FakeSlack {
     if (fault && 'error' in fault) return answer(200, { ok: false, error: fault.error });
 
     if (method === 'auth.test') return answer(200, { ok: true, team: 'fake', user: 'license-receiver' });
+    const scope = SCOPE_OF[method];
+    if (scope && !(this.options.scopes ?? ALL_SCOPES).includes(scope))
+      return answer(200, {
+        ok: false,
+        error: 'missing_scope',
+        needed: scope,
+        provided: this.options.scopes?.join(','),
+      });
 
-    const result = method === 'chat.postMessage' ? this.postMessage(args, at) : this.update(args, at);
+    const result =
+      method === 'chat.postMessage'
+        ? this.postMessage(args, at)
+        : method === 'chat.update'
+          ? this.update(args, at)
+          : this.read(method, args);
     if ('retryAfter' in result) {
       this.rateLimitedByLimit++;
       return answer(429, { ok: false, error: 'ratelimited' }, { 'Retry-After': String(result.retryAfter) });
@@ -359,6 +409,12 @@ export class FakeSlack {
       postedAt: at,
     };
     if (threadTs !== undefined) message.thread_ts = threadTs;
+    const metadata = args.metadata as SlackMessage['metadata'] | undefined;
+    if (metadata !== undefined) {
+      if (typeof metadata?.event_type !== 'string' || typeof metadata.event_payload !== 'object')
+        return { ok: false, error: 'invalid_metadata_format' };
+      message.metadata = metadata;
+    }
     this.messages.push(message);
     return { ok: true, channel, ts, message: { type: 'message', text: message.text, ts } };
   }
@@ -375,6 +431,51 @@ export class FakeSlack {
     message.blocks = (args.blocks as Block[] | undefined) ?? message.blocks;
     message.updates.push({ at, text: message.text, blocks: message.blocks });
     return { ok: true, channel, ts: message.ts, text: message.text };
+  }
+
+  /** conversations.history, conversations.replies and conversations.list. */
+  private read(method: string, args: Json): Json {
+    const limit = Math.min(
+      999,
+      Math.max(1, Number(args.limit ?? (method === 'conversations.list' ? 100 : 100))),
+    );
+    const offset = decodeCursor(args.cursor);
+    if (offset === undefined) return { ok: false, error: 'invalid_cursor' };
+    if (method === 'conversations.list') {
+      const all = [...this.channelIds.entries()].map(([name, id]) => ({ id, name, is_channel: true }));
+      return page('channels', all, offset, limit);
+    }
+    const channel = this.resolveChannel(args.channel, false);
+    if (!channel) return { ok: false, error: 'channel_not_found' };
+    const inclusive = args.inclusive === true || args.inclusive === 'true' || args.inclusive === '1';
+    const oldest = typeof args.oldest === 'string' ? Number(args.oldest) : 0;
+    const latest = typeof args.latest === 'string' ? Number(args.latest) : Number.POSITIVE_INFINITY;
+    const inRange = (m: SlackMessage) => {
+      const ts = Number(m.ts);
+      return inclusive ? ts >= oldest && ts <= latest : ts > oldest && ts < latest;
+    };
+    const withMetadata = args.include_all_metadata === true || args.include_all_metadata === 'true';
+    const shown = (m: SlackMessage) => ({
+      type: 'message',
+      ts: m.ts,
+      text: m.text,
+      blocks: m.blocks,
+      bot_id: 'B0FAKE',
+      ...(m.thread_ts ? { thread_ts: m.thread_ts } : {}),
+      ...(withMetadata && m.metadata ? { metadata: m.metadata } : {}),
+    });
+    let messages: SlackMessage[];
+    if (method === 'conversations.history') {
+      // Top-level messages, newest first.
+      messages = this.messages.filter((m) => m.channel === channel && !m.thread_ts && inRange(m)).reverse();
+    } else {
+      const root = this.messages.find((m) => m.channel === channel && m.ts === args.ts);
+      if (!root) return { ok: false, error: 'thread_not_found' };
+      // The parent first, then its replies oldest first (the parent is shown whatever the range).
+      const thread = root.thread_ts ? (this.messages.find((m) => m.ts === root.thread_ts) ?? root) : root;
+      messages = [thread, ...this.replies(thread).filter(inRange)];
+    }
+    return page('messages', messages.map(shown), offset, limit);
   }
 
   private handleWebhook(
@@ -415,6 +516,24 @@ export class FakeSlack {
       answer(200, 'ok');
     }
   }
+}
+
+function decodeCursor(cursor: unknown): number | undefined {
+  if (cursor === undefined || cursor === '') return 0;
+  const match = /^offset:(\d+)$/.exec(Buffer.from(String(cursor), 'base64').toString('utf8'));
+  return match ? Number(match[1]) : undefined;
+}
+
+/** One page of a list, with Slack's cursor (has_more for message lists). */
+function page(key: string, items: unknown[], offset: number, limit: number): Json {
+  const next =
+    offset + limit < items.length ? Buffer.from(`offset:${offset + limit}`).toString('base64') : '';
+  return {
+    ok: true,
+    [key]: items.slice(offset, offset + limit),
+    ...(key === 'messages' ? { has_more: next !== '' } : {}),
+    response_metadata: { next_cursor: next },
+  };
 }
 
 function parseBody(contentType: string, raw: string): Json {

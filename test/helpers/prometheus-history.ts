@@ -7,8 +7,8 @@ import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort, prometheusArgs, waitForHttp } from '../../scripts/lib/pipeline.mjs';
-import { type Started, start } from './process.js';
+import type { Started } from './process.js';
+import { startPrometheus, type Tools } from './tools.js';
 
 /** One series: its labels and its samples as [Unix ms, value]. */
 export interface HistorySeries {
@@ -72,37 +72,29 @@ export interface HistoryPrometheus {
  * on a free loopback port. Blocks of up to 31 days: promtool reads the input once per block.
  */
 export async function startPrometheusWithHistory(
-  bins: { prometheus: string; promtool: string },
+  tools: Tools,
   openMetricsFile: string,
 ): Promise<HistoryPrometheus> {
   const dir = mkdtempSync(join(tmpdir(), 'lm-history-'));
   const data = join(dir, 'data');
   mkdirSync(data);
   await promisify(execFile)(
-    bins.promtool,
+    tools.promtool,
     ['tsdb', 'create-blocks-from', 'openmetrics', '--max-block-duration=744h', openMetricsFile, data],
     { maxBuffer: 16 * 1024 * 1024 },
   );
   const config = join(dir, 'prometheus.yml');
   writeFileSync(config, 'global:\n  scrape_interval: 1m\n');
-  const port = await freePort();
-  const process = start(bins.prometheus, [
-    ...prometheusArgs({ config, port, dataDir: data, program: bins.prometheus }),
-    '--storage.tsdb.retention.time=100y',
-  ]);
-  const url = `http://127.0.0.1:${port}`;
-  const alive = () => process.child.exitCode === null && process.child.signalCode === null;
-  try {
-    await waitForHttp(`${url}/-/ready`, { timeoutMs: 60_000, alive });
-  } catch (err) {
-    await process.stop();
-    throw new Error(`${(err as Error).message}\n${process.output().slice(-2000)}`);
-  }
+  const prometheus = await startPrometheus(tools, {
+    config,
+    dataDir: data,
+    flags: ['--storage.tsdb.retention.time=100y'],
+  });
   return {
-    url,
-    process,
+    url: prometheus.url,
+    process: prometheus.process,
     stop: async () => {
-      await process.stop();
+      await prometheus.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -1,6 +1,6 @@
 // A real SMTP server (npm smtp-server) on 127.0.0.1 for tests: STARTTLS with a certificate from a test
 // CA, optional AUTH, every message parsed with mailparser. It can go down and come back on the same
-// port, and answer the next messages with an SMTP error.
+// port, answer the next messages with an SMTP error, and refuse chosen recipients at RCPT TO.
 import type { AddressInfo } from 'node:net';
 import { type ParsedMail, simpleParser } from 'mailparser';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
@@ -25,6 +25,8 @@ export class TestSmtpServer {
   readonly mails: ReceivedMail[] = [];
   private server: SMTPServer | undefined;
   private rejections: { code: number; message: string }[] = [];
+  /** Recipients refused at RCPT TO, with how many more times. */
+  private readonly refusals = new Map<string, { code: number; message: string; times: number }>();
   port = 0;
 
   private constructor(private readonly options: TestSmtpOptions) {}
@@ -50,6 +52,15 @@ export class TestSmtpServer {
         if (auth && a.username === auth.user && a.password === auth.pass)
           callback(null, { user: a.username });
         else callback(new Error('Invalid username or password'));
+      },
+      onRcptTo: (address, _session, callback) => {
+        const refusal = this.refusals.get(address.address.toLowerCase());
+        if (refusal && refusal.times > 0) {
+          refusal.times--;
+          callback(Object.assign(new Error(refusal.message), { responseCode: refusal.code }));
+          return;
+        }
+        callback();
       },
       onData: (stream, session, callback) => {
         const chunks: Buffer[] = [];
@@ -102,6 +113,11 @@ export class TestSmtpServer {
       // Pooled clients keep connections open; end them so that close() returns.
       for (const connection of server.connections) connection.close();
     });
+  }
+
+  /** RCPT TO `address` is answered with this SMTP error (450 temporary, 550 permanent) `times` times. */
+  refuseRecipient(address: string, code: number, message: string, times = Number.POSITIVE_INFINITY): void {
+    this.refusals.set(address.toLowerCase(), { code, message, times });
   }
 
   /** The next `count` messages are answered with this SMTP error after DATA. */

@@ -24,14 +24,23 @@ export interface InformerOptions<T> {
   path: () => Promise<string>;
   query?: Query;
   metadataOnly: boolean;
-  /** What to keep of each object; keep little for large collections. */
-  keep: (object: Record<string, unknown>) => T;
+  /**
+   * With metadataOnly, lists still ask for whole objects: to read once (at each list) fields that
+   * metadata lacks, such as a Node's capacity, while the watch stays cheap.
+   */
+  fullLists?: boolean;
+  /**
+   * What to keep of each object; keep little for large collections. `previous` is what was kept of
+   * the object with this name before (undefined for a new one).
+   */
+  keep: (object: Record<string, unknown>, previous: T | undefined) => T;
   /**
    * The store keeps nothing a MODIFIED event can change (e.g. only names, under a server-side
    * selector that turns selector changes into ADDED/DELETED), so such events are not parsed: only
-   * their resourceVersion is read. Kubelets modify every Node every few minutes.
+   * their resourceVersion is read. Kubelets modify every Node every few minutes. A function decides
+   * line by line from the raw event (true: skip it); an event it keeps is parsed and kept as usual.
    */
-  ignoreModified?: boolean;
+  ignoreModified?: boolean | ((line: Buffer) => boolean);
   onChange: (store: ReadonlyMap<string, T>) => void;
   /** The store is known to be current (after a list, a watch (re)connect, an event or a bookmark). */
   onSynced: () => void;
@@ -57,6 +66,9 @@ export class Informer<T> {
   private readonly abort = new AbortController();
   private resourceVersion = '';
   private running: Promise<void> | undefined;
+  /** The current watch stream, aborted by relist(). */
+  private stream: AbortController | undefined;
+  private relistRequested = false;
   /** Number of full lists done, for tests and benchmarks. */
   lists = 0;
 
@@ -69,6 +81,12 @@ export class Informer<T> {
   async stop(): Promise<void> {
     this.abort.abort();
     await this.running;
+  }
+
+  /** Ends the current watch and lists again (a periodic reconciliation); not an error. */
+  relist(): void {
+    this.relistRequested = true;
+    this.stream?.abort();
   }
 
   private async run(): Promise<void> {
@@ -85,8 +103,13 @@ export class Informer<T> {
         phase = 'watch'; // a failure from here on is the watch's, not the list's
         await this.watch();
         delay = initialMs; // a watch that opened and ended cleanly: the API is healthy
+        needList = this.takeRelist();
       } catch (err) {
         if (this.abort.signal.aborted) return;
+        if (this.takeRelist()) {
+          needList = true; // the watch was ended on purpose
+          continue;
+        }
         if (err instanceof GoneError || (err instanceof KubeApiError && err.status === 410)) {
           needList = true; // our resourceVersion is too old: start over from a fresh list
           continue;
@@ -100,9 +123,17 @@ export class Informer<T> {
     }
   }
 
+  private takeRelist(): boolean {
+    const requested = this.relistRequested;
+    this.relistRequested = false;
+    return requested;
+  }
+
   private async list(): Promise<void> {
+    this.relistRequested = false; // this list is the one asked for
     const path = await this.options.path();
-    const accept = this.options.metadataOnly ? METADATA_LIST_ACCEPT : JSON_ACCEPT;
+    const metadataList = this.options.metadataOnly && !this.options.fullLists;
+    const accept = metadataList ? METADATA_LIST_ACCEPT : JSON_ACCEPT;
     const fresh = new Map<string, T>();
     let token: string | undefined;
     let resourceVersion = '';
@@ -115,7 +146,7 @@ export class Informer<T> {
       )) as ListResponse;
       for (const item of page.items ?? []) {
         const name = item.metadata?.name;
-        if (name) fresh.set(name, this.options.keep(item as Record<string, unknown>));
+        if (name) fresh.set(name, this.options.keep(item as Record<string, unknown>, this.store.get(name)));
       }
       token = page.metadata?.continue || undefined;
       resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
@@ -134,6 +165,7 @@ export class Informer<T> {
   private async watch(): Promise<void> {
     const timeout = this.options.watchTimeoutSeconds ?? 300;
     const stream = new AbortController();
+    this.stream = stream;
     const onAbort = () => stream.abort();
     this.abort.signal.addEventListener('abort', onAbort);
     // Guard against a half-open connection: the server ends the stream after `timeout` seconds.
@@ -166,6 +198,8 @@ export class Informer<T> {
     if (line.length < MODIFIED_PREFIX.length) return false;
     if (line.compare(MODIFIED_PREFIX, 0, MODIFIED_PREFIX.length, 0, MODIFIED_PREFIX.length) !== 0)
       return false;
+    const { ignoreModified } = this.options;
+    if (typeof ignoreModified === 'function' && !ignoreModified(line)) return false;
     // metadata.resourceVersion comes before labels and annotations, so the first match is it.
     const key = line.indexOf(RESOURCE_VERSION_KEY);
     const end = key < 0 ? -1 : line.indexOf(QUOTE, key + RESOURCE_VERSION_KEY.length);
@@ -187,7 +221,7 @@ export class Informer<T> {
     const name = object.metadata?.name;
     if (event.type !== 'BOOKMARK' && name) {
       if (event.type === 'DELETED') this.store.delete(name);
-      else this.store.set(name, this.options.keep(event.object));
+      else this.store.set(name, this.options.keep(event.object, this.store.get(name)));
       this.options.onChange(this.store);
     }
     this.options.onSynced();

@@ -1,11 +1,14 @@
-// Kubernetes source: the LicenseKey "default" (projectcalico.org/v3, else crd.projectcalico.org/v1)
-// and the count of Nodes, each kept current by a list+watch informer.
+// Kubernetes source: the LicenseKey "default" (projectcalico.org/v3, else crd.projectcalico.org/v1),
+// the Nodes (and their CPU cores when the licence limits cores, see nodes.ts), and Tigera's own
+// LicenseUsageReports when they exist, each kept current by a list+watch informer.
 import type { Logger } from 'pino';
-import type { LicenseKey } from '../license.js';
+import { type LicenseKey, readLimit } from '../license.js';
 import type { Snapshot } from '../snapshot.js';
 import { Informer } from './informer.js';
 import { KubeApiError, type KubeTransport } from './kube-client.js';
+import { NodeWatch } from './nodes.js';
 import type { Source } from './source.js';
+import { usageReportsInformer } from './usage-reports.js';
 
 export const LICENSE_GROUPS = ['projectcalico.org/v3', 'crd.projectcalico.org/v1'] as const;
 
@@ -15,18 +18,33 @@ export interface KubernetesSourceOptions {
   logger: Logger;
   /** Label selector for the Nodes that count against the licence; all when empty. */
   nodeSelector?: string;
+  /** Count cores even when the licence has no core limit. */
+  countCores?: boolean;
+  /** How often the cores are reconciled with a full list of the Nodes; 6 hours by default. */
+  coreResyncMs?: number;
   watchTimeoutSeconds?: number;
   backoff?: { initialMs: number; maxMs: number };
+  /** Retry pace for LicenseUsageReports while their CRD is absent or forbidden. */
+  usageReportsBackoff?: { initialMs: number; maxMs: number };
   pageSize?: number;
+}
+
+/** How long the Nodes wait for the licence (to pick their mode) before they are counted anyway. */
+const LICENSE_WAIT_MS = 5000;
+
+/** A licence with a core limit: status.maxcores readable, above 0. */
+export function limitsCores(license: LicenseKey): boolean {
+  const read = readLimit(license.status?.maxcores, 'maxcores');
+  return 'value' in read && Number.isFinite(read.value);
 }
 
 class DiscoveryError extends Error {}
 
 /** The first licence API group the server serves: the aggregated v3 API fills the status. */
-export async function discoverLicenseGroup(transport: KubeTransport): Promise<string> {
+export async function discoverLicenseGroup(transport: KubeTransport, signal?: AbortSignal): Promise<string> {
   for (const group of LICENSE_GROUPS) {
     try {
-      await transport.get(`/apis/${group}`, {}, 'application/json');
+      await transport.get(`/apis/${group}`, {}, 'application/json', signal);
       return group;
     } catch (err) {
       if (!(err instanceof KubeApiError && err.status === 404)) {
@@ -40,10 +58,15 @@ export async function discoverLicenseGroup(transport: KubeTransport): Promise<st
 }
 
 export class KubernetesSource implements Source {
-  private readonly informers: Informer<unknown>[];
+  private readonly licenses: Informer<LicenseKey>;
+  private readonly usageReports: Informer<unknown>;
+  private readonly nodes: NodeWatch;
   private readonly transport: KubeTransport;
+  private fallback: NodeJS.Timeout | undefined;
+  /** Ends requests made outside the informers (API group discovery) at stop. */
+  private readonly abort = new AbortController();
 
-  constructor(options: KubernetesSourceOptions) {
+  constructor(private readonly options: KubernetesSourceOptions) {
     this.transport = options.transport;
     const { transport, snapshot, logger } = options;
     const common = {
@@ -52,11 +75,19 @@ export class KubernetesSource implements Source {
       backoff: options.backoff,
       pageSize: options.pageSize,
     };
+    this.nodes = new NodeWatch({
+      ...common,
+      snapshot,
+      logger,
+      nodeSelector: options.nodeSelector,
+      coreResyncMs: options.coreResyncMs ?? 6 * 3_600_000,
+    });
     let group = '';
-    const licenses = new Informer<LicenseKey>({
+    let refusedMessage = '';
+    this.licenses = new Informer<LicenseKey>({
       ...common,
       path: async () => {
-        const found = await discoverLicenseGroup(transport);
+        const found = await discoverLicenseGroup(transport, this.abort.signal);
         if (found !== group) logger.info({ group: found }, 'reading LicenseKey from API group');
         group = found;
         return `/apis/${group}/licensekeys`;
@@ -64,7 +95,22 @@ export class KubernetesSource implements Source {
       query: { fieldSelector: 'metadata.name=default' },
       metadataOnly: false,
       keep: (object) => ({ ...(object as LicenseKey), apiVersion: group }),
-      onChange: (store) => snapshot.setLicense(store.get('default') ?? null),
+      onChange: (store) => {
+        const license = store.get('default') ?? null;
+        const refused = snapshot.setLicense(license);
+        const message = refused.map((p) => p.message).join('; ');
+        // Logged when it changes: every re-list and bookmark would otherwise repeat it.
+        if (message !== refusedMessage) {
+          if (message)
+            logger.error(
+              { err: message, reason: 'license_limit' },
+              'LicenseKey refused; keeping the last good values',
+            );
+          else logger.info({ resource: 'licensekeys' }, 'LicenseKey readable again');
+          refusedMessage = message;
+        }
+        this.countNodes(refused.length === 0 ? license : undefined);
+      },
       onSynced: () => snapshot.markSuccess('license'),
       onError: (err, phase) => {
         const reason =
@@ -75,36 +121,46 @@ export class KubernetesSource implements Source {
               : 'license_read';
         snapshot.recordError('license', reason);
         logger.warn({ err: err.message, phase, resource: 'licensekeys' }, 'reading the LicenseKey failed');
+        this.countNodes(undefined); // nodes are counted even while the licence cannot be read
       },
     });
-    const nodes = new Informer<true>({
+    this.usageReports = usageReportsInformer({
       ...common,
-      path: async () => '/api/v1/nodes',
-      query: { labelSelector: options.nodeSelector || undefined },
-      metadataOnly: true,
-      keep: () => true, // only the count matters: keep nothing of the object
-      ignoreModified: true,
-      onChange: (store) => snapshot.setNodeCount(store.size),
-      onSynced: () => snapshot.markSuccess('nodes'),
-      onError: (err, phase) => {
-        snapshot.recordError('nodes', phase === 'watch' ? 'watch' : 'nodes_read');
-        logger.warn({ err: err.message, phase, resource: 'nodes' }, 'reading Nodes failed');
-      },
+      snapshot,
+      logger,
+      backoff: options.usageReportsBackoff,
     });
-    this.informers = [licenses, nodes] as Informer<unknown>[];
   }
 
   start(): void {
-    for (const informer of this.informers) informer.start();
+    this.licenses.start();
+    this.usageReports.start();
+    // The mode (nodes, or nodes and cores) follows the licence: start once it is known, so that a
+    // core-limited cluster lists its Nodes once, whole, instead of once as metadata and again whole.
+    if (this.options.countCores) this.nodes.countCores(true);
+    // A licence read that hangs (until its request timeout) must not hold the node count back long.
+    this.fallback = setTimeout(() => this.countNodes(undefined), LICENSE_WAIT_MS);
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.informers.map((i) => i.stop()));
+    clearTimeout(this.fallback);
+    this.abort.abort();
+    await Promise.all([this.licenses.stop(), this.usageReports.stop(), this.nodes.stop()]);
     this.transport.close?.();
+  }
+
+  /**
+   * Counts cores when --count-cores asks or the licence limits them. `license` undefined: unknown
+   * (unreadable or refused); null: no LicenseKey. Neither changes a mode already chosen.
+   */
+  private countNodes(license: LicenseKey | null | undefined): void {
+    const known = this.nodes.cores;
+    const limited = license ? limitsCores(license) : (known ?? false);
+    this.nodes.countCores(Boolean(this.options.countCores) || limited);
   }
 
   /** Full lists done so far, by informer (licence, nodes). */
   get lists(): number[] {
-    return this.informers.map((i) => i.lists);
+    return [this.licenses.lists, this.nodes.lists];
   }
 }

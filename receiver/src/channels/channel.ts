@@ -21,7 +21,27 @@ export interface DeliveryEvent {
   /** When the destination's message for this incident was first sent (now for a new one). */
   openedAt: number;
   now: number;
+  /** Which delivery this is, when the outbox makes it (absent in `render` and `test-send`). */
+  delivery?: DeliveryAttempt;
 }
+
+/** One outbox row's delivery, as a channel may tell the peer about it and ask about it later. */
+export interface DeliveryAttempt {
+  /** The same for every attempt of one outbox row, unique among rows: what a peer can be asked for. */
+  id: string;
+  /**
+   * 1 for the first attempt. A later attempt may follow one whose outcome is unknown (a timeout after
+   * the peer took the request): before sending again, a channel that can should look it up.
+   */
+  attempt: number;
+  /** When the row was queued: nothing of this delivery can have reached the peer before. */
+  queuedAt: number;
+  /** Counts a look-up of an earlier attempt at the peer (metrics). */
+  lookedUp?: (result: LookupResult) => void;
+}
+
+/** A look-up found the earlier attempt (not sent again), did not (sent again), or failed (retried). */
+export type LookupResult = 'found' | 'absent' | 'failed';
 
 /** Messages a destination takes: a rate per second and a burst (a token bucket in the outbox). */
 export interface RateLimit {
@@ -51,6 +71,34 @@ export class ChannelError extends Error {
   readonly keep?: ChannelRef;
 }
 
+/** What is left of a delivery a destination took for some recipients only (see PartlyDelivered). */
+export interface RemainingPart {
+  /** Who the part is for, such as a mail address: named in logs and dead letters. */
+  target: string;
+  /** What `sendPart` needs to deliver it alone later, as JSON. */
+  part: ChannelRef;
+  /** The destination's words. */
+  error: string;
+  /** True: the part is retried alone later. False: it is dead-lettered (reported) now. */
+  retryable: boolean;
+}
+
+/**
+ * Thrown by `send` when the destination took the delivery for some recipients and refused others (an
+ * SMTP server refusing one RCPT TO). The delivery counts as sent — `ref` is kept as for a full one —
+ * and each remaining part is queued alone or dead-lettered, so nobody who got it gets it twice.
+ */
+export class PartlyDelivered extends Error {
+  override name = 'PartlyDelivered';
+
+  constructor(
+    readonly ref: ChannelRef | undefined,
+    readonly parts: RemainingPart[],
+  ) {
+    super(`delivered except to ${parts.map((p) => p.target).join(', ')}`);
+  }
+}
+
 /** One request a channel would make, as it goes on the wire (for `render`). */
 export interface WireRequest {
   /** e.g. `chat.postMessage`, `chat.update`, `POST <incoming webhook>`, `SMTP`, `log`. */
@@ -68,8 +116,11 @@ export interface Channel {
   render(event: DeliveryEvent, ref?: ChannelRef): WireRequest[];
   /**
    * Delivers the event. Returns the reference to keep for later events of the group (undefined: keep
-   * the previous one). Throws ChannelError; any other error counts as retryable.
+   * the previous one). Throws ChannelError; PartlyDelivered when only some recipients took it; any
+   * other error counts as retryable.
    */
   send(event: DeliveryEvent, ref: ChannelRef | undefined): Promise<ChannelRef | undefined>;
+  /** Delivers a part `send` left (see PartlyDelivered), alone. Throws ChannelError. */
+  sendPart?(part: ChannelRef): Promise<void>;
   close(): Promise<void>;
 }

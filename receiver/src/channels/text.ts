@@ -1,7 +1,11 @@
 // Text helpers shared by the channels: truncation that stays visible and never splits a character,
 // status words, alert lines, and the plain-text rendering used by email and the console channel.
+//
+// A resolved group reads as resolved in every channel: when and after how long (resolvedLine), the
+// licence values now when Prometheus told them (factPairs), the firing text only as past context
+// ("Was: …", alertText), and no remediation and no call to action (no runbook or silence link).
 
-import type { AlertView, GroupView } from '../notification.js';
+import type { AlertView, GroupView, LicenceFacts } from '../notification.js';
 import { humanDuration, humanTime } from '../units.js';
 import type { DeliveryEvent } from './channel.js';
 import { type Block, fromMarkdown, toPlainText } from './doc.js';
@@ -51,8 +55,29 @@ export function alertName(alert: AlertView): string {
   return distinct || alert.labels.alertname || alert.fingerprint;
 }
 
+/** What an alert says; for a resolved one, as past context (`was: …`). */
 export function alertText(alert: AlertView): string | undefined {
-  return alert.annotations.summary ?? alert.annotations.description;
+  const text = alert.annotations.summary ?? alert.annotations.description;
+  return text !== undefined && alert.status === 'resolved' ? `was: ${text}` : text;
+}
+
+/** `Resolved at 2026-11-28 10:30 UTC after firing for 2h 30m.` */
+export function resolvedLine(group: GroupView, now: number): string {
+  const at = group.resolvedAt ?? now;
+  return `Resolved at ${humanTime(at)} after firing for ${humanDuration(at - group.startedAt)}.`;
+}
+
+/** The licence values now of a resolved group, as lines (`Expires now: …`); none when not known. */
+export function currentLines(group: GroupView): string[] {
+  return group.status === 'resolved' && group.current
+    ? licenceFacts(group.current, ' now').map(([k, v]) => `${k}: ${v}`)
+    : [];
+}
+
+/** The firing summary (else description) of a resolved group, as past context. */
+export function pastContext(group: GroupView): string | undefined {
+  const text = group.summary ?? group.description;
+  return text === undefined ? undefined : `Was: ${text}`;
 }
 
 export function since(alert: AlertView, now: number): string {
@@ -61,8 +86,11 @@ export function since(alert: AlertView, now: number): string {
   return `since ${humanTime(alert.startsAt)} (${humanDuration(now - alert.startsAt)})`;
 }
 
-/** A fact of a group; `at` when the value is a time (so that Slack can show it in the reader's zone). */
-export type Fact = [label: string, value: string, at?: number];
+/**
+ * A fact of a group; `at` when the value is a time (so that Slack can show it in the reader's zone),
+ * with `rest`, what follows the time and stays true (`(12 days left)`).
+ */
+export type Fact = [label: string, value: string, at?: number, rest?: string];
 
 /** The one-line facts of a group: severity, start, licence values. */
 export function factPairs(group: GroupView, now: number): Fact[] {
@@ -78,12 +106,40 @@ export function factPairs(group: GroupView, now: number): Fact[] {
     pairs.push(['Resolved', humanTime(group.resolvedAt), group.resolvedAt]);
     pairs.push(['Fired for', humanDuration(group.resolvedAt - group.startedAt)]);
   }
-  if (group.facts.daysLeft !== undefined) pairs.push(['Days left', group.facts.daysLeft]);
-  if (group.facts.nodesUsed !== undefined || group.facts.nodesLicensed !== undefined)
-    pairs.push([
-      'Nodes',
-      `${group.facts.nodesUsed ?? '?'} used of ${group.facts.nodesLicensed ?? '?'} licensed`,
-    ]);
+  // The facts are of when the alert fired: a resolved message states only values known to be current.
+  if (group.status === 'firing') pairs.push(...licenceFacts(group.facts));
+  else if (group.current) pairs.push(...licenceFacts(group.current, ' now'));
+  return pairs;
+}
+
+/** A fact's value; '' (the rule could not read it) is said so. */
+const known = (value: string) => (value === '' ? 'unknown' : value);
+
+/** An RFC 3339 fact as a time for people (with `at`), or as written when it is not one. */
+function timeFact(label: string, value: string, suffix = ''): Fact {
+  const at = Date.parse(value);
+  return Number.isNaN(at) || !/^\d{4}-\d\d-\d\dT/.test(value)
+    ? [label, `${known(value)}${suffix}`]
+    : [label, `${humanTime(at)}${suffix}`, at, suffix];
+}
+
+/** The facts of the rules' annotation contract, as the message's fields (`suffix`: ` now`). */
+export function licenceFacts(facts: LicenceFacts, suffix = ''): Fact[] {
+  const pairs: Fact[] = [];
+  const days = facts.daysLeft;
+  const daysText = days === undefined || days === '' ? '' : ` (${days} day${days === '1' ? '' : 's'} left)`;
+  if (facts.expiresAt !== undefined) pairs.push(timeFact(`Expires${suffix}`, facts.expiresAt, daysText));
+  else if (days !== undefined) pairs.push([`Days left${suffix}`, known(days)]);
+  if (facts.gracePeriodEndsAt !== undefined)
+    pairs.push(timeFact(`Grace period ends${suffix}`, facts.gracePeriodEndsAt));
+  const usage = (label: string, used?: string, licensed?: string, forecast?: string) => {
+    if (used !== undefined || licensed !== undefined)
+      pairs.push([`${label}${suffix}`, `${known(used ?? '')} used of ${known(licensed ?? '')} licensed`]);
+    if (forecast !== undefined)
+      pairs.push([`${label} forecast`, `${known(forecast)} at the peak of the forecast`]);
+  };
+  usage('Nodes', facts.nodesUsed, facts.nodesLicensed, facts.nodesForecast);
+  usage('CPU cores', facts.coresUsed, facts.coresLicensed, facts.coresForecast);
   return pairs;
 }
 
@@ -93,10 +149,8 @@ export function changeLine(event: DeliveryEvent): string {
   switch (kind) {
     case 'new':
       return headline(group);
-    case 'resolve': {
-      const at = group.resolvedAt ?? now;
-      return `Resolved at ${humanTime(at)} after firing for ${humanDuration(at - event.group.startedAt)}.`;
-    }
+    case 'resolve':
+      return resolvedLine(group, now);
     case 'reminder':
       return `Still firing: ${group.firing.length} alert${group.firing.length === 1 ? '' : 's'} since ${humanTime(group.startedAt)} (${humanDuration(now - group.startedAt)}).`;
     case 'update': {
@@ -114,27 +168,34 @@ export function changeLine(event: DeliveryEvent): string {
 
 export interface TextOptions {
   maxAlerts: number;
-  /** Cap for each free-text value (description, remediation), so that one huge annotation stays readable. */
+  /** Cap for each value (title, description, label, remediation), so that one huge value stays readable. */
   maxValue: number;
 }
 
 /** The whole notification as plain text (email text part, console channel). */
 export function plainText(event: DeliveryEvent, options: TextOptions): string {
   const { group, now } = event;
+  const resolved = group.status === 'resolved';
   const lines: string[] = [];
-  if (event.kind !== 'new') lines.push(changeLine(event), '');
-  lines.push(headline(group));
-  if (group.summary) lines.push(truncate(group.summary, options.maxValue));
-  if (group.description && group.description !== group.summary)
-    lines.push(truncate(group.description, options.maxValue));
+  const cap = (text: string) => truncate(text, options.maxValue);
+  if (event.kind !== 'new' && !resolved) lines.push(changeLine(event), '');
+  lines.push(cap(headline(group)));
+  if (resolved) {
+    lines.push(resolvedLine(group, now));
+    const was = pastContext(group);
+    if (was) lines.push(cap(was));
+  } else {
+    if (group.summary) lines.push(cap(group.summary));
+    if (group.description && group.description !== group.summary) lines.push(cap(group.description));
+  }
   lines.push('');
-  for (const [k, v] of factPairs(group, now)) lines.push(`${k}: ${v}`);
+  for (const [k, v] of factPairs(group, now)) lines.push(`${k}: ${cap(v)}`);
   lines.push(`Labels: ${truncate(labelsInline(group.commonLabels), 2000)}`);
   lines.push('');
   lines.push(`Alerts (${group.firing.length} firing, ${group.resolved.length} resolved):`);
   const all = [...group.firing, ...group.resolved];
   for (const alert of all.slice(0, options.maxAlerts)) {
-    lines.push(`- [${alert.status}] ${alertName(alert)} — ${since(alert, now)}`);
+    lines.push(`- [${alert.status}] ${cap(alertName(alert))} — ${since(alert, now)}`);
     const text = alertText(alert);
     if (text && all.length > 1) lines.push(`  ${truncate(text, 500)}`);
   }
@@ -144,15 +205,17 @@ export function plainText(event: DeliveryEvent, options: TextOptions): string {
     lines.push(
       `- ${group.truncatedAlerts} more alert${group.truncatedAlerts === 1 ? '' : 's'} left out by Alertmanager (max_alerts)`,
     );
-  lines.push('');
-  lines.push(`What to do${remediationOrigin(group)}:`);
-  lines.push(toPlainText(remediationDoc(group, options.maxValue)));
+  if (!resolved) {
+    lines.push('');
+    lines.push(`What to do${remediationOrigin(group)}:`);
+    lines.push(toPlainText(remediationDoc(group, options.maxValue)));
+  }
   const links = linkList(group);
   if (links.length > 0) {
     lines.push('', 'Links:');
     for (const [label, url] of links) lines.push(`${label}: ${url}`);
   }
-  lines.push('', `-- license-receiver · group ${group.identity}`);
+  lines.push('', `-- license-receiver · group ${cap(group.identity)}`);
   return lines.join('\n');
 }
 
@@ -171,10 +234,12 @@ export function remediationOrigin(group: GroupView): string {
   return ' (no runbook found)';
 }
 
+/** Runbook, graph and silence links; a resolved group only the graph (nothing left to do). */
 export function linkList(group: GroupView): [string, string][] {
   const links: [string, string][] = [];
-  if (group.links.runbook) links.push(['Runbook', group.links.runbook]);
+  const firing = group.status === 'firing';
+  if (group.links.runbook && firing) links.push(['Runbook', group.links.runbook]);
   if (group.links.graph) links.push(['Graph', group.links.graph]);
-  if (group.links.silence) links.push(['Silence', group.links.silence]);
+  if (group.links.silence && firing) links.push(['Silence', group.links.silence]);
   return links;
 }

@@ -8,7 +8,7 @@ import type { AlertmanagerAlert, AlertmanagerPayload } from '../alertmanager.js'
 export interface GroupIdentity {
   /** 32 hex characters: the key of every per-group record. */
   id: string;
-  /** What the id was computed from, for logs: `receiver{alertname="X",cluster="prod"}`. */
+  /** What the id was computed from, for logs: `receiver{alertname="X",cluster="prod"}` (cut at 1,000). */
   text: string;
 }
 
@@ -33,7 +33,9 @@ export function groupIdentity(
   const text = template
     ? renderIdentityTemplate(template, payload, receiver)
     : `${receiver}${labelsText(payload.groupLabels)}`;
-  return { id: sha(`group\n${text}`).slice(0, 32), text };
+  // The id covers it all; logs and messages get at most 1,000 characters of it.
+  const shown = text.length > 1000 ? `${text.slice(0, 999)}…` : text;
+  return { id: sha(`group\n${text}`).slice(0, 32), text: shown };
 }
 
 export function renderIdentityTemplate(

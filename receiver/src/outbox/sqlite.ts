@@ -1,22 +1,50 @@
-// The outbox in one SQLite file (better-sqlite3, WAL). One receiver process per file: the database is
-// opened in exclusive locking mode, so a second process fails at start instead of delivering twice.
+// The outbox in one SQLite file (better-sqlite3, WAL). One receiver process per file: the receiver holds
+// an exclusive lock on `<file>.lock` for as long as it runs, so a second receiver fails at start instead
+// of delivering twice. The database itself is shared (WAL, normal locking): the `outbox` commands of
+// the CLI read and change it beside the running receiver, each write one short transaction that
+// checks the row's state, and the receiver waits up to busy_timeout for such a write.
 // Writes commit with synchronous=FULL by default, so an answered webhook survives a power loss too
 // (with NORMAL it survives a process crash, not a power loss).
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { decideIntake, type IntakeOutcome } from './idempotency.js';
 import type { DeliveryRecord } from './plan.js';
-import type { DeadRow, EnqueueRequest, EnqueueResult, OutboxRow, OutboxStats, OutboxStore } from './store.js';
+import type {
+  ActionNote,
+  ActionResult,
+  ChannelHealth,
+  DeadRow,
+  DeliveryLogEntry,
+  DeliveryNote,
+  EnqueueRequest,
+  EnqueueResult,
+  FollowUp,
+  ListQuery,
+  LogOutcome,
+  OutboxEntry,
+  OutboxRow,
+  OutboxStats,
+  OutboxStore,
+  RowState,
+} from './store.js';
 
 export interface SqliteOptions {
   path: string;
   synchronous?: 'full' | 'normal';
   /** How long to wait for a lock held by another process before failing (default 2 s). */
   busyTimeoutMs?: number;
+  /**
+   * `owner` (the receiver, default): creates and migrates the database and holds the owner lock.
+   * `beside`: opens an existing database next to a running receiver (the CLI): no lock, no schema change.
+   */
+  role?: 'owner' | 'beside';
 }
 
-const SCHEMA_VERSION = 1;
+// 2: outbox.part (follow-up rows of a partial delivery); 3: outbox.retried_at and the delivery log.
+const SCHEMA_VERSION = 3;
+/** Lines of the delivery log kept at most, whatever their age. */
+const LOG_CAP = 10_000;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -38,7 +66,9 @@ CREATE TABLE IF NOT EXISTS outbox (
   created_at INTEGER NOT NULL,
   next_attempt_at INTEGER NOT NULL,
   dead_at INTEGER,
-  last_error TEXT
+  last_error TEXT,
+  retried_at INTEGER,
+  part TEXT
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (channel, state, next_attempt_at);
 CREATE INDEX IF NOT EXISTS outbox_group ON outbox (channel, group_id, state, id);
@@ -60,7 +90,32 @@ CREATE TABLE IF NOT EXISTS deliveries (
   updated_at INTEGER NOT NULL,
   PRIMARY KEY (channel, group_id)
 );
+CREATE TABLE IF NOT EXISTS delivery_log (
+  id INTEGER PRIMARY KEY,
+  at INTEGER NOT NULL,
+  channel TEXT NOT NULL,
+  group_id TEXT NOT NULL,
+  row_id INTEGER NOT NULL,
+  outcome TEXT NOT NULL,
+  kind TEXT,
+  title TEXT,
+  error TEXT,
+  by TEXT
+);
+CREATE INDEX IF NOT EXISTS delivery_log_channel ON delivery_log (channel, outcome, at);
 `;
+
+/** From any earlier version: the columns added since (the new tables are created by SCHEMA). */
+function migrate(db: Database.Database): void {
+  const columns = db.prepare('PRAGMA table_info(outbox)').all() as { name: string }[];
+  for (const [name, type] of [
+    ['part', 'TEXT'],
+    ['retried_at', 'INTEGER'],
+  ])
+    if (!columns.some((c) => c.name === name)) db.exec(`ALTER TABLE outbox ADD COLUMN ${name} ${type}`);
+}
+
+const ERROR_MAX = 2000;
 
 interface RowData {
   id: number;
@@ -69,8 +124,40 @@ interface RowData {
   reminder: number;
   attempts: number;
   created_at: number;
+  retried_at: number | null;
   payload: string;
+  part: string | null;
 }
+
+interface EntryData extends RowData {
+  state: RowState;
+  next_attempt_at: number;
+  dead_at: number | null;
+  last_error: string | null;
+  superseded_at: number | null;
+}
+
+interface LogData {
+  id: number;
+  at: number;
+  channel: string;
+  group_id: string;
+  row_id: number;
+  outcome: LogOutcome;
+  kind: string | null;
+  title: string | null;
+  error: string | null;
+  by: string | null;
+}
+
+// A dead row's group got a newer delivery after the row died (rows of a group are delivered in order,
+// so a delivery after `dead_at` is of a newer notification). A follow-up row (`<group>/<target>`)
+// belongs to its notification's group.
+const ENTRY_COLUMNS = `o.id, o.channel, o.group_id, o.state, o.reminder, o.attempts, o.created_at,
+  o.next_attempt_at, o.dead_at, o.last_error, o.retried_at, n.payload, o.part,
+  CASE WHEN o.state = 'dead' AND d.updated_at > o.dead_at THEN d.updated_at END AS superseded_at
+  FROM outbox o JOIN notifications n ON n.id = o.notification_id
+  LEFT JOIN deliveries d ON d.channel = o.channel AND d.group_id = n.group_id`;
 
 function prepare(db: Database.Database) {
   return {
@@ -87,7 +174,7 @@ function prepare(db: Database.Database) {
     ),
     // The oldest pending row of each group that has nothing in flight and nothing older pending.
     due: db.prepare(`
-      SELECT o.id, o.channel, o.group_id, o.reminder, o.attempts, o.created_at, n.payload
+      SELECT o.id, o.channel, o.group_id, o.reminder, o.attempts, o.created_at, o.retried_at, n.payload, o.part
       FROM outbox o JOIN notifications n ON n.id = o.notification_id
       WHERE o.channel = ? AND o.state = 'pending' AND o.next_attempt_at <= ?
         AND NOT EXISTS (
@@ -112,11 +199,22 @@ function prepare(db: Database.Database) {
     deleteUnused: db.prepare(
       'DELETE FROM notifications WHERE id = ? AND NOT EXISTS (SELECT 1 FROM outbox WHERE notification_id = ?)',
     ),
+    insertFollowUp: db.prepare(
+      'INSERT INTO outbox (notification_id, channel, group_id, state, created_at, next_attempt_at, dead_at, last_error, part) ' +
+        'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    ),
+    // Outcome writes change a row only while it is in flight, so writing one again is harmless.
     reschedule: db.prepare(
-      "UPDATE outbox SET state = 'pending', attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?",
+      "UPDATE outbox SET state = 'pending', attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ? AND state = 'inflight'",
     ),
     deadLetter: db.prepare(
-      "UPDATE outbox SET state = 'dead', attempts = attempts + 1, dead_at = ?, last_error = ? WHERE id = ?",
+      "UPDATE outbox SET state = 'dead', attempts = attempts + 1, dead_at = ?, last_error = ? WHERE id = ? AND state = 'inflight'",
+    ),
+    release: db.prepare(
+      "UPDATE outbox SET state = 'pending', next_attempt_at = ?, last_error = ? WHERE id = ? AND state = 'inflight'",
+    ),
+    writeCheck: db.prepare(
+      "INSERT INTO meta (key, value) VALUES ('write_check', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     ),
     recover: db.prepare("UPDATE outbox SET state = 'pending' WHERE state = 'inflight'"),
     stats: db.prepare(`
@@ -133,8 +231,135 @@ function prepare(db: Database.Database) {
     pruneNotifications: db.prepare(
       'DELETE FROM notifications WHERE NOT EXISTS (SELECT 1 FROM outbox WHERE notification_id = notifications.id)',
     ),
+    entry: db.prepare(`SELECT ${ENTRY_COLUMNS} WHERE o.id = ?`),
+    requeue: db.prepare(
+      "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?, retried_at = ?, dead_at = NULL WHERE id = ? AND state = 'dead'",
+    ),
+    log: db.prepare(
+      'INSERT INTO delivery_log (at, channel, group_id, row_id, outcome, kind, title, error, by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    ),
+    recent: db.prepare('SELECT * FROM delivery_log ORDER BY id DESC LIMIT ?'),
+    lastSuccess: db.prepare(
+      "SELECT channel, MAX(at) AS at FROM delivery_log WHERE outcome = 'sent' GROUP BY channel",
+    ),
+    lastError: db.prepare(`
+      SELECT l.channel, l.at, l.error FROM delivery_log l JOIN (
+        SELECT MAX(id) AS id FROM delivery_log WHERE outcome IN ('retry', 'dead') GROUP BY channel
+      ) m ON m.id = l.id`),
+    pruneLog: db.prepare(
+      'DELETE FROM delivery_log WHERE at < ? OR id <= (SELECT MAX(id) FROM delivery_log) - ?',
+    ),
     ping: db.prepare('SELECT 1'),
   };
+}
+
+/** Copies the values that are not NULL (SQLite's NULL is an absent optional field). */
+function setPresent<T extends object>(target: T, values: Record<string, unknown>): T {
+  for (const [key, value] of Object.entries(values))
+    if (value !== null) Object.assign(target, { [key]: value });
+  return target;
+}
+
+function toRow(r: RowData): OutboxRow {
+  const row: OutboxRow = {
+    id: r.id,
+    channel: r.channel,
+    groupId: r.group_id,
+    reminder: r.reminder === 1,
+    attempts: r.attempts,
+    createdAt: r.created_at,
+    payload: r.payload,
+  };
+  if (r.part !== null) row.part = JSON.parse(r.part) as NonNullable<OutboxRow['part']>;
+  return setPresent(row, { retriedAt: r.retried_at });
+}
+
+function toEntry(r: EntryData): OutboxEntry {
+  const entry: OutboxEntry = { ...toRow(r), state: r.state, nextAttemptAt: r.next_attempt_at };
+  return setPresent(entry, { deadAt: r.dead_at, lastError: r.last_error, supersededAt: r.superseded_at });
+}
+
+function toLogEntry(r: LogData): DeliveryLogEntry {
+  const entry: DeliveryLogEntry = {
+    id: r.id,
+    at: r.at,
+    channel: r.channel,
+    groupId: r.group_id,
+    rowId: r.row_id,
+    outcome: r.outcome,
+  };
+  return setPresent(entry, { kind: r.kind, title: r.title, error: r.error, by: r.by });
+}
+
+/**
+ * The receiver's lock: `<path>.lock`, a small SQLite file written once in exclusive locking mode, so
+ * its lock is held until the connection closes or the process ends (the system drops it then, even
+ * after SIGKILL). Returns the connection that holds it.
+ */
+function takeOwnerLock(path: string, timeoutMs: number): Database.Database {
+  const lock = new Database(`${path}.lock`, { timeout: timeoutMs });
+  try {
+    lock.pragma('locking_mode = EXCLUSIVE');
+    lock.exec('BEGIN EXCLUSIVE');
+    lock.exec('CREATE TABLE IF NOT EXISTS owner (pid INTEGER NOT NULL)');
+    lock.exec('DELETE FROM owner');
+    lock.prepare('INSERT INTO owner (pid) VALUES (?)').run(process.pid);
+    lock.exec('COMMIT');
+    return lock;
+  } catch (err) {
+    lock.close();
+    throw new Error(
+      `another license-receiver uses this store (${path}.lock is locked: ${(err as Error).message})`,
+    );
+  }
+}
+
+/** Whether a receiver holds the store at `path` now (its lock file is locked). */
+export function receiverRunning(path: string): boolean {
+  if (path === ':memory:' || !existsSync(`${path}.lock`)) return false;
+  try {
+    takeOwnerLock(path, 0).close();
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+function schemaVersion(db: Database.Database): number | undefined {
+  const hasMeta = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get();
+  if (!hasMeta) return undefined;
+  const row = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as
+    | { value: string }
+    | undefined;
+  return row ? Number(row.value) : undefined;
+}
+
+function createSchema(db: Database.Database): void {
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    const version = schemaVersion(db);
+    if (version !== undefined && version > SCHEMA_VERSION)
+      throw new Error(`store schema version ${version} is newer than this receiver (${SCHEMA_VERSION})`);
+    db.exec(SCHEMA);
+    migrate(db);
+    db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)").run(
+      String(SCHEMA_VERSION),
+    );
+    db.exec('COMMIT');
+  } catch (err) {
+    db.exec('ROLLBACK');
+    throw err;
+  }
+}
+
+/** Beside a receiver: the schema must be the one this program reads; it is never changed from here. */
+function checkSchema(db: Database.Database): void {
+  const version = schemaVersion(db);
+  if (version !== SCHEMA_VERSION)
+    throw new Error(
+      `the outbox has schema version ${version ?? 'none'}, this license-receiver reads version ${SCHEMA_VERSION}: ` +
+        'run the outbox commands of the same version as the receiver (start the new receiver once to upgrade the store)',
+    );
 }
 
 export class SqliteStore implements OutboxStore {
@@ -150,34 +375,33 @@ export class SqliteStore implements OutboxStore {
   private flushScheduled = false;
   private readonly claimTx: (channel: string, limit: number, now: number) => OutboxRow[];
 
+  /** The owner's lock on `<path>.lock` (none for `beside` and for `:memory:`). */
+  private readonly lock: Database.Database | undefined;
+
   constructor(options: SqliteOptions) {
-    if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
-    this.db = new Database(options.path, { timeout: options.busyTimeoutMs ?? 2000 });
-    this.db.pragma('locking_mode = EXCLUSIVE');
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
-    this.db.pragma('foreign_keys = ON');
-    this.db.exec('BEGIN IMMEDIATE'); // takes the exclusive lock now: a second process fails here
+    const timeout = options.busyTimeoutMs ?? 2000;
+    const owner = (options.role ?? 'owner') === 'owner';
+    const memory = options.path === ':memory:';
+    if (owner && !memory) {
+      mkdirSync(dirname(options.path), { recursive: true });
+      this.lock = takeOwnerLock(options.path, timeout);
+    }
+    if (!owner && (memory || !existsSync(options.path)))
+      throw new Error(`no outbox at ${options.path}: the receiver creates it when it first starts`);
+    let db: Database.Database | undefined;
     try {
-      this.db.exec(SCHEMA);
-      const version = this.db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as
-        | { value: string }
-        | undefined;
-      if (version && Number(version.value) > SCHEMA_VERSION)
-        throw new Error(
-          `store schema version ${version.value} is newer than this receiver (${SCHEMA_VERSION})`,
-        );
-      this.db
-        .prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)")
-        .run(String(SCHEMA_VERSION));
-      this.db.exec('COMMIT');
+      db = new Database(options.path, { timeout, fileMustExist: !owner });
+      if (owner) db.pragma('journal_mode = WAL');
+      db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+      db.pragma('foreign_keys = ON');
+      if (owner) createSchema(db);
+      else checkSchema(db);
     } catch (err) {
-      this.db.exec('ROLLBACK');
-      this.db.close();
+      db?.close();
+      this.lock?.close();
       throw err;
     }
-
-    const db = this.db;
+    this.db = db;
     this.statements = prepare(db);
     const s = this.statements;
 
@@ -214,21 +438,15 @@ export class SqliteStore implements OutboxStore {
       }
       return { outcomes };
     };
-    this.enqueueTx = db.transaction((requests: EnqueueRequest[]) => requests.map(enqueueOne));
+    // IMMEDIATE: a transaction that reads before it writes takes the write lock first, so that a
+    // write of the CLI in between makes it wait (busy_timeout) instead of failing.
+    this.enqueueTx = db.transaction((requests: EnqueueRequest[]) => requests.map(enqueueOne)).immediate;
 
     this.claimTx = db.transaction((channel: string, limit: number, now: number): OutboxRow[] => {
       const rows = s.due.all(channel, now, limit) as RowData[];
       for (const row of rows) s.markInflight.run(row.id);
-      return rows.map((r) => ({
-        id: r.id,
-        channel: r.channel,
-        groupId: r.group_id,
-        reminder: r.reminder === 1,
-        attempts: r.attempts,
-        createdAt: r.created_at,
-        payload: r.payload,
-      }));
-    });
+      return rows.map(toRow);
+    }).immediate;
   }
 
   /**
@@ -302,14 +520,72 @@ export class SqliteStore implements OutboxStore {
     );
   }
 
-  async complete(row: OutboxRow, record: DeliveryRecord | undefined): Promise<void> {
+  /** One line of the delivery log (inside the caller's transaction). */
+  private log(
+    row: Pick<OutboxRow, 'id' | 'channel' | 'groupId'>,
+    outcome: LogOutcome,
+    note: { at: number; kind?: string | undefined; title?: string | undefined; by?: string },
+    error?: string,
+  ): void {
+    this.statements.log.run(
+      note.at,
+      row.channel,
+      row.groupId,
+      row.id,
+      outcome,
+      note.kind ?? null,
+      note.title ?? null,
+      error === undefined ? null : error.slice(0, ERROR_MAX),
+      note.by ?? null,
+    );
+  }
+
+  /** Deletes a row, and its notification once no other row needs it (inside the caller's transaction). */
+  private deleteRow(id: number): void {
     const s = this.statements;
-    this.db.transaction(() => {
-      if (record) this.putRecord(row, record);
-      const owner = s.notificationOf.get(row.id) as { id: number } | undefined;
-      s.deleteRow.run(row.id);
-      if (owner) s.deleteUnused.run(owner.id, owner.id);
-    })();
+    const owner = s.notificationOf.get(id) as { id: number } | undefined;
+    s.deleteRow.run(id);
+    if (owner) s.deleteUnused.run(owner.id, owner.id);
+  }
+
+  async complete(
+    row: OutboxRow,
+    record: DeliveryRecord | undefined,
+    followUps: readonly FollowUp[] = [],
+    note?: DeliveryNote,
+  ): Promise<void> {
+    const s = this.statements;
+    this.db
+      .transaction(() => {
+        if (record) this.putRecord(row, record);
+        const owner = s.notificationOf.get(row.id) as { id: number } | undefined;
+        // No row: completed before (a repeat after an ambiguous failure); nothing more to write.
+        if (!owner) return;
+        for (const f of followUps) {
+          const groupId = `${row.groupId}/${f.target}`;
+          const id = s.insertFollowUp.run(
+            owner.id,
+            row.channel,
+            groupId,
+            f.deadError === undefined ? 'pending' : 'dead',
+            row.createdAt,
+            f.at,
+            f.deadError === undefined ? null : f.at,
+            f.deadError?.slice(0, ERROR_MAX) ?? null,
+            JSON.stringify({ target: f.target, data: f.data }),
+          ).lastInsertRowid;
+          if (f.deadError !== undefined && note)
+            this.log(
+              { id: Number(id), channel: row.channel, groupId },
+              'dead',
+              { ...note, at: f.at },
+              f.deadError,
+            );
+        }
+        this.deleteRow(row.id);
+        if (note) this.log(row, note.skipped ? 'skipped' : 'sent', note);
+      })
+      .immediate();
   }
 
   async reschedule(
@@ -317,15 +593,32 @@ export class SqliteStore implements OutboxStore {
     nextAttemptAt: number,
     error: string,
     record?: DeliveryRecord,
+    note?: DeliveryNote,
   ): Promise<void> {
-    this.db.transaction(() => {
-      if (record) this.putRecord(row, record);
-      this.statements.reschedule.run(nextAttemptAt, error.slice(0, 2000), row.id);
-    })();
+    this.db
+      .transaction(() => {
+        if (record) this.putRecord(row, record);
+        const changed = this.statements.reschedule.run(
+          nextAttemptAt,
+          error.slice(0, ERROR_MAX),
+          row.id,
+        ).changes;
+        if (note && changed > 0) this.log(row, 'retry', note, error);
+      })
+      .immediate();
   }
 
-  async deadLetter(row: OutboxRow, error: string, now: number): Promise<void> {
-    this.statements.deadLetter.run(now, error.slice(0, 2000), row.id);
+  async deadLetter(row: OutboxRow, error: string, now: number, note?: DeliveryNote): Promise<void> {
+    this.db
+      .transaction(() => {
+        const changed = this.statements.deadLetter.run(now, error.slice(0, ERROR_MAX), row.id).changes;
+        if (note && changed > 0) this.log(row, 'dead', note, error);
+      })
+      .immediate();
+  }
+
+  async release(row: OutboxRow, nextAttemptAt: number, reason: string): Promise<void> {
+    this.statements.release.run(nextAttemptAt, reason.slice(0, ERROR_MAX), row.id);
   }
 
   async recover(): Promise<number> {
@@ -333,6 +626,10 @@ export class SqliteStore implements OutboxStore {
   }
 
   async stats(): Promise<OutboxStats[]> {
+    return this.statsNow();
+  }
+
+  private statsNow(): OutboxStats[] {
     const rows = this.statements.stats.all() as {
       channel: string;
       pending: number;
@@ -353,47 +650,128 @@ export class SqliteStore implements OutboxStore {
   }
 
   async dead(limit = 100): Promise<DeadRow[]> {
-    const rows = this.statements.dead.all(limit) as {
-      id: number;
-      channel: string;
-      group_id: string;
-      attempts: number;
-      created_at: number;
-      dead_at: number;
-      last_error: string;
-    }[];
-    return rows.map((r) => ({
-      id: r.id,
-      channel: r.channel,
-      groupId: r.group_id,
-      attempts: r.attempts,
-      createdAt: r.created_at,
-      deadAt: r.dead_at,
-      error: r.last_error,
+    const entries = await this.list({ states: ['dead'], limit });
+    return entries.map((e) => ({
+      id: e.id,
+      channel: e.channel,
+      groupId: e.groupId,
+      attempts: e.attempts,
+      createdAt: e.createdAt,
+      deadAt: e.deadAt ?? 0,
+      error: e.lastError ?? '',
     }));
+  }
+
+  async list(query: ListQuery = {}): Promise<OutboxEntry[]> {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (query.states && query.states.length > 0) {
+      where.push(`o.state IN (${query.states.map(() => '?').join(', ')})`);
+      args.push(...query.states);
+    }
+    if (query.channel !== undefined) {
+      where.push('o.channel = ?');
+      args.push(query.channel);
+    }
+    const sql = `SELECT ${ENTRY_COLUMNS} ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY o.id DESC LIMIT ?`;
+    const rows = this.db.prepare(sql).all(...args, query.limit ?? 1000) as EntryData[];
+    return rows.map(toEntry);
+  }
+
+  async get(id: number): Promise<OutboxEntry | undefined> {
+    const row = this.statements.entry.get(id) as EntryData | undefined;
+    return row && toEntry(row);
+  }
+
+  /** An operator's action on one row, in one transaction: never on a row gone or being delivered. */
+  private act(id: number, change: (row: EntryData) => ActionResult): ActionResult {
+    return this.db
+      .transaction((): ActionResult => {
+        const row = this.statements.entry.get(id) as EntryData | undefined;
+        if (!row) return { id, outcome: 'not-found' };
+        if (row.state === 'inflight') return { id, outcome: 'in-flight' };
+        return change(row);
+      })
+      .immediate();
+  }
+
+  async requeue(id: number, note: ActionNote): Promise<ActionResult> {
+    return this.act(id, (row) => {
+      if (row.state !== 'dead') return { id, outcome: 'not-dead' };
+      if (row.superseded_at !== null) return { id, outcome: 'superseded', supersededAt: row.superseded_at };
+      this.statements.requeue.run(note.at, note.at, id);
+      this.log(toRow(row), 'requeued', note);
+      return { id, outcome: 'requeued' };
+    });
+  }
+
+  async discard(id: number, note: ActionNote): Promise<ActionResult> {
+    return this.act(id, (row) => {
+      this.deleteRow(id);
+      this.log(toRow(row), 'discarded', note, row.last_error ?? undefined);
+      return { id, outcome: 'discarded' };
+    });
+  }
+
+  async recent(limit = 50): Promise<DeliveryLogEntry[]> {
+    return (this.statements.recent.all(limit) as LogData[]).map(toLogEntry);
+  }
+
+  async health(): Promise<ChannelHealth[]> {
+    const s = this.statements;
+    const byChannel = new Map<string, ChannelHealth>();
+    const of = (channel: string): ChannelHealth => {
+      let h = byChannel.get(channel);
+      if (!h) {
+        h = { channel, pending: 0, inflight: 0, dead: 0 };
+        byChannel.set(channel, h);
+      }
+      return h;
+    };
+    this.db
+      .transaction(() => {
+        for (const stat of this.statsNow()) Object.assign(of(stat.channel), stat);
+        for (const r of s.lastSuccess.all() as { channel: string; at: number }[])
+          of(r.channel).lastSuccessAt = r.at;
+        for (const r of s.lastError.all() as { channel: string; at: number; error: string | null }[]) {
+          const h = of(r.channel);
+          h.lastErrorAt = r.at;
+          if (r.error !== null) h.lastError = r.error;
+        }
+      })
+      .deferred();
+    return [...byChannel.values()].sort((a, b) => a.channel.localeCompare(b.channel));
   }
 
   async prune(before: number): Promise<void> {
     const s = this.statements;
-    this.db.transaction(() => {
-      s.pruneRecords.run(before);
-      s.pruneIntake.run(before);
-      s.pruneDead.run(before);
-      s.pruneNotifications.run();
-    })();
+    this.db
+      .transaction(() => {
+        s.pruneRecords.run(before);
+        s.pruneIntake.run(before);
+        s.pruneDead.run(before);
+        s.pruneNotifications.run();
+        s.pruneLog.run(before, LOG_CAP);
+      })
+      .immediate();
   }
 
   async ping(): Promise<void> {
     this.statements.ping.get();
   }
 
+  async checkWritable(now: number): Promise<void> {
+    this.statements.writeCheck.run(String(now));
+  }
+
   async close(): Promise<void> {
     this.flush();
     if (!this.db.open) return;
     try {
-      this.db.pragma('wal_checkpoint(TRUNCATE)');
+      if (this.lock) this.db.pragma('wal_checkpoint(TRUNCATE)');
     } finally {
       this.db.close();
+      this.lock?.close();
     }
   }
 }

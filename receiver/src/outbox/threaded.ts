@@ -3,7 +3,22 @@
 import { Worker } from 'node:worker_threads';
 import type { DeliveryRecord } from './plan.js';
 import type { SqliteOptions } from './sqlite.js';
-import type { DeadRow, EnqueueRequest, EnqueueResult, OutboxRow, OutboxStats, OutboxStore } from './store.js';
+import type {
+  ActionNote,
+  ActionResult,
+  ChannelHealth,
+  DeadRow,
+  DeliveryLogEntry,
+  DeliveryNote,
+  EnqueueRequest,
+  EnqueueResult,
+  FollowUp,
+  ListQuery,
+  OutboxEntry,
+  OutboxRow,
+  OutboxStats,
+  OutboxStore,
+} from './store.js';
 
 type Pending = { resolve: (value: unknown) => void; reject: (err: Error) => void };
 
@@ -106,14 +121,28 @@ export class ThreadedSqliteStore implements OutboxStore {
   record(channel: string, groupId: string): Promise<DeliveryRecord | undefined> {
     return this.call('record', channel, groupId);
   }
-  complete(row: OutboxRow, record: DeliveryRecord | undefined): Promise<void> {
-    return this.call('complete', row, record);
+  complete(
+    row: OutboxRow,
+    record: DeliveryRecord | undefined,
+    followUps?: readonly FollowUp[],
+    note?: DeliveryNote,
+  ): Promise<void> {
+    return this.call('complete', row, record, followUps, note);
   }
-  reschedule(row: OutboxRow, nextAttemptAt: number, error: string, record?: DeliveryRecord): Promise<void> {
-    return this.call('reschedule', row, nextAttemptAt, error, record);
+  reschedule(
+    row: OutboxRow,
+    nextAttemptAt: number,
+    error: string,
+    record?: DeliveryRecord,
+    note?: DeliveryNote,
+  ): Promise<void> {
+    return this.call('reschedule', row, nextAttemptAt, error, record, note);
   }
-  deadLetter(row: OutboxRow, error: string, now: number): Promise<void> {
-    return this.call('deadLetter', row, error, now);
+  deadLetter(row: OutboxRow, error: string, now: number, note?: DeliveryNote): Promise<void> {
+    return this.call('deadLetter', row, error, now, note);
+  }
+  release(row: OutboxRow, nextAttemptAt: number, reason: string): Promise<void> {
+    return this.call('release', row, nextAttemptAt, reason);
   }
   recover(): Promise<number> {
     return this.call('recover');
@@ -124,11 +153,32 @@ export class ThreadedSqliteStore implements OutboxStore {
   dead(limit?: number): Promise<DeadRow[]> {
     return this.call('dead', limit);
   }
+  list(query?: ListQuery): Promise<OutboxEntry[]> {
+    return this.call('list', query);
+  }
+  get(id: number): Promise<OutboxEntry | undefined> {
+    return this.call('get', id);
+  }
+  requeue(id: number, note: ActionNote): Promise<ActionResult> {
+    return this.call('requeue', id, note);
+  }
+  discard(id: number, note: ActionNote): Promise<ActionResult> {
+    return this.call('discard', id, note);
+  }
+  recent(limit?: number): Promise<DeliveryLogEntry[]> {
+    return this.call('recent', limit);
+  }
+  health(): Promise<ChannelHealth[]> {
+    return this.call('health');
+  }
   prune(before: number): Promise<void> {
     return this.call('prune', before);
   }
   ping(): Promise<void> {
     return this.call('ping');
+  }
+  checkWritable(now: number): Promise<void> {
+    return this.call('checkWritable', now);
   }
 
   async close(): Promise<void> {

@@ -2,7 +2,7 @@
 import type { Logger } from 'pino';
 import type { Channel, ChannelRef, DeliveryEvent, RateLimit, WireRequest } from '../channel.js';
 import { defineChannel } from '../descriptor.js';
-import { headline, plainText } from '../text.js';
+import { headline, linkList, plainText } from '../text.js';
 import { buildConsoleSettings, type ConsoleSettings, consoleSchema } from './config.js';
 
 export const consoleChannel = defineChannel({
@@ -36,8 +36,8 @@ export class ConsoleChannel implements Channel {
           title: headline(group),
           firing: group.firing.length,
           resolved: group.resolved.length,
-          remediation_source: group.remediation.source,
-          links: group.links,
+          ...(group.status === 'firing' ? { remediation_source: group.remediation.source } : {}),
+          links: Object.fromEntries(linkList(group).map(([label, url]) => [label.toLowerCase(), url])),
           text: plainText(event, { maxAlerts: this.config.maxAlerts, maxValue: 4000 }),
         },
       },

@@ -1,5 +1,8 @@
 // Email destination: one pooled SMTP transport (nodemailer), STARTTLS required by default. The first
 // mail of an incident keeps its Message-ID in the group's record; later mails of the group reply to it.
+// A server may refuse some recipients at RCPT TO and take the mail for the others: then the mail
+// counts as sent, and each refused recipient is a part of its own (PartlyDelivered) — the same mail,
+// sent again later to that address alone (4xx), or dead-lettered naming the address (5xx).
 import nodemailer from 'nodemailer';
 import type { Logger } from 'pino';
 import {
@@ -7,10 +10,13 @@ import {
   ChannelError,
   type ChannelRef,
   type DeliveryEvent,
+  PartlyDelivered,
   type RateLimit,
+  type RemainingPart,
   type WireRequest,
 } from '../channel.js';
 import { defineChannel } from '../descriptor.js';
+import { oneLine } from '../http.js';
 import { buildEmailSettings, type EmailSettings, emailSchema, type SmtpSettings } from './config.js';
 import { type EmailMessage, type EmailRef, isEmailRef, renderEmail } from './render.js';
 
@@ -44,27 +50,63 @@ export class EmailChannel implements Channel {
 
   async send(event: DeliveryEvent, ref: ChannelRef | undefined): Promise<ChannelRef | undefined> {
     const mail = renderEmail(event, ref, this.config);
-    this.transport ??= createTransport(this.config.smtp, this.logger);
+    const kept: ChannelRef =
+      isEmailRef(ref) && event.kind !== 'new'
+        ? ref
+        : ({
+            message_id: mail.messageId,
+            subject: mail.subject,
+            ...(mail.headers['Thread-Index'] ? { thread_index: mail.headers['Thread-Index'] } : {}),
+          } satisfies EmailRef);
+    let refused: RefusedRecipient[];
     try {
-      await this.transport.sendMail({
-        from: mail.from,
-        to: mail.to,
-        cc: mail.cc.length > 0 ? mail.cc : undefined,
-        subject: mail.subject,
-        messageId: mail.messageId,
-        inReplyTo: mail.inReplyTo,
-        references: mail.references,
-        date: new Date(mail.date),
-        headers: mail.headers,
-        text: mail.text,
-        html: mail.html,
-      });
+      refused = refusedOf(await this.deliver(mail));
+    } catch (err) {
+      // Every recipient refused: a part of each kind left is still a partial outcome.
+      refused = refusedOf(err);
+      const temporary = refused.filter((r) => r.temporary);
+      if (temporary.length === 0 || temporary.length === refused.length) throw classifySmtpError(err);
+    }
+    if (refused.length === 0) return kept;
+    throw new PartlyDelivered(
+      kept,
+      refused.map(
+        (r): RemainingPart => ({
+          target: r.address,
+          part: { mail, recipient: r.address },
+          error: r.response,
+          retryable: r.temporary,
+        }),
+      ),
+    );
+  }
+
+  /** The same mail again, to one recipient a server refused before (envelope only; headers unchanged). */
+  async sendPart(part: ChannelRef): Promise<void> {
+    const { mail, recipient } = part as { mail: EmailMessage; recipient: string };
+    try {
+      await this.deliver(mail, recipient);
     } catch (err) {
       throw classifySmtpError(err);
     }
-    if (isEmailRef(ref) && event.kind !== 'new') return ref;
-    const root: EmailRef = { message_id: mail.messageId, subject: mail.subject };
-    return root;
+  }
+
+  private deliver(mail: EmailMessage, only?: string): Promise<{ rejectedErrors?: unknown[] }> {
+    this.transport ??= createTransport(this.config.smtp, this.logger);
+    return this.transport.sendMail({
+      from: mail.from,
+      to: mail.to,
+      cc: mail.cc.length > 0 ? mail.cc : undefined,
+      ...(only !== undefined ? { envelope: { from: mail.from, to: [only] } } : {}),
+      subject: mail.subject,
+      messageId: mail.messageId,
+      inReplyTo: mail.inReplyTo,
+      references: mail.references,
+      date: new Date(mail.date),
+      headers: mail.headers,
+      text: mail.text,
+      html: mail.html,
+    });
   }
 
   async close(): Promise<void> {
@@ -96,6 +138,32 @@ function createTransport(smtp: SmtpSettings, logger: Logger) {
   });
   transport.on('error', (err: Error) => logger.warn({ err: err.message }, 'SMTP pool error'));
   return transport;
+}
+
+interface RefusedRecipient {
+  address: string;
+  response: string;
+  temporary: boolean;
+}
+
+/** The recipients refused at RCPT TO, from nodemailer's answer or its all-refused error. */
+function refusedOf(outcome: unknown): RefusedRecipient[] {
+  const errors = (outcome as { rejectedErrors?: unknown[] } | undefined)?.rejectedErrors ?? [];
+  return errors.flatMap((e) => {
+    const { recipient, response, responseCode } = e as {
+      recipient?: string;
+      response?: string;
+      responseCode?: number;
+    };
+    if (typeof recipient !== 'string') return [];
+    return [
+      {
+        address: recipient,
+        response: oneLine(response ?? 'refused').slice(0, 300),
+        temporary: (responseCode ?? 500) < 500,
+      },
+    ];
+  });
 }
 
 /** SMTP 4xx, connection and timeout errors are retryable; 5xx, authentication and TLS failures are not. */

@@ -1,5 +1,7 @@
-// Alert group → email, pure: a subject that stays the same for the whole thread, text and HTML parts
-// with the same content, threading headers. Every value is HTML-escaped in the HTML part, and no
+// Alert group → email, pure: a subject that stays the same for the thread's updates and reminders
+// and says RESOLVED on the resolve, text and HTML parts with the same content, threading headers
+// (In-Reply-To and References to the first mail; Thread-Topic and Thread-Index for Outlook, which
+// groups by those rather than by subject). Every value is HTML-escaped in the HTML part, and no
 // header takes raw label text: control characters (CR, LF…) become spaces and length is capped.
 
 import { humanTime } from '../../units.js';
@@ -13,12 +15,15 @@ import {
   headline,
   labelsInline,
   linkList,
+  pastContext,
   plainText,
   remediationDoc,
   remediationOrigin,
+  resolvedLine,
   since,
   truncate,
 } from '../text.js';
+import { threadIndexReply, threadIndexRoot } from './thread-index.js';
 
 export interface EmailRenderOptions {
   from: string;
@@ -33,6 +38,8 @@ export interface EmailRef extends ChannelRef {
   /** Message-ID of the first mail of the incident: the thread root. */
   message_id: string;
   subject: string;
+  /** The root's Thread-Index (absent in records of mails sent before it was set). */
+  thread_index?: string;
 }
 
 export interface EmailMessage {
@@ -86,7 +93,12 @@ export function renderEmail(
   const root = event.kind !== 'new' && isEmailRef(ref) ? ref : undefined;
   const domain = domainOf(options.from);
   const messageId = `<${group.id.slice(0, 16)}.${now.toString(36)}.${event.kind}@${domain}>`;
-  const subject = root?.subject ?? headerValue(headline(group));
+  // Updates and reminders keep the first subject; the resolve says RESOLVED (the thread is kept by
+  // the headers below, see receiver/README.md).
+  const subject = root && group.status === 'firing' ? root.subject : headerValue(headline(group));
+  const threadIndex = root
+    ? root.thread_index && threadIndexReply(root.thread_index, now, messageId)
+    : threadIndexRoot(now, messageId);
   const message: EmailMessage = {
     from: options.from,
     to: options.to,
@@ -98,6 +110,8 @@ export function renderEmail(
       'X-Alert-Status': group.status,
       'X-Alert-Group': group.id,
       'Auto-Submitted': 'auto-generated',
+      'Thread-Topic': headerValue(group.title),
+      ...(threadIndex ? { 'Thread-Index': threadIndex } : {}),
     },
     text: plainText(event, options),
     html: html(event, options),
@@ -114,21 +128,29 @@ const COLOURS = { firing: '#c0392b', resolved: '#27ae60' } as const;
 function html(event: DeliveryEvent, options: EmailRenderOptions): string {
   const { group, now } = event;
   const e = escapeHtml;
+  const cap = (text: string) => truncate(text, options.maxValue);
   const out: string[] = [];
   out.push(
     '<!DOCTYPE html>',
     '<html><head><meta charset="utf-8"></head>',
     '<body style="font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;font-size:14px;color:#222">',
   );
-  if (event.kind !== 'new')
+  const resolved = group.status === 'resolved';
+  if (event.kind !== 'new' && !resolved)
     out.push(`<p style="font-size:15px"><strong>${e(changeLine(event))}</strong></p>`);
-  out.push(`<h2 style="color:${COLOURS[group.status]};margin:0 0 8px">${e(headline(group))}</h2>`);
-  if (group.summary) out.push(`<p><strong>${e(truncate(group.summary, options.maxValue))}</strong></p>`);
-  if (group.description && group.description !== group.summary)
-    out.push(`<p style="white-space:pre-wrap">${e(truncate(group.description, options.maxValue))}</p>`);
+  out.push(`<h2 style="color:${COLOURS[group.status]};margin:0 0 8px">${e(cap(headline(group)))}</h2>`);
+  if (resolved) {
+    out.push(`<p style="font-size:15px"><strong>${e(resolvedLine(group, now))}</strong></p>`);
+    const was = pastContext(group);
+    if (was) out.push(`<p style="color:#555"><em>${e(cap(was))}</em></p>`);
+  } else {
+    if (group.summary) out.push(`<p><strong>${e(cap(group.summary))}</strong></p>`);
+    if (group.description && group.description !== group.summary)
+      out.push(`<p style="white-space:pre-wrap">${e(cap(group.description))}</p>`);
+  }
   out.push('<table style="border-collapse:collapse">');
   for (const [k, v] of factPairs(group, now))
-    out.push(`<tr><td style="padding:2px 12px 2px 0;color:#666">${e(k)}</td><td>${e(v)}</td></tr>`);
+    out.push(`<tr><td style="padding:2px 12px 2px 0;color:#666">${e(k)}</td><td>${e(cap(v))}</td></tr>`);
   out.push(
     `<tr><td style="padding:2px 12px 2px 0;color:#666">Labels</td><td><code>${e(truncate(labelsInline(group.commonLabels), 2000))}</code></td></tr>`,
   );
@@ -139,7 +161,7 @@ function html(event: DeliveryEvent, options: EmailRenderOptions): string {
   for (const alert of all.slice(0, options.maxAlerts)) {
     const text = alertText(alert);
     out.push(
-      `<li><strong style="color:${COLOURS[alert.status]}">[${alert.status}]</strong> <code>${e(alertName(alert))}</code> — ${e(since(alert, now))}${
+      `<li><strong style="color:${COLOURS[alert.status]}">[${alert.status}]</strong> <code>${e(cap(alertName(alert)))}</code> — ${e(since(alert, now))}${
         text && all.length > 1 ? `<br><span style="color:#555">${e(truncate(text, 500))}</span>` : ''
       }</li>`,
     );
@@ -152,13 +174,15 @@ function html(event: DeliveryEvent, options: EmailRenderOptions): string {
     );
   out.push('</ul>');
 
-  out.push(`<h3>What to do${e(remediationOrigin(group))}</h3>`);
-  out.push(`<div>${toHtml(remediationDoc(group, options.maxValue))}</div>`);
+  if (!resolved) {
+    out.push(`<h3>What to do${e(remediationOrigin(group))}</h3>`);
+    out.push(`<div>${toHtml(remediationDoc(group, options.maxValue))}</div>`);
+  }
   const links = linkList(group);
   if (links.length > 0)
     out.push(`<p>${links.map(([label, url]) => `<a href="${e(url)}">${e(label)}</a>`).join(' · ')}</p>`);
   out.push(
-    `<p style="color:#888;font-size:12px">license-receiver · group ${e(group.identity)} · ${e(humanTime(now))}</p>`,
+    `<p style="color:#888;font-size:12px">license-receiver · group ${e(cap(group.identity))} · ${e(humanTime(now))}</p>`,
     '</body></html>',
   );
   return out.join('\n');

@@ -15,8 +15,10 @@ import {
   changeLine,
   factPairs,
   linkList,
+  pastContext,
   remediationDoc,
   remediationOrigin,
+  resolvedLine,
   statusWord,
   truncate,
 } from '../text.js';
@@ -80,10 +82,17 @@ const STYLE: Record<string, string> = { critical: 'attention', error: 'attention
 function card(event: DeliveryEvent, limits: ContentLimits): AdaptiveCard {
   const { group, now } = event;
   const body: CardElement[] = [titleContainer(group)];
-  if (event.kind !== 'new') body.push(rich([run(changeLine(event), { weight: 'Bolder' })]));
-  if (group.summary) body.push(rich([run(truncate(group.summary, limits.maxValue), { weight: 'Bolder' })]));
-  if (group.description && group.description !== group.summary)
-    body.push(rich([run(truncate(group.description, limits.maxValue))]));
+  const resolved = group.status === 'resolved';
+  if (resolved) {
+    body.push(rich([run(resolvedLine(group, now), { weight: 'Bolder' })]));
+    const was = pastContext(group);
+    if (was) body.push(rich([run(truncate(was, limits.maxValue), { italic: true, isSubtle: true })]));
+  } else {
+    if (event.kind !== 'new') body.push(rich([run(changeLine(event), { weight: 'Bolder' })]));
+    if (group.summary) body.push(rich([run(truncate(group.summary, limits.maxValue), { weight: 'Bolder' })]));
+    if (group.description && group.description !== group.summary)
+      body.push(rich([run(truncate(group.description, limits.maxValue))]));
+  }
   body.push(
     ...factPairs(group, now).map(([k, v], i) =>
       rich([run(`${k}: `, { weight: 'Bolder' }), run(truncate(v, 300, '…'))], i === 0 ? 'Medium' : 'None'),
@@ -91,8 +100,11 @@ function card(event: DeliveryEvent, limits: ContentLimits): AdaptiveCard {
   );
   const count = group.firing.length + group.resolved.length;
   if (count > 1 || group.truncatedAlerts > 0) body.push(...alertElements(group, limits.maxAlerts, now));
-  const title = `${group.status === 'resolved' ? 'What was to be done' : 'What to do'}${remediationOrigin(group)}`;
-  body.push(heading(title), ...toCardElements(remediationDoc(group, limits.maxValue)));
+  if (!resolved)
+    body.push(
+      heading(`What to do${remediationOrigin(group)}`),
+      ...toCardElements(remediationDoc(group, limits.maxValue)),
+    );
   body.push(
     rich(
       [

@@ -32,6 +32,7 @@ export const slackSchema = channelSchema('slack', {
   max_alerts: whole(1, 40).default(10),
   rate_limit: rateLimit().default({ per_second: 1, burst: 3 }),
   timeout: positiveDuration().default(10_000),
+  concurrency: whole(1, 16).default(4),
 });
 
 export type SlackSettings = ReturnType<typeof buildSlackSettings>;
@@ -70,5 +71,7 @@ export function buildSlackSettings(raw: z.output<typeof slackSchema>, { key, sec
     maxAlerts: raw.max_alerts,
     rateLimit: toRateLimit(raw.rate_limit),
     timeoutMs: raw.timeout,
+    /** Groups delivered at once (one group's notifications always one at a time, in order). */
+    concurrency: raw.concurrency,
   };
 }

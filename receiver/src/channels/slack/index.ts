@@ -3,6 +3,12 @@
 // The SDK is configured so that it never retries by itself (retries: 0, rate-limited calls rejected):
 // a hidden retry of chat.postMessage after a timeout could post twice, and its 429 handling would
 // pause every call. Retries belong to the outbox, which honours Retry-After.
+//
+// Unknown outcomes are looked up, not guessed: every post carries message metadata naming its
+// delivery (the outbox row) and part (message or reply). A later attempt of the same delivery — after
+// a timeout, Slack may have posted it — first reads the channel's history (or the thread) since the
+// row was queued, with include_all_metadata, and posts only what is not there. When the look-up
+// itself fails, the attempt fails (retryable): the look-up is retried, never a blind post.
 import {
   LogLevel,
   type Logger as SlackLogger,
@@ -17,6 +23,7 @@ import {
   type Channel,
   ChannelError,
   type ChannelRef,
+  type DeliveryAttempt,
   type DeliveryEvent,
   type RateLimit,
   type WireRequest,
@@ -31,8 +38,20 @@ export const slackChannel = defineChannel({
   schema: slackSchema,
   build: buildSlackSettings,
   create: (settings, logger) => new SlackChannel(settings, logger),
-  summary: (settings) => settings.mode,
+  summary: (settings) =>
+    settings.mode === 'api' ? `api, token scopes: ${slackScopes(settings.channel)}` : 'webhook',
 });
+
+/**
+ * The bot token's scopes: posting, reading back a post whose answer was lost (history of a public or
+ * private channel), and finding a channel given by name (its ID is what history takes).
+ */
+export function slackScopes(channel: string | undefined): string {
+  const byName = !CHANNEL_ID.test((channel ?? '').replace(/^#/, ''));
+  return `chat:write, channels:history (groups:history for a private channel)${
+    byName ? ', channels:read (groups:read) to find the channel by name — or give its ID' : ''
+  }`;
+}
 
 /** Slack errors (`ok: false`) worth another try; every other one is permanent. */
 const RETRYABLE_ERRORS = new Set([
@@ -52,6 +71,17 @@ export interface SlackRef extends ChannelRef {
   ts: string;
 }
 
+/** The metadata event type of the receiver's posts. */
+export const METADATA_EVENT = 'license_monitor_notification';
+/** What a delivery posts: the message itself, or a reply in its thread. */
+type Part = 'message' | 'reply';
+/** Slack's clock and ours may differ: look a little before the row was queued. */
+const LOOKUP_SKEW_S = 300;
+/** Pages of history read at most in one look-up (200 messages each). */
+const LOOKUP_PAGES = 50;
+
+const CHANNEL_ID = /^[CGD][A-Z0-9]{6,}$/;
+
 function isSlackRef(ref: ChannelRef | undefined): ref is SlackRef {
   return typeof ref?.channel === 'string' && typeof ref.ts === 'string';
 }
@@ -60,8 +90,10 @@ export class SlackChannel implements Channel {
   readonly type = 'slack';
   readonly name: string;
   readonly rateLimit: RateLimit;
-  readonly concurrency = 1;
+  readonly concurrency: number;
   private readonly client: WebClient | undefined;
+  /** The channel's ID: from the config, or as Slack answered (history needs the ID, not the name). */
+  private channelId: string | undefined;
   /** Incoming-webhook mode: the shared HTTP client, posting to the secret URL. */
   private readonly hook: HttpClient | undefined;
 
@@ -71,6 +103,9 @@ export class SlackChannel implements Channel {
   ) {
     this.name = config.name;
     this.rateLimit = config.rateLimit;
+    this.concurrency = config.concurrency;
+    const bare = config.channel?.replace(/^#/, '');
+    if (bare !== undefined && CHANNEL_ID.test(bare)) this.channelId = bare;
     if (config.token !== undefined) {
       this.client = new WebClient(config.token, {
         slackApiUrl: config.apiUrl.endsWith('/') ? config.apiUrl : `${config.apiUrl}/`,
@@ -104,9 +139,19 @@ export class SlackChannel implements Channel {
       return [{ action: 'POST incoming webhook', body }];
     }
     const channel = this.config.channel as string;
+    const metadata = (part: Part) =>
+      event.delivery ? { metadata: deliveryMetadata(event.delivery, part, event.group.id) } : {};
     const post = (m: SlackMessage, extra: Record<string, unknown> = {}) => ({
       action: 'chat.postMessage',
-      body: { channel, ...extra, text: m.text, blocks: m.blocks, unfurl_links: false, unfurl_media: false },
+      body: {
+        channel,
+        ...extra,
+        text: m.text,
+        blocks: m.blocks,
+        unfurl_links: false,
+        unfurl_media: false,
+        ...metadata('message'),
+      },
     });
     if (event.kind === 'new' || !isSlackRef(ref)) return [post(message)];
     const reply = renderSlackReply(event, this.config);
@@ -118,6 +163,7 @@ export class SlackChannel implements Channel {
         text: reply.text,
         blocks: reply.blocks,
         unfurl_links: false,
+        ...metadata('reply'),
       },
     };
     if (event.kind === 'reminder') return [threadReply];
@@ -155,23 +201,123 @@ export class SlackChannel implements Channel {
               'Slack message cannot be edited: posting a new one',
             );
             const [fresh] = this.render({ ...event, kind: 'new' });
-            const result = await call(() =>
-              client.chat.postMessage(
-                (fresh as WireRequest).body as Parameters<WebClient['chat']['postMessage']>[0],
-              ),
-            );
-            return { channel: result.channel, ts: result.ts };
+            return await this.post(client, (fresh as WireRequest).body as Record<string, unknown>, event);
           }
           throw err;
         }
         continue;
       }
-      const result = await call(() =>
-        client.chat.postMessage(body as unknown as Parameters<WebClient['chat']['postMessage']>[0]),
-      );
-      if (!current) current = { channel: String(result.channel), ts: String(result.ts) };
+      const posted = await this.post(client, body, event);
+      if (!current) current = posted;
     }
     return current;
+  }
+
+  /**
+   * Posts once per delivery and part: on a later attempt, what an earlier one may have posted (its
+   * answer lost to a timeout) is looked up first and not posted again.
+   */
+  private async post(
+    client: WebClient,
+    body: Record<string, unknown>,
+    event: DeliveryEvent,
+  ): Promise<SlackRef> {
+    const delivery = event.delivery;
+    const part: Part = body.thread_ts === undefined ? 'message' : 'reply';
+    if (delivery && delivery.attempt > 1) {
+      const found = await this.lookUp(client, delivery, part, body.thread_ts as string | undefined);
+      if (found) {
+        this.logger.info(
+          { channel: this.name, group: event.group.identity, delivery: delivery.id, part, ts: found.ts },
+          'an earlier attempt was posted after all: not posting it again',
+        );
+        return found;
+      }
+    }
+    const result = await call(() =>
+      client.chat.postMessage(body as unknown as Parameters<WebClient['chat']['postMessage']>[0]),
+    );
+    const posted = { channel: String(result.channel), ts: String(result.ts) };
+    this.channelId ??= posted.channel;
+    return posted;
+  }
+
+  /**
+   * Finds the message an earlier attempt of `delivery` posted, by its metadata: in the channel's
+   * history, or in the thread for a reply. Failing to look means failing the attempt (retried later).
+   */
+  private async lookUp(
+    client: WebClient,
+    delivery: DeliveryAttempt,
+    part: Part,
+    threadTs: string | undefined,
+  ): Promise<SlackRef | undefined> {
+    const counted = delivery.lookedUp;
+    try {
+      const channel = await this.conversationId(client);
+      const oldest = (delivery.queuedAt / 1000 - LOOKUP_SKEW_S).toFixed(6);
+      let cursor: string | undefined;
+      for (let page = 0; page < LOOKUP_PAGES; page++) {
+        const args = {
+          channel,
+          oldest,
+          include_all_metadata: true,
+          limit: 200,
+          ...(cursor ? { cursor } : {}),
+        };
+        const answer = await call(() =>
+          threadTs === undefined
+            ? client.conversations.history(args)
+            : client.conversations.replies({ ...args, ts: threadTs }),
+        );
+        const messages = (answer as { messages?: { ts?: string; metadata?: unknown }[] }).messages ?? [];
+        const match = messages.find((m) => isDeliveryOf(m.metadata, delivery.id, part));
+        if (match?.ts) {
+          counted?.('found');
+          return { channel, ts: match.ts };
+        }
+        cursor = (answer as { response_metadata?: { next_cursor?: string } }).response_metadata?.next_cursor;
+        if (!cursor) {
+          counted?.('absent');
+          return undefined;
+        }
+      }
+      throw new ChannelError(`more than ${LOOKUP_PAGES * 200} messages since the delivery was queued`, true);
+    } catch (err) {
+      counted?.('failed');
+      const failure = classifySlackError(err);
+      throw new ChannelError(
+        `cannot look up whether an earlier attempt was posted (not posting again until it can): ${failure.message}`,
+        true,
+        failure.retryAfterMs,
+        { cause: err },
+      );
+    }
+  }
+
+  /** The channel's ID for conversations.history: configured, learned from an answer, or looked up by name. */
+  private async conversationId(client: WebClient): Promise<string> {
+    if (this.channelId) return this.channelId;
+    const name = (this.config.channel as string).replace(/^#/, '');
+    let cursor: string | undefined;
+    do {
+      const answer = await call(() =>
+        client.conversations.list({
+          types: 'public_channel,private_channel',
+          exclude_archived: true,
+          limit: 1000,
+          ...(cursor ? { cursor } : {}),
+        }),
+      );
+      const channels = (answer as { channels?: { id?: string; name?: string }[] }).channels ?? [];
+      const id = channels.find((c) => c.name === name)?.id;
+      if (id) {
+        this.channelId = id;
+        return id;
+      }
+      cursor = (answer as { response_metadata?: { next_cursor?: string } }).response_metadata?.next_cursor;
+    } while (cursor);
+    throw new ChannelError(`no channel named ${JSON.stringify(name)} among those the token can list`, true);
   }
 
   private async postWebhook(body: unknown): Promise<void> {
@@ -180,6 +326,17 @@ export class SlackChannel implements Channel {
   }
 
   async close(): Promise<void> {}
+}
+
+function deliveryMetadata(delivery: DeliveryAttempt, part: Part, groupId: string) {
+  return { event_type: METADATA_EVENT, event_payload: { delivery_id: delivery.id, part, group_id: groupId } };
+}
+
+function isDeliveryOf(metadata: unknown, id: string, part: Part): boolean {
+  const m = metadata as { event_type?: unknown; event_payload?: { delivery_id?: unknown; part?: unknown } };
+  return (
+    m?.event_type === METADATA_EVENT && m.event_payload?.delivery_id === id && m.event_payload.part === part
+  );
 }
 
 function withChangeLine(event: DeliveryEvent, message: SlackMessage): SlackMessage {
@@ -238,7 +395,9 @@ export function classifySlackError(err: unknown): ChannelError {
   });
 }
 
-function detail(data: { response_metadata?: { messages?: string[] } }): string {
+function detail(data: { response_metadata?: { messages?: string[] }; needed?: string }): string {
+  // missing_scope names the scope the token lacks.
+  if (typeof data.needed === 'string') return ` (the token needs the scope ${data.needed})`;
   const messages = data.response_metadata?.messages;
   return messages && messages.length > 0 ? ` (${messages.join('; ').slice(0, 500)})` : '';
 }

@@ -10,11 +10,14 @@ import {
   alertName,
   alertText,
   changeLine,
+  currentLines,
   factPairs,
   headline,
   linkList,
+  pastContext,
   remediationDoc,
   remediationOrigin,
+  resolvedLine,
   statusWord,
   truncate,
 } from '../text.js';
@@ -145,17 +148,26 @@ export function renderSlackMessage(event: DeliveryEvent, options: SlackRenderOpt
   const { group, now } = event;
   const blocks: Block[] = [header(group)];
 
+  const resolved = group.status === 'resolved';
   const intro: string[] = [];
-  const mention = group.status === 'firing' ? options.mentions[group.severity ?? ''] : undefined;
+  const mention = resolved ? undefined : options.mentions[group.severity ?? ''];
   if (mention) intro.push(mention); // from config, deliberately not escaped
-  if (group.summary) intro.push(`*${escapeMrkdwn(group.summary)}*`);
-  if (group.description && group.description !== group.summary) intro.push(escapeMrkdwn(group.description));
+  if (resolved) {
+    intro.push(`*${escapeMrkdwn(resolvedLine(group, now))}*`);
+    const was = pastContext(group);
+    if (was) intro.push(`_${escapeMrkdwn(was)}_`);
+  } else {
+    if (group.summary) intro.push(`*${escapeMrkdwn(group.summary)}*`);
+    if (group.description && group.description !== group.summary) intro.push(escapeMrkdwn(group.description));
+  }
   if (intro.length === 0) intro.push(`*${escapeMrkdwn(group.title)}*`);
   const fields = factPairs(group, now)
     .slice(0, SLACK_LIMITS.fields)
-    .map(([k, v, at]) =>
+    .map(([k, v, at, rest]) =>
       mrkdwn(
-        at !== undefined ? `*${k}*\n${slackDate(at)}` : truncate(`*${k}*\n${escapeMrkdwn(v)}`, 300, '…'),
+        at !== undefined
+          ? `*${k}*\n${slackDate(at)}${escapeMrkdwn(rest ?? '')}`
+          : truncate(`*${k}*\n${escapeMrkdwn(v)}`, 300, '…'),
       ),
     );
   blocks.push({ type: 'section', text: mrkdwn(truncate(intro.join('\n'), 2000)), fields });
@@ -163,20 +175,21 @@ export function renderSlackMessage(event: DeliveryEvent, options: SlackRenderOpt
   const count = group.firing.length + group.resolved.length;
   if (count > 1 || group.truncatedAlerts > 0) blocks.push(...alertSections(group, options.maxAlerts, 2800));
 
-  blocks.push({ type: 'divider' });
-  const origin = escapeMrkdwn(remediationOrigin(group));
-  const remediationTitle = `*${group.status === 'resolved' ? 'What was to be done' : 'What to do'}*${origin}\n`;
-  blocks.push({
-    type: 'section',
-    text: mrkdwn(
-      remediationTitle +
-        truncate(
-          toMrkdwn(remediationDoc(group)),
-          SLACK_LIMITS.sectionText - remediationTitle.length,
-          group.links.runbook ? '… (truncated: the whole text is in the runbook)' : '… (truncated)',
-        ),
-    ),
-  });
+  if (!resolved) {
+    blocks.push({ type: 'divider' });
+    const remediationTitle = `*What to do*${escapeMrkdwn(remediationOrigin(group))}\n`;
+    blocks.push({
+      type: 'section',
+      text: mrkdwn(
+        remediationTitle +
+          truncate(
+            toMrkdwn(remediationDoc(group)),
+            SLACK_LIMITS.sectionText - remediationTitle.length,
+            group.links.runbook ? '… (truncated: the whole text is in the runbook)' : '… (truncated)',
+          ),
+      ),
+    });
+  }
 
   const buttons = linkList(group)
     .filter(([, url]) => url.length <= SLACK_LIMITS.url)
@@ -200,18 +213,20 @@ export function renderSlackMessage(event: DeliveryEvent, options: SlackRenderOpt
     ],
   });
 
-  return { text: fallbackText(group), blocks: withinLimits(blocks) };
+  return { text: fallbackText(group, now), blocks: withinLimits(blocks) };
 }
 
 /** The notification text (shown in push notifications and where blocks cannot be). */
-export function fallbackText(group: GroupView): string {
-  const summary = group.summary ? `: ${group.summary}` : '';
-  return truncate(escapeMrkdwn(`${headline(group)}${summary}`), SLACK_LIMITS.fallbackText, '…');
+export function fallbackText(group: GroupView, now: number): string {
+  const after =
+    group.status === 'resolved' ? ` ${resolvedLine(group, now)}` : group.summary ? `: ${group.summary}` : '';
+  return truncate(escapeMrkdwn(`${headline(group)}${after}`), SLACK_LIMITS.fallbackText, '…');
 }
 
 /** A thread reply: what changed (alerts joined or resolved), the resolve, or a reminder. */
 export function renderSlackReply(event: DeliveryEvent, options: SlackRenderOptions): SlackMessage {
   const lines = [escapeMrkdwn(changeLine(event))];
+  if (event.kind === 'resolve') lines.push(...currentLines(event.group).map(escapeMrkdwn));
   if (event.kind === 'update') {
     const list = (title: string, alerts: AlertView[]) => {
       if (alerts.length === 0) return;

@@ -2,18 +2,20 @@
 // values, what to do, links) and the comments of the lifecycle (change, reminder, resolve, reopen).
 // Built once as a document; each system renders it in its own markup. Pure.
 import type { AlertView, GroupView } from '../../notification.js';
-import { humanDuration, humanTime } from '../../units.js';
+import { humanTime } from '../../units.js';
 import type { DeliveryEvent } from '../channel.js';
 import { type Block, bullets, heading, type Inline, link, para, t } from '../doc.js';
 import {
   alertName,
   alertText,
   changeLine,
+  currentLines,
   factPairs,
   labelsInline,
   linkList,
   remediationDoc,
   remediationOrigin,
+  resolvedLine,
   since,
   truncate,
 } from '../text.js';
@@ -49,9 +51,9 @@ export function ticketDescription(
     blocks.push(para(t(truncate(group.description, limits.maxValue))));
   if (earlier) blocks.push(para(t('This alert fired before: '), link(earlier.key, earlier.url), t('.')));
   // A ticket is read for days: times are absolute ("4h ago" would soon be wrong).
-  const facts = factPairs(group, now).map(([k, v, at]): [string, string] => [
+  const facts = factPairs(group, now).map(([k, v, at, rest]): [string, string] => [
     k,
-    at === undefined ? v : humanTime(at),
+    at === undefined ? v : `${humanTime(at)}${rest ?? ''}`,
   ]);
   blocks.push(bullets(facts.map(([k, v]) => [t(`${k}: `, 'strong'), t(v)])));
   blocks.push(...whatToDo(group, limits));
@@ -82,19 +84,15 @@ export function ticketComment(
 ): Block[] {
   const { group, now } = event;
   switch (kind) {
-    case 'resolve': {
-      const at = group.resolvedAt ?? now;
+    case 'resolve':
+      // Resolved means resolved: when, after how long, the values now when known; the alerts' texts
+      // only as what they were; nothing to do.
       return [
-        para(
-          t(
-            `Resolved at ${humanTime(at)} after firing for ${humanDuration(at - group.startedAt)}.`,
-            'strong',
-          ),
-        ),
+        para(t(resolvedLine(group, now), 'strong')),
         para(t('The alert stopped firing; license-monitor resolved this ticket.')),
+        ...currentLines(group).map((line) => para(t(line))),
         alertList(group.resolved, now, limits, 0),
       ];
-    }
     case 'reopen':
     case 'adopt':
     case 'new':

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import type { LicenceFacts } from '../../notification.js';
 import type { RemediationSource } from '../../remediation.js';
 import type { DeliveryEvent, EventKind } from '../channel.js';
-import { plainText } from '../text.js';
+import { linkList, plainText } from '../text.js';
 
 export const WEBHOOK_BODY_VERSION = '1';
 
@@ -51,7 +51,9 @@ export interface WebhookBody {
   /** Alerts of the group not listed in `alerts` (max_alerts). */
   alertsLeftOut: number;
   changes: { newlyFiring: string[]; newlyResolved: string[] };
-  remediation: { text: string; source: RemediationSource; runbookFile?: string };
+  /** What to do; absent when the group is resolved (nothing is left to do). */
+  remediation?: { text: string; source: RemediationSource; runbookFile?: string };
+  /** Runbook, graph and silence; only the graph when the group is resolved. */
   links: { runbook?: string; graph?: string; silence?: string };
   /** The whole notification as plain text, for peers that only show a message. */
   text: string;
@@ -122,16 +124,18 @@ export function renderWebhookBody(event: DeliveryEvent, options: WebhookRenderOp
       newlyFiring: event.newlyFiring.map((a) => a.fingerprint),
       newlyResolved: event.newlyResolved.map((a) => a.fingerprint),
     },
-    remediation: {
-      text: group.remediation.text,
-      source: group.remediation.source,
-      ...(group.remediation.runbookFile !== undefined ? { runbookFile: group.remediation.runbookFile } : {}),
-    },
-    links: {
-      ...(group.links.runbook !== undefined ? { runbook: group.links.runbook } : {}),
-      ...(group.links.graph !== undefined ? { graph: group.links.graph } : {}),
-      ...(group.links.silence !== undefined ? { silence: group.links.silence } : {}),
-    },
+    ...(group.status === 'firing'
+      ? {
+          remediation: {
+            text: group.remediation.text,
+            source: group.remediation.source,
+            ...(group.remediation.runbookFile !== undefined
+              ? { runbookFile: group.remediation.runbookFile }
+              : {}),
+          },
+        }
+      : {}),
+    links: Object.fromEntries(linkList(group).map(([label, url]) => [label.toLowerCase(), url])),
     text: plainText(event, { maxAlerts: options.maxAlerts, maxValue: TEXT_MAX_VALUE }),
   };
   return body;
