@@ -6,7 +6,7 @@ export default defineConfig({
   resolve: { alias: { '@license-monitor/common': resolve('packages/common/src/index.ts') } },
   test: {
     include: [
-      '{agent,rules,receiver}/test/**/*.test.ts',
+      '{agent,rules,receiver,report}/test/**/*.test.ts',
       'packages/*/test/**/*.test.ts',
       'test/**/*.test.ts',
     ],

@@ -355,6 +355,7 @@ ${bold('Everything runs on 127.0.0.1. Open:')}
   Receiver status      ${url.receiver}/readyz   ${dim(`metrics: ${url.receiver}/metrics`)}
   Mail inbox           ${mailCatcher.url}
   Agent metrics        ${url.agent}/metrics
+  Usage report         ${reportCommand(url.prometheus)}   ${dim('(Markdown; today so far, in whole 5-minute windows)')}
 Logs are in ${relative(process.cwd(), LOGS)}/. Ctrl-C stops everything.
 
 Waiting for the alerts: CalicoLicenseExpiringSoon (10 days left) and CalicoLicenseNodesNearCapacity
@@ -387,6 +388,13 @@ ${bold('Try it:')} renew the licence and watch the resolve arrive here and in th
 or change the node count:  echo 120 > ${relative(process.cwd(), nodeCountFile)}`);
     }, 1500);
   }
+}
+
+/** The license-report command for today (UTC) on the demo's Prometheus. */
+function reportCommand(prometheusUrl) {
+  const today = new Date().toISOString().slice(0, 10);
+  const tomorrow = new Date(Date.parse(today) + DAY).toISOString().slice(0, 10);
+  return `npx license-report --prometheus-url ${prometheusUrl} --from ${today} --to ${tomorrow}`;
 }
 
 main().catch((err) => fail(err.message));

@@ -1,9 +1,11 @@
 // `npm run demo` as the README tells a new user to run it: it starts everything, shows the first
 // notification and a mail in the inbox within about 30 s, and however it is stopped — Ctrl-C in its
 // terminal, `kill -INT` or `kill -TERM` of the npm process — nothing it started keeps running.
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ROOT } from '../../scripts/lib/pipeline.mjs';
 import { waitFor } from '../helpers/metrics.js';
@@ -72,6 +74,10 @@ describe('npm run demo', () => {
     expect(urls).toHaveLength(4);
     for (const url of urls) expect((await fetch(url)).status, url).toBe(200);
     expect(output).toContain('What to do');
+    // The usage report command it prints runs against the demo's Prometheus.
+    const report = /Usage report +npx license-report (.+?) {3}/.exec(output)?.[1]?.split(' ') ?? [];
+    const { stdout } = await promisify(execFile)(join(ROOT, 'report/bin/license-report.js'), report);
+    expect(stdout).toContain('# Calico Enterprise licence usage');
 
     // Ctrl-C: the terminal sends SIGINT to the whole foreground process group.
     process.kill(-(running.child.pid as number), 'SIGINT');
