@@ -16,6 +16,7 @@
 //   the limit allows.
 // - Intake: the idempotency state is a row per (channel, group) locked while the notification is
 //   written, so that two receivers given the same notification at once store one row per destination.
+//   A group new to every destination is written in one statement, committed alone (one round trip).
 // - Outcome writes (reschedule, deadLetter, release) change a row only while this receiver holds it;
 //   complete deletes a delivered row wherever it is (and writes the group's record only if the row
 //   was still there), so a late completion never rolls a group's record back.
@@ -503,66 +504,62 @@ export class PostgresStore implements OutboxStore {
     const s = this.s;
     // Locked in one order (sorted) whatever the routes' order, so that two intakes cannot deadlock.
     const channels = [...new Set(request.destinations)].sort();
-    const decided = await this.tx(async (client) => {
-      const outcomes = new Map<string, IntakeOutcome>();
-      const decide = (previous: { content_key: string; accepted_at: number } | undefined) =>
-        decideIntake(
-          previous && { contentKey: previous.content_key, acceptedAt: previous.accepted_at },
-          request.contentKey,
-          request.receivedAt,
-          request.dedupeWindowMs,
-        );
-      // New to every destination (the usual case): its intake rows, the notification and the outbox
-      // rows in one statement. Destinations that know the group already are decided below.
-      const fresh = await client.query<{ channel: string }>(
-        `WITH seen AS (
-           INSERT INTO ${s}.intake (channel, group_id, content_key, accepted_at)
-           SELECT unnest($1::text[]), $2, $3, $4 ORDER BY 1
-           ON CONFLICT (channel, group_id) DO NOTHING RETURNING channel
-         ), n AS (
-           INSERT INTO ${s}.notifications (received_at, receiver, group_id, payload)
-           SELECT $4, $5, $2, $6 WHERE EXISTS (SELECT 1 FROM seen) RETURNING id
-         ), queued AS (
-           INSERT INTO ${s}.outbox (notification_id, channel, group_id, reminder, created_at, next_attempt_at)
-           SELECT n.id, seen.channel, $2, false, $4, $4 FROM n, seen RETURNING channel
-         )
-         SELECT channel FROM queued`,
-        [
-          channels,
-          request.groupId,
-          request.contentKey,
-          request.receivedAt,
-          request.receiver,
-          request.payload,
-        ],
-      );
-      for (const row of fresh.rows) outcomes.set(row.channel, 'queued');
-      let waiting = channels.filter((c) => !outcomes.has(c));
-      const known = new Set(waiting);
-      // A group seen for the first time by two receivers at once: one inserts its intake row, the other
-      // finds it on its next look (after the first committed) and decides against it.
-      while (waiting.length > 0) {
-        const existing = await client.query<{ channel: string; content_key: string; accepted_at: number }>(
-          `SELECT channel, content_key, accepted_at FROM ${s}.intake
+    // New to every destination (the usual case): its intake rows, the notification and the outbox rows
+    // in one statement, committed alone (one round trip). Destinations that know the group already are
+    // decided in the transaction below; should it fail, the webhook is answered 503 and Alertmanager's
+    // retry finds the first ones done (a duplicate) and decides the others again.
+    const fresh = await this.query<{ channel: string }>(
+      `WITH seen AS (
+         INSERT INTO ${s}.intake (channel, group_id, content_key, accepted_at)
+         SELECT unnest($1::text[]), $2, $3, $4 ORDER BY 1
+         ON CONFLICT (channel, group_id) DO NOTHING RETURNING channel
+       ), n AS (
+         INSERT INTO ${s}.notifications (received_at, receiver, group_id, payload)
+         SELECT $4, $5, $2, $6 WHERE EXISTS (SELECT 1 FROM seen) RETURNING id
+       ), queued AS (
+         INSERT INTO ${s}.outbox (notification_id, channel, group_id, reminder, created_at, next_attempt_at)
+         SELECT n.id, seen.channel, $2, false, $4, $4 FROM n, seen RETURNING channel
+       )
+       SELECT channel FROM queued`,
+      [channels, request.groupId, request.contentKey, request.receivedAt, request.receiver, request.payload],
+    );
+    const outcomes = new Map<string, IntakeOutcome>();
+    for (const row of fresh.rows) outcomes.set(row.channel, 'queued');
+    const known = channels.filter((c) => !outcomes.has(c));
+    if (known.length > 0)
+      await this.tx(async (client) => {
+        const decide = (previous: { content_key: string; accepted_at: number } | undefined) =>
+          decideIntake(
+            previous && { contentKey: previous.content_key, acceptedAt: previous.accepted_at },
+            request.contentKey,
+            request.receivedAt,
+            request.dedupeWindowMs,
+          );
+        let waiting = known;
+        // A group seen for the first time by two receivers at once: one inserts its intake row, the other
+        // finds it on its next look (after the first committed) and decides against it.
+        while (waiting.length > 0) {
+          const existing = await client.query<{ channel: string; content_key: string; accepted_at: number }>(
+            `SELECT channel, content_key, accepted_at FROM ${s}.intake
            WHERE group_id = $1 AND channel = ANY($2) ORDER BY channel FOR UPDATE`,
-          [request.groupId, waiting],
-        );
-        for (const row of existing.rows) outcomes.set(row.channel, decide(row));
-        const missing = waiting.filter((c) => !outcomes.has(c));
-        if (missing.length === 0) break;
-        const inserted = await client.query<{ channel: string }>(
-          `INSERT INTO ${s}.intake (channel, group_id, content_key, accepted_at)
+            [request.groupId, waiting],
+          );
+          for (const row of existing.rows) outcomes.set(row.channel, decide(row));
+          const missing = waiting.filter((c) => !outcomes.has(c));
+          if (missing.length === 0) break;
+          const inserted = await client.query<{ channel: string }>(
+            `INSERT INTO ${s}.intake (channel, group_id, content_key, accepted_at)
            SELECT unnest($1::text[]), $2, $3, $4 ORDER BY 1
            ON CONFLICT (channel, group_id) DO NOTHING RETURNING channel`,
-          [missing, request.groupId, request.contentKey, request.receivedAt],
-        );
-        for (const row of inserted.rows) outcomes.set(row.channel, decide(undefined));
-        waiting = missing.filter((c) => !outcomes.has(c));
-      }
-      const rows = channels.filter((c) => known.has(c) && outcomes.get(c) !== 'duplicate');
-      if (rows.length > 0)
-        await client.query(
-          `WITH seen AS (
+            [missing, request.groupId, request.contentKey, request.receivedAt],
+          );
+          for (const row of inserted.rows) outcomes.set(row.channel, decide(undefined));
+          waiting = missing.filter((c) => !outcomes.has(c));
+        }
+        const rows = known.filter((c) => outcomes.get(c) !== 'duplicate');
+        if (rows.length > 0)
+          await client.query(
+            `WITH seen AS (
              UPDATE ${s}.intake SET content_key = $3, accepted_at = $4
              WHERE group_id = $2 AND channel = ANY($1)
            ), n AS (
@@ -571,22 +568,21 @@ export class PostgresStore implements OutboxStore {
            )
            INSERT INTO ${s}.outbox (notification_id, channel, group_id, reminder, created_at, next_attempt_at)
            SELECT n.id, c.channel, $2, c.reminder, $4, $4 FROM n, unnest($1::text[], $7::boolean[]) AS c(channel, reminder)`,
-          [
-            rows,
-            request.groupId,
-            request.contentKey,
-            request.receivedAt,
-            request.receiver,
-            request.payload,
-            rows.map((c) => outcomes.get(c) === 'reminder'),
-          ],
-        );
-      return outcomes;
-    });
+            [
+              rows,
+              request.groupId,
+              request.contentKey,
+              request.receivedAt,
+              request.receiver,
+              request.payload,
+              rows.map((c) => outcomes.get(c) === 'reminder'),
+            ],
+          );
+      });
     return {
       outcomes: request.destinations.map((channel) => ({
         channel,
-        outcome: decided.get(channel) as IntakeOutcome,
+        outcome: outcomes.get(channel) as IntakeOutcome,
       })),
     };
   }
