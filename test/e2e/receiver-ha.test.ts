@@ -1,10 +1,11 @@
-// Scenario: the receiver without a single point of failure. Two clustered Alertmanagers each notify
-// two receivers (as two replicas behind one Service would be reached) that share one PostgreSQL;
+// Scenario: the receiver without a single point of failure. Two clustered Alertmanagers notify two
+// receivers behind one "Service" (a round-robin proxy that skips a replica that is gone) that share one PostgreSQL;
 // they deliver to the fake Slack and a real SMTP server. In a first storm one receiver is killed
 // (SIGKILL) while deliveries are under way, and started again; in a second storm PostgreSQL restarts.
 // Every group's firing and resolve reach each destination once, in order (≤ 1 resend of a delivery in
 // flight at the kill: counted and printed), and the Slack rate limit holds for both receivers together.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as yaml from 'js-yaml';
@@ -19,6 +20,60 @@ import { createTestPki, type TestPki } from '../helpers/tls.js';
 import { type Running, selectedPair, startAlertmanager, toolsFor } from '../helpers/tools.js';
 
 const RECEIVER_MAIN = new URL('../../receiver/dist/main.js', import.meta.url).pathname;
+
+/**
+ * A Kubernetes Service in front of the replicas, as far as Alertmanager can tell: each request goes to
+ * the next replica in turn, and to the other one when that one refuses the connection or drops it
+ * before answering (a killed pod); 502 when neither answers. Listens on 127.0.0.1.
+ */
+async function startService(backends: () => string[]): Promise<{ url: string; close: () => Promise<void> }> {
+  let next = 0;
+  const forward = (target: string, req: http.IncomingMessage, body: Buffer) =>
+    new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
+      const out = http.request(`${target}${req.url}`, { method: req.method, headers: req.headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 502, headers: res.headers, body: Buffer.concat(chunks) }),
+        );
+        res.on('error', reject);
+      });
+      out.on('error', reject);
+      out.end(body);
+    });
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', async () => {
+      const targets = backends();
+      const first = next++ % targets.length;
+      for (let i = 0; i < targets.length; i++) {
+        try {
+          const answer = await forward(
+            targets[(first + i) % targets.length] as string,
+            req,
+            Buffer.concat(chunks),
+          );
+          res.writeHead(answer.status, answer.headers).end(answer.body);
+          return;
+        } catch {
+          // that replica is gone: the next one
+        }
+      }
+      res.writeHead(502).end('no replica answered\n');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
 const RATE = { per_second: 10, burst: 10 };
 const GROUPS = 30;
 const skip = postgresSkipReason();
@@ -29,6 +84,7 @@ describe.skipIf(skip !== undefined)(
     let dir: string;
     let pki: TestPki;
     let postgres: TestPostgres;
+    let service: Awaited<ReturnType<typeof startService>> | undefined;
     let slack: FakeSlack;
     let smtp: TestSmtpServer;
     const alertmanagers: Running[] = [];
@@ -97,6 +153,7 @@ describe.skipIf(skip !== undefined)(
       ]);
       for (const _ of [0, 1]) receiverPorts.push(await freePort());
       await Promise.all([startReceiver(0), startReceiver(1)]);
+      service = await startService(() => [0, 1].map(receiverUrl));
 
       const amConfig = join(dir, 'alertmanager.yml');
       writeFileSync(
@@ -112,8 +169,8 @@ describe.skipIf(skip !== undefined)(
           receivers: [
             {
               name: 'license-receiver',
-              // Each replica, as a Service would reach one of them; both get every notification.
-              webhook_configs: [0, 1].map((i) => ({ url: `${receiverUrl(i)}/webhook`, max_alerts: 0 })),
+              // The replicas behind one Service.
+              webhook_configs: [{ url: `${service?.url}/webhook`, max_alerts: 0 }],
             },
           ],
         }),
@@ -144,6 +201,7 @@ describe.skipIf(skip !== undefined)(
     afterAll(async () => {
       await Promise.allSettled(alertmanagers.map((a) => a.stop()));
       await Promise.allSettled(receiverRuns.map((p) => p.stop('SIGKILL')));
+      await service?.close();
       await Promise.allSettled([slack?.close(), smtp?.close(), postgres?.stop()]);
       pki?.cleanup();
       rmSync(dir, { recursive: true, force: true });
