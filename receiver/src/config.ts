@@ -11,8 +11,12 @@ import { CHANNEL_TYPES, CHANNELS, type ChannelSettings, descriptorOf } from './c
 import { IDENTITY_PLACEHOLDER } from './outbox/idempotency.js';
 import { MatcherError, parseMatcher, type Route } from './routing.js';
 import {
+  authSchema,
+  basicAuthSchema,
   type BuildContext,
   bool,
+  buildAuth,
+  buildBasic,
   ConfigError,
   duration,
   envName,
@@ -60,12 +64,6 @@ const routeSchema = z.strictObject({
   continue: bool().default(false),
 });
 
-const basicAuthSchema = z.strictObject({
-  username: text('a user name'),
-  password_file: path().optional(),
-  password_env: envName().optional(),
-});
-
 const configSchema = z.strictObject(
   {
     listen: leaf(z.string().regex(/^(\[[^\]]+\]|[^:]*):\d+$/), 'HOST:PORT, such as 127.0.0.1:9095').default(
@@ -74,13 +72,7 @@ const configSchema = z.strictObject(
     tls: z
       .strictObject({ cert_file: path(), key_file: path(), client_ca_file: path().optional() })
       .optional(),
-    auth: z
-      .strictObject({
-        bearer_token_file: path().optional(),
-        bearer_token_env: envName().optional(),
-        basic_auth: basicAuthSchema.optional(),
-      })
-      .optional(),
+    auth: authSchema.optional(),
     ui: z.strictObject({ basic_auth: basicAuthSchema }).optional(),
     limits: z
       .strictObject({
@@ -334,46 +326,4 @@ function build(raw: RawConfig, file: string, options: LoadOptions) {
     defaultChannels: raw.default_channels,
     logLevel: raw.log_level,
   };
-}
-
-/**
- * The webhook's credentials: a bearer token, or basic auth (user and password). Without secrets read,
- * the token is '' and the password absent, so nothing authenticates.
- */
-function buildAuth(
-  raw: NonNullable<RawConfig['auth']>,
-  secrets: Secrets,
-): { bearerToken?: string; basic?: { username: string; password?: string | undefined } } {
-  const bearer = raw.bearer_token_file !== undefined || raw.bearer_token_env !== undefined;
-  if (bearer === (raw.basic_auth !== undefined))
-    fail('auth', raw, 'exactly one of bearer_token_file / bearer_token_env, or basic_auth');
-  if (bearer) {
-    const token = secretOf(
-      secrets,
-      'auth.bearer_token',
-      { env: raw.bearer_token_env, file: raw.bearer_token_file },
-      true,
-    );
-    return { bearerToken: token ?? '' };
-  }
-  return {
-    basic: buildBasic(raw.basic_auth as z.output<typeof basicAuthSchema>, secrets, 'auth.basic_auth'),
-  };
-}
-
-/** A user name and its password (from a file or an environment variable); no password without secrets. */
-function buildBasic(
-  basic: z.output<typeof basicAuthSchema>,
-  secrets: Secrets,
-  key: string,
-): { username: string; password?: string | undefined } {
-  if ((basic.password_file === undefined) === (basic.password_env === undefined))
-    fail(key, basic, 'exactly one of password_file and password_env');
-  const password = secretOf(
-    secrets,
-    `${key}.password`,
-    { env: basic.password_env, file: basic.password_file },
-    true,
-  );
-  return { username: basic.username, password };
 }

@@ -11,7 +11,14 @@
 // written (a retry, a dead letter) are kept and written again the same way; their rows stay in flight
 // meanwhile and go back to pending once the store takes writes again, without a restart.
 import type { Logger } from 'pino';
-import { type Channel, ChannelError, type LookupResult, PartlyDelivered } from '../channels/channel.js';
+import {
+  type Channel,
+  ChannelError,
+  type DeliveryAttempt,
+  type HandledRequest,
+  type LookupResult,
+  PartlyDelivered,
+} from '../channels/channel.js';
 import type { ReceiverMetrics } from '../metrics.js';
 import type { GroupView } from '../notification.js';
 import { type BackoffPolicy, retryDelay } from './backoff.js';
@@ -191,6 +198,7 @@ export class DeliveryLoop {
 
   private async deliver(channel: Channel, row: OutboxRow): Promise<void> {
     if (row.part) return this.deliverPart(channel, row, row.part);
+    if (channel.handle) return this.deliverRequest(channel, row, channel.handle.bind(channel));
     const { store, metrics, logger } = this.options;
     const started = this.now();
     let view: GroupView;
@@ -239,15 +247,7 @@ export class DeliveryLoop {
       });
       return;
     }
-    const event = {
-      ...plan.event,
-      delivery: {
-        id: deliveryId(row),
-        attempt: row.attempts + 1,
-        queuedAt: row.createdAt,
-        lookedUp: (result: LookupResult) => metrics.lookups.inc({ channel: channel.name, result }),
-      },
-    };
+    const event = { ...plan.event, delivery: this.attemptOf(channel, row) };
     let ref: Awaited<ReturnType<Channel['send']>>;
     let followUps: FollowUp[] = [];
     try {
@@ -284,6 +284,74 @@ export class DeliveryLoop {
       operation: 'complete',
       delivered: true,
       write: () => store.complete(row, next, followUps, { at: done, ...about, kind: event.kind }),
+    });
+  }
+
+  /** What a channel may know of a row's delivery (the same for every attempt but `attempt`). */
+  private attemptOf(channel: Channel, row: OutboxRow): DeliveryAttempt {
+    const { metrics, maxAgeMs } = this.options;
+    return {
+      id: deliveryId(row),
+      attempt: row.attempts + 1,
+      queuedAt: row.createdAt,
+      deadline: (row.retriedAt ?? row.createdAt) + maxAgeMs,
+      lookedUp: (result: LookupResult) => metrics.lookups.inc({ channel: channel.name, result }),
+    };
+  }
+
+  /**
+   * A row of an internal channel (a Slack click): its request is handed to the channel with what the
+   * channel kept for the group; what it returns is kept in the group's record.
+   */
+  private async deliverRequest(
+    channel: Channel,
+    row: OutboxRow,
+    handle: NonNullable<Channel['handle']>,
+  ): Promise<void> {
+    const { store, logger } = this.options;
+    const log = logger.child({ channel: channel.name, group_id: row.groupId, row: row.id });
+    let record: DeliveryRecord | undefined;
+    try {
+      record = await store.record(channel.name, row.groupId);
+    } catch (err) {
+      const reason = `cannot read the record: ${(err as Error).message}`;
+      log.warn({ err: reason }, 'nothing done; the row goes back to pending');
+      await this.settle(channel, row, {
+        operation: 'release',
+        delivered: false,
+        write: () => store.release(row, this.now() + this.options.pollIntervalMs, reason),
+      });
+      return;
+    }
+    let handled: HandledRequest;
+    try {
+      handled = await handle({ payload: row.payload, state: record?.ref, delivery: this.attemptOf(channel, row) });
+    } catch (err) {
+      await this.failed(channel, row, err, log, { title: `request ${row.id}` });
+      return;
+    }
+    const done = this.now();
+    const next: DeliveryRecord | undefined = handled.state && {
+      state: 'open',
+      ref: handled.state,
+      firing: [],
+      openedAt: record?.openedAt ?? done,
+      updatedAt: done,
+    };
+    if (handled.skipped) log.info({ reason: handled.skipped, title: handled.title }, 'nothing to do');
+    else {
+      this.options.metrics.sent.inc({ channel: channel.name, kind: 'request' });
+      log.info({ title: handled.title, attempts: row.attempts + 1 }, 'request handled');
+    }
+    await this.settle(channel, row, {
+      operation: 'complete',
+      delivered: handled.skipped === undefined,
+      write: () =>
+        store.complete(row, next, [], {
+          at: done,
+          title: handled.title,
+          ...(handled.skipped !== undefined ? { skipped: true } : {}),
+        }),
     });
   }
 

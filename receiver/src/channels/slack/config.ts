@@ -1,5 +1,6 @@
 // The `type: slack` channel's config: a bot token and a channel (Web API), or an incoming-webhook URL.
 import { z } from 'zod';
+import type { SlackControls } from './controls.js';
 import {
   type BuildContext,
   channelSchema,
@@ -73,5 +74,7 @@ export function buildSlackSettings(raw: z.output<typeof slackSchema>, { key, sec
     timeoutMs: raw.timeout,
     /** Groups delivered at once (one group's notifications always one at a time, in order). */
     concurrency: raw.concurrency,
+    /** Acknowledge and Snooze on its messages: set from the top-level slack_interactivity (bot token only). */
+    controls: undefined as SlackControls | undefined,
   };
 }
