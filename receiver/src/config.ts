@@ -8,25 +8,24 @@ import * as yaml from 'js-yaml';
 import { z } from 'zod';
 import { formatPath } from './alertmanager.js';
 import { CHANNEL_TYPES, CHANNELS, type ChannelSettings, descriptorOf } from './channels/index.js';
+import { buildInteractivity, interactivitySchema, withSlackControls } from './interactions/config.js';
 import { IDENTITY_PLACEHOLDER } from './outbox/idempotency.js';
 import { MatcherError, parseMatcher, type Route } from './routing.js';
 import {
   authSchema,
-  basicAuthSchema,
   type BuildContext,
+  basicAuthSchema,
   bool,
   buildAuth,
   buildBasic,
   ConfigError,
   duration,
-  envName,
   fail,
   leaf,
   list,
   path,
   positiveDuration,
   type Secrets,
-  secretOf,
   show,
   text,
 } from './schema.js';
@@ -74,6 +73,7 @@ const configSchema = z.strictObject(
       .optional(),
     auth: authSchema.optional(),
     ui: z.strictObject({ basic_auth: basicAuthSchema }).optional(),
+    slack_interactivity: interactivitySchema.optional(),
     limits: z
       .strictObject({
         max_body_size: leaf(
@@ -287,6 +287,8 @@ function build(raw: RawConfig, file: string, options: LoadOptions) {
       'routes / default_channels: missing: expected at least one route or a default channel, or no alert goes anywhere',
     );
 
+  const slackInteractivity = raw.slack_interactivity && buildInteractivity(raw.slack_interactivity, secrets);
+
   return {
     file: resolve(file),
     listen: { host: hostPart.replace(/^\[|\]$/g, '') || '0.0.0.0', port },
@@ -321,7 +323,9 @@ function build(raw: RawConfig, file: string, options: LoadOptions) {
       shutdownTimeoutMs: raw.delivery.shutdown_timeout,
       retentionMs: raw.delivery.retention,
     },
-    channels,
+    channels: withSlackControls(channels, slackInteractivity),
+    /** Acknowledge and Snooze from Slack (receiver/src/interactions/); off without it. */
+    slackInteractivity,
     routes,
     defaultChannels: raw.default_channels,
     logLevel: raw.log_level,

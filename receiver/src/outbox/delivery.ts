@@ -325,7 +325,11 @@ export class DeliveryLoop {
     }
     let handled: HandledRequest;
     try {
-      handled = await handle({ payload: row.payload, state: record?.ref, delivery: this.attemptOf(channel, row) });
+      handled = await handle({
+        payload: row.payload,
+        state: record?.ref,
+        delivery: this.attemptOf(channel, row),
+      });
     } catch (err) {
       await this.failed(channel, row, err, log, { title: `request ${row.id}` });
       return;

@@ -1,6 +1,5 @@
 // The `type: slack` channel's config: a bot token and a channel (Web API), or an incoming-webhook URL.
 import { z } from 'zod';
-import type { SlackControls } from './controls.js';
 import {
   type BuildContext,
   channelSchema,
@@ -16,6 +15,7 @@ import {
   toRateLimit,
   whole,
 } from '../../schema.js';
+import type { SlackControls } from './controls.js';
 
 export const slackSchema = channelSchema('slack', {
   token_env: envName().optional(),

@@ -130,9 +130,7 @@ export function controlBlocks(
   const elements: Button[] = [];
   if (!state?.acknowledged) elements.push(button('Acknowledge', 'lm:ack', 'primary'));
   if (snoozedAt(state, now)) elements.push(button('Unsnooze', 'lm:unsnooze'));
-  else
-    for (const d of controls.durations)
-      elements.push(button(`Snooze ${d.text}`, `lm:snooze:${d.text}`));
+  else for (const d of controls.durations) elements.push(button(`Snooze ${d.text}`, `lm:snooze:${d.text}`));
   if (elements.length > 0)
     out.actions = { type: 'actions', block_id: `${BLOCK_PREFIX}actions-${version}`, elements };
   return out;

@@ -31,12 +31,7 @@ import {
 import { defineChannel } from '../descriptor.js';
 import { causeText, HttpClient, oneLine, retryAfterMs } from '../http.js';
 import { buildSlackSettings, type SlackSettings, slackSchema } from './config.js';
-import {
-  type ActionsState,
-  controlBlocks,
-  placeControls,
-  stateFor,
-} from './controls.js';
+import { type ActionsState, controlBlocks, placeControls, stateFor } from './controls.js';
 import { renderSlackMessage, renderSlackReply, type SlackMessage } from './render.js';
 
 export const slackChannel = defineChannel({
@@ -366,9 +361,7 @@ export class SlackChannel implements Channel {
   /** A message only `user` sees, in the thread of the group's message. */
   async tell(ref: SlackRef, user: string, text: string): Promise<void> {
     const client = this.api();
-    await call(() =>
-      client.chat.postEphemeral({ channel: ref.channel, user, text, thread_ts: ref.ts }),
-    );
+    await call(() => client.chat.postEphemeral({ channel: ref.channel, user, text, thread_ts: ref.ts }));
   }
 
   private api(): WebClient {
