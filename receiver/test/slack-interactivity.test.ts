@@ -75,9 +75,14 @@ async function startAlertmanager(program: string, port: number, receiverUrl: str
   return am;
 }
 
-async function startReceiver(amPort: number, extra: Record<string, unknown> = {}): Promise<Harness> {
+async function startReceiver(
+  amPort: number,
+  extra: Record<string, unknown> = {},
+  top: Record<string, unknown> = {},
+): Promise<Harness> {
   return startHarness({
     config: {
+      ...top,
       slack_interactivity: {
         signing_secret_env: 'SLACK_SIGNING_SECRET',
         alertmanager_url: `http://127.0.0.1:${amPort}`,
@@ -89,7 +94,7 @@ async function startReceiver(amPort: number, extra: Record<string, unknown> = {}
   });
 }
 
-async function fire(amPort: number): Promise<void> {
+async function fire(amPort: number, endsAt = Date.now() + 3_600_000): Promise<void> {
   const res = await fetch(`http://127.0.0.1:${amPort}/api/v2/alerts`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
@@ -98,7 +103,7 @@ async function fire(amPort: number): Promise<void> {
         labels: { ...GROUP_LABELS, severity: 'warning', licence: 'calico-enterprise' },
         annotations: { summary: 'The Calico Enterprise licence expires in 12 days' },
         startsAt: new Date().toISOString(),
-        endsAt: new Date(Date.now() + 3_600_000).toISOString(),
+        endsAt: new Date(endsAt).toISOString(),
       },
     ]),
   });
@@ -307,5 +312,35 @@ describe.each(PAIRS)('Slack interactivity with $name', ({ program }) => {
       'the message showing the acknowledgement',
     );
     expect(buttons(updated)).toEqual(['lm:snooze:1d', 'lm:snooze:3d']);
+
+    // The alert resolves: the message says so, keeps who acknowledged, and offers nothing to press.
+    await fire(amPort, Date.now());
+    const resolved = await waitFor(
+      () => h.slack.roots().find((m) => m.updates.length >= 2 && buttons(m).length === 0),
+      10_000,
+      'the message of the resolved group',
+    );
+    expect(resolved.text).toMatch(/resolved/i);
+    expect(JSON.stringify(resolved.blocks)).toContain('Acknowledged by <@U0ALICE01>');
+  }, 60_000);
+
+  it('a silence expired in Alertmanager: the next notification shows the snooze ended and offers Snooze again', async () => {
+    const amPort = await freePort();
+    const h = await startReceiver(amPort, {}, { dedupe_window: '1s' });
+    await startAlertmanager(program(), amPort, h.url);
+    await fire(amPort);
+    const message = await messageWith(h, 'lm:snooze:1d');
+    expect((await click(h, message, 'lm:snooze:1d')).status).toBe(200);
+    await messageWith(h, 'lm:unsnooze');
+    const [silence] = await silences(amPort);
+    // Someone expires it in Alertmanager, not from Slack.
+    const res = await fetch(`http://127.0.0.1:${amPort}/api/v2/silence/${silence?.id}`, { method: 'DELETE' });
+    expect(res.status).toBe(200);
+    const shown = await waitFor(
+      () => h.slack.roots().find((m) => buttons(m).includes('lm:snooze:1d') && m.updates.length >= 2),
+      10_000,
+      'the message showing the snooze ended',
+    );
+    expect(JSON.stringify(shown.blocks)).toMatch(/Snooze ended/);
   }, 60_000);
 });

@@ -117,7 +117,9 @@ export class SlackInteractions implements Channel {
     const click = JSON.parse(request.payload) as Click;
     const group = interactionGroup(click.channel, click.groupId);
     return this.exclusive(group, async () => {
-      const handled = await this.act(click, request.state as ActionsState | undefined, request.delivery);
+      // The stored state, or a newer one (handled here before the store had it, a snooze found ended).
+      const state = (await this.state(group)) ?? (request.state as ActionsState | undefined);
+      const handled = await this.act(click, state, request.delivery);
       if (handled.state) this.remember(group, handled.state as unknown as ActionsState);
       return handled;
     });
@@ -129,12 +131,37 @@ export class SlackInteractions implements Channel {
   private async state(group: string): Promise<ActionsState | undefined> {
     const stored = (await this.store.record(INTERACTIONS_CHANNEL, group))?.ref as ActionsState | undefined;
     const mine = this.latest.get(group);
-    if (!mine) return stored;
-    if (stored && stored.message.ts === mine.message.ts && stored.version >= mine.version) {
+    let state = mine ?? stored;
+    if (mine && stored && stored.message.ts === mine.message.ts && stored.version >= mine.version) {
       this.latest.delete(group);
-      return stored;
+      state = stored;
     }
-    return mine;
+    return this.checkSnooze(group, state);
+  }
+
+  /**
+   * A snooze whose silence someone expired in Alertmanager (or that Alertmanager no longer has) ended:
+   * the message says so at its next delivery. When Alertmanager cannot answer, the state stays.
+   */
+  private async checkSnooze(
+    group: string,
+    state: ActionsState | undefined,
+  ): Promise<ActionsState | undefined> {
+    const snooze = state?.snooze;
+    if (!state || !snooze || !snoozedAt(state, this.now())) return state;
+    let silence: Awaited<ReturnType<Silences['get']>>;
+    try {
+      silence = await this.silences.get(snooze.silenceId);
+    } catch (err) {
+      this.logger.debug({ err: (err as Error).message }, 'cannot check the snooze silence: shown as it was');
+      return state;
+    }
+    if (silence && silence.status.state !== 'expired') return state;
+    const ended = silence ? Math.min(Date.parse(silence.endsAt), this.now()) : this.now();
+    const { snooze: _gone, ...rest } = state;
+    const next: ActionsState = { ...rest, version: state.version + 1, ended: { at: ended } };
+    this.remember(group, next);
+    return next;
   }
 
   private remember(group: string, state: ActionsState): void {

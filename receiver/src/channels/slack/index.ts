@@ -226,14 +226,14 @@ export class SlackChannel implements Channel {
         ...metadata('reply'),
       },
     };
-    if (event.kind === 'reminder') return [threadReply];
-    return [
-      {
-        action: 'chat.update',
-        body: { channel: ref.channel, ts: ref.ts, text: message.text, blocks: message.blocks },
-      },
-      threadReply,
-    ];
+    const update = {
+      action: 'chat.update',
+      body: { channel: ref.channel, ts: ref.ts, text: message.text, blocks: message.blocks },
+    };
+    // A reminder leaves the message as it is, but one with controls shows their state anew (a snooze
+    // that ended since).
+    if (event.kind === 'reminder') return this.interactive ? [update, threadReply] : [threadReply];
+    return [update, threadReply];
   }
 
   async send(event: DeliveryEvent, ref: ChannelRef | undefined): Promise<ChannelRef | undefined> {
