@@ -9,10 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { alertmanagerArgs, freePort, requireProgram, waitForHttp } from '../../scripts/lib/pipeline.mjs';
+import { FakeJira } from '../../test/fakes/jira-api.js';
 import type { SlackMessage } from '../../test/fakes/slack-api.js';
 import { waitFor } from '../../test/helpers/metrics.js';
 import { type Started, start } from '../../test/helpers/process.js';
 import type { Silence } from '../src/interactions/silences.js';
+import { fixture } from './fixtures/payloads.js';
 import { type Harness, harnessPerTest, TOKEN } from './harness.js';
 
 const SECRET = 'slack-signing-secret-for-tests';
@@ -343,4 +345,47 @@ describe.each(PAIRS)('Slack interactivity with $name', ({ program }) => {
     );
     expect(JSON.stringify(shown.blocks)).toMatch(/Snooze ended/);
   }, 60_000);
+});
+
+describe('Acknowledge with a ticket channel', () => {
+  it("comments on the group's open Jira issue who acknowledged, once", async () => {
+    const jira = await FakeJira.start();
+    cleanups.push(() => jira.close());
+    const h = await startHarness({
+      config: {
+        slack_interactivity: {
+          signing_secret_env: 'SLACK_SIGNING_SECRET',
+          alertmanager_url: 'http://127.0.0.1:9',
+        },
+      },
+      env: { SLACK_SIGNING_SECRET: SECRET, JIRA_API_TOKEN: jira.apiToken },
+      moreChannels: [
+        {
+          name: 'jira',
+          type: 'jira',
+          url: jira.url,
+          api: 'cloud',
+          project: 'LIC',
+          email: jira.email,
+          api_token_env: 'JIRA_API_TOKEN',
+          search_lag: '0s',
+          timeout: '2s',
+        },
+      ],
+    });
+    expect((await h.post(fixture('firing'))).status).toBe(200);
+    const message = await messageWith(h, 'lm:ack');
+    await h.drained();
+    const [issue] = jira.issues();
+    expect(issue).toBeDefined();
+    const before = jira.comments(issue?.key as string).length;
+    expect((await click(h, message, 'lm:ack')).status).toBe(200);
+    await waitFor(() => threadText(h, message).find((t) => t.includes('Acknowledged')), 5000, 'the reply');
+    await h.drained();
+    const comments = jira.comments(issue?.key as string);
+    expect(comments.length).toBe(before + 1);
+    expect(comments.at(-1)).toMatch(
+      /^Acknowledged in Slack by alice \(U0ALICE01\) at \d{4}-\d\d-\d\d \d\d:\d\d UTC\.$/,
+    );
+  }, 30_000);
 });

@@ -18,6 +18,7 @@ import {
   type StoredRequest,
   type WireRequest,
 } from '../channels/channel.js';
+import { para, t } from '../channels/doc.js';
 import {
   type ActionKind,
   type ActionsState,
@@ -34,6 +35,7 @@ import {
 } from '../channels/slack/index.js';
 import { slackDate } from '../channels/slack/render.js';
 import type { OutboxStore } from '../outbox/store.js';
+import { humanTime } from '../units.js';
 import type { InteractivitySettings } from './config.js';
 import { Silences } from './silences.js';
 
@@ -73,6 +75,8 @@ export class SlackInteractions implements Channel {
   readonly rateLimit = { perSecond: 5, burst: 10 };
   private readonly silences: Silences;
   private readonly slack = new Map<string, SlackChannel>();
+  /** Channels that take a note on what they show for a group (ticket channels: a comment). */
+  private readonly annotated: Channel[];
   /** Per group: the newest state handled, until the store has it too (see `state`). */
   private readonly latest = new Map<string, ActionsState>();
   private readonly locks = new Map<string, Promise<unknown>>();
@@ -85,6 +89,7 @@ export class SlackInteractions implements Channel {
     private readonly now: () => number = Date.now,
   ) {
     this.silences = new Silences(settings.alertmanager);
+    this.annotated = channels.filter((c) => c.annotate !== undefined);
     for (const channel of channels) {
       const slack = channel as Partial<SlackChannel>;
       if (channel.type === 'slack' && slack.interactive && slack.attachInteractions) {
@@ -267,6 +272,7 @@ export class SlackInteractions implements Channel {
       groupRef.title ?? click.groupId,
     );
     const shown = await slack.showControls(ref, click.groupId, next, firing, now);
+    if (click.kind === 'ack') await this.noteOnTickets(click, now);
     if (!shown)
       this.logger.warn(
         { channel: click.channel, group_id: click.groupId },
@@ -283,6 +289,34 @@ export class SlackInteractions implements Channel {
       'Slack action handled',
     );
     return { title: named, state: next as unknown as ChannelRef };
+  }
+
+  /**
+   * Who acknowledged, as a comment on the group's open tickets. Last, after Slack shows it: a ticket
+   * system that fails is logged and not retried (the click is done; a retry would comment twice on
+   * the tickets that took it).
+   */
+  private async noteOnTickets(click: Click, now: number): Promise<void> {
+    const note = [
+      para(
+        t(
+          `Acknowledged in Slack by ${click.user.name ?? click.user.id} (${click.user.id}) at ${humanTime(now)}.`,
+          'strong',
+        ),
+      ),
+    ];
+    for (const channel of this.annotated) {
+      const record = await this.store.record(channel.name, click.groupId);
+      if (record?.state !== 'open') continue;
+      try {
+        await channel.annotate?.(record.ref, note);
+      } catch (err) {
+        this.logger.warn(
+          { channel: channel.name, group_id: click.groupId, err: (err as Error).message },
+          'cannot comment on the ticket that the alert was acknowledged',
+        );
+      }
+    }
   }
 
   /** The snooze's silence: the one this click made already (a retry), else a new one. */
