@@ -1,8 +1,9 @@
 // The slack_interactivity config: defaults, the controls it puts on Slack channels with a bot token,
 // and clear errors that name the key and never show a secret.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as yaml from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
 
@@ -124,5 +125,24 @@ describe('slack_interactivity config', () => {
     const message = error('  signing_secret_env: "v0=abc def secret"\n  alertmanager_url: http://am:9093\n');
     expect(message).toContain('slack_interactivity.signing_secret_env');
     expect(message).not.toContain('abc def secret');
+  });
+});
+
+describe('deploy/slack-app-manifest.yaml', () => {
+  const manifest = yaml.load(
+    readFileSync(new URL('../deploy/slack-app-manifest.yaml', import.meta.url), 'utf8'),
+  ) as {
+    oauth_config: { scopes: { bot: string[] } };
+    settings: { interactivity: { is_enabled: boolean; request_url: string } };
+  };
+
+  it('asks for chat:write and the history scopes, and points interactivity at the default path over HTTPS', () => {
+    expect(manifest.oauth_config.scopes.bot).toEqual(
+      expect.arrayContaining(['chat:write', 'channels:history', 'groups:history']),
+    );
+    expect(manifest.settings.interactivity.is_enabled).toBe(true);
+    const url = new URL(manifest.settings.interactivity.request_url);
+    expect(url.protocol).toBe('https:');
+    expect(url.pathname).toBe('/slack/interactions');
   });
 });
