@@ -223,19 +223,9 @@ export class DeliveryLoop {
       group_id: row.groupId,
       row: row.id,
     });
-    let record: DeliveryRecord | undefined;
-    try {
-      record = await store.record(channel.name, row.groupId);
-    } catch (err) {
-      const reason = `cannot read the delivery record: ${(err as Error).message}`;
-      log.warn({ err: reason }, 'nothing sent; the row goes back to pending');
-      await this.settle(channel, row, {
-        operation: 'release',
-        delivered: false,
-        write: () => store.release(row, this.now() + this.options.pollIntervalMs, reason),
-      });
-      return;
-    }
+    const read = await this.recordOf(channel, row, log);
+    if (!read) return;
+    const { record } = read;
     const plan = planDelivery(view, record, row.reminder, started);
     if (plan.skip) {
       metrics.deduplicated.inc({ channel: channel.name, stage: 'delivery' });
@@ -287,6 +277,30 @@ export class DeliveryLoop {
     });
   }
 
+  /**
+   * The group's delivery record; undefined when the store cannot be read, after the row went back to
+   * pending (nothing was sent).
+   */
+  private async recordOf(
+    channel: Channel,
+    row: OutboxRow,
+    log: Logger,
+  ): Promise<{ record: DeliveryRecord | undefined } | undefined> {
+    const { store } = this.options;
+    try {
+      return { record: await store.record(channel.name, row.groupId) };
+    } catch (err) {
+      const reason = `cannot read the delivery record: ${(err as Error).message}`;
+      log.warn({ err: reason }, 'nothing sent; the row goes back to pending');
+      await this.settle(channel, row, {
+        operation: 'release',
+        delivered: false,
+        write: () => store.release(row, this.now() + this.options.pollIntervalMs, reason),
+      });
+      return undefined;
+    }
+  }
+
   /** What a channel may know of a row's delivery (the same for every attempt but `attempt`). */
   private attemptOf(channel: Channel, row: OutboxRow): DeliveryAttempt {
     const { metrics, maxAgeMs } = this.options;
@@ -310,19 +324,9 @@ export class DeliveryLoop {
   ): Promise<void> {
     const { store, logger } = this.options;
     const log = logger.child({ channel: channel.name, group_id: row.groupId, row: row.id });
-    let record: DeliveryRecord | undefined;
-    try {
-      record = await store.record(channel.name, row.groupId);
-    } catch (err) {
-      const reason = `cannot read the record: ${(err as Error).message}`;
-      log.warn({ err: reason }, 'nothing done; the row goes back to pending');
-      await this.settle(channel, row, {
-        operation: 'release',
-        delivered: false,
-        write: () => store.release(row, this.now() + this.options.pollIntervalMs, reason),
-      });
-      return;
-    }
+    const read = await this.recordOf(channel, row, log);
+    if (!read) return;
+    const { record } = read;
     let handled: HandledRequest;
     try {
       handled = await handle({
