@@ -1,4 +1,4 @@
-import { delimiter, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -6,7 +6,7 @@ export default defineConfig({
   resolve: { alias: { '@license-monitor/common': resolve('packages/common/src/index.ts') } },
   test: {
     include: [
-      '{agent,rules,receiver}/test/**/*.test.ts',
+      '{agent,rules,receiver,report}/test/**/*.test.ts',
       'packages/*/test/**/*.test.ts',
       'test/**/*.test.ts',
     ],
@@ -16,7 +16,5 @@ export default defineConfig({
     hookTimeout: 30_000,
     // Tests start real servers and processes; two cores, so keep parallelism modest.
     maxWorkers: 2,
-    // Prometheus and Alertmanager unpacked by scripts/ensure-installed.mjs when not installed.
-    env: { PATH: [resolve('.cache/tools/usr/bin'), process.env.PATH].join(delimiter) },
   },
 });

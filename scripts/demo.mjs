@@ -1,6 +1,7 @@
 // `npm run demo`: the whole pipeline on this machine, in one command. `predemo` has installed what
-// was missing (npm dependencies; Prometheus and Alertmanager from PATH, or Debian's packages unpacked
-// into .cache/tools without root) and built the workspaces. Then this starts, on 127.0.0.1:
+// was missing (npm dependencies; Prometheus and Alertmanager of the pinned pair, fetched from Debian
+// into .cache/tools without root — see scripts/lib/tools.mjs) and built the workspaces. Then this
+// starts, on 127.0.0.1:
 //
 //   license-agent   the sample licence, expiring in 10 days, 95 of 100 nodes in use
 //   Prometheus      scraping it every 2 s, with the rules from `license-rules render` (demo timings)
@@ -12,7 +13,8 @@
 // on Ctrl-C. DEMO_CORES=1 limits the licence to 512 CPU cores as well, 470 in use (.cache/demo/core-count).
 // Files and logs go to .cache/demo/ (DEMO_DIR to change). Default ports: agent 9081
 // (DEMO_LISTEN=HOST:PORT to choose), Prometheus 9090, Alertmanager 9093, receiver 9095, SMTP 1025,
-// inbox 8025; a port in use is replaced by a free one.
+// inbox 8025; a port in use is replaced by a free one. DEMO_FREE_PORTS=1 takes free ports throughout
+// (for demos run side by side, as the tests do: two that both want 9093 would race for it).
 import { spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
@@ -21,6 +23,7 @@ import {
   AGENT_MAIN,
   alertmanagerArgs,
   alertmanagerConfig,
+  freePort,
   licenceKeyYaml,
   portOr,
   prometheusArgs,
@@ -29,10 +32,10 @@ import {
   ROOT,
   RUNBOOKS_DIR,
   renderRules,
-  requireProgram,
   waitForHttp,
   writeFileAtomic,
 } from './lib/pipeline.mjs';
+import { alertmanagerCommand, requireTools, selectedPair } from './lib/tools.mjs';
 import { startMailCatcher } from './mail-catcher.mjs';
 
 const DIR = resolve(process.env.DEMO_DIR ?? join(ROOT, '.cache/demo'));
@@ -92,6 +95,15 @@ async function stop(code = 0) {
 }
 
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => stop(0));
+// `npm run demo` runs this under npm and a shell. `kill -TERM` (or -INT) of npm's process ends npm and
+// the shell but does not reach us: when our parent is gone, stop everything all the same.
+const parentPid = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parentPid) stop(0);
+}, 250).unref();
+// With the terminal or npm gone, a write to stdout can fail; stopping must go on.
+process.stdout.on('error', () => {});
+process.stderr.on('error', () => {});
 
 /** Starts a program with its output in .cache/demo/logs/NAME.log; `onLine` sees its stdout lines. */
 function run(name, command, args, { env = {}, onLine } = {}) {
@@ -125,6 +137,12 @@ function run(name, command, args, { env = {}, onLine } = {}) {
 
 const alive = (entry) => () => entry.child.exitCode === null && entry.child.signalCode === null;
 
+/** The first of `paths` under `base` that answers 200, or undefined. */
+async function firstPageFound(base, paths) {
+  for (const path of paths) if ((await fetch(`${base}${path}`)).ok) return path;
+  return undefined;
+}
+
 function banner(title, body) {
   const rule = '─'.repeat(Math.max(10, 78 - title.length - 4));
   console.log(`\n${bold(`── ${title} ${rule}`)}\n${body}\n${bold('─'.repeat(78))}`);
@@ -133,8 +151,8 @@ function banner(title, body) {
 const startedAt = Date.now();
 
 async function main() {
-  const prometheusBin = requireProgram('prometheus');
-  const alertmanagerBin = requireProgram('prometheus-alertmanager');
+  // LM_TOOLS_PAIR=floor runs it on Debian 12's Prometheus 2.42 and Alertmanager 0.25.
+  const tools = requireTools(selectedPair());
 
   // A fresh start every time: an old store or TSDB would carry the last run's alerts over. Only what
   // the demo writes is removed (DEMO_DIR may name a folder that holds other things).
@@ -151,13 +169,14 @@ async function main() {
   mkdirSync(LOGS, { recursive: true });
 
   const [agentHost, agentPortText] = (process.env.DEMO_LISTEN ?? '127.0.0.1:').split(/:(?=\d*$)/);
+  const port = process.env.DEMO_FREE_PORTS === '1' ? () => freePort() : portOr;
   const ports = {
-    agent: agentPortText ? Number(agentPortText) : await portOr(9081),
-    prometheus: await portOr(9090),
-    alertmanager: await portOr(9093),
-    receiver: await portOr(9095),
-    smtp: await portOr(1025),
-    inbox: await portOr(8025),
+    agent: agentPortText ? Number(agentPortText) : await port(9081),
+    prometheus: await port(9090),
+    alertmanager: await port(9093),
+    receiver: await port(9095),
+    smtp: await port(1025),
+    inbox: await port(8025),
   };
   const agentAddress = `${agentHost}:${ports.agent}`;
   const url = {
@@ -223,27 +242,27 @@ async function main() {
   );
   const prometheus = run(
     'prometheus',
-    prometheusBin,
+    tools.prometheus,
     prometheusArgs({
       config: promConfig,
       port: ports.prometheus,
       dataDir: join(DIR, 'prometheus-data'),
-      program: prometheusBin,
+      tools,
     }),
   );
   await waitForHttp(`${url.prometheus}/-/ready`, { alive: alive(prometheus) });
-  done(prometheusBin);
+  done(`${tools.versions.prometheus}, ${tools.source}`);
 
   step('Starting Alertmanager');
   const amConfig = join(DIR, 'alertmanager.yml');
   writeFileSync(amConfig, alertmanagerConfig(rendered.fragment));
-  const alertmanager = run(
-    'alertmanager',
-    alertmanagerBin,
+  const am = alertmanagerCommand(
+    tools,
     alertmanagerArgs({ config: amConfig, port: ports.alertmanager, dataDir: join(DIR, 'alertmanager-data') }),
   );
+  const alertmanager = run('alertmanager', am.command, am.args);
   await waitForHttp(`${url.alertmanager}/-/ready`, { alive: alive(alertmanager) });
-  done(alertmanagerBin);
+  done(`${tools.versions.alertmanager}, ${tools.source}`);
 
   step('Starting the mail catcher');
   mailCatcher = await startMailCatcher({
@@ -317,12 +336,17 @@ async function main() {
   }
   done('up{job="license-agent"} = 1');
 
-  // Debian's Prometheus serves the classic UI only; Debian's Alertmanager has no web UI at all.
-  const alertsPage = (await fetch(`${url.prometheus}/alerts`)).ok ? '/alerts' : '/classic/alerts';
+  // Upstream builds have a web UI: Prometheus 3 at /alerts, 2.x at /classic/alerts. Debian's
+  // Prometheus 3 and Debian's Alertmanager have none (their APIs and amtool work).
+  const alertsPage = await firstPageFound(url.prometheus, ['/alerts', '/classic/alerts']);
   const amHasUi = !(await (await fetch(`${url.alertmanager}/`)).text()).includes('does not include a web');
   console.log(`
 ${bold('Everything runs on 127.0.0.1. Open:')}
-  Prometheus alerts    ${url.prometheus}${alertsPage}
+  Prometheus alerts    ${
+    alertsPage
+      ? `${url.prometheus}${alertsPage}`
+      : `${url.prometheus}/api/v1/alerts   ${dim('(this build has no web UI; its HTTP API answers)')}`
+  }
   Alertmanager         ${
     amHasUi
       ? `${url.alertmanager}/#/alerts`
@@ -331,6 +355,7 @@ ${bold('Everything runs on 127.0.0.1. Open:')}
   Receiver status      ${url.receiver}/readyz   ${dim(`metrics: ${url.receiver}/metrics`)}
   Mail inbox           ${mailCatcher.url}
   Agent metrics        ${url.agent}/metrics
+  Usage report         ${reportCommand(url.prometheus)}   ${dim('(Markdown; today so far, in whole 5-minute windows)')}
 Logs are in ${relative(process.cwd(), LOGS)}/. Ctrl-C stops everything.
 
 Waiting for the alerts: CalicoLicenseExpiringSoon (10 days left) and CalicoLicenseNodesNearCapacity
@@ -363,6 +388,13 @@ ${bold('Try it:')} renew the licence and watch the resolve arrive here and in th
 or change the node count:  echo 120 > ${relative(process.cwd(), nodeCountFile)}`);
     }, 1500);
   }
+}
+
+/** The license-report command for today (UTC) on the demo's Prometheus. */
+function reportCommand(prometheusUrl) {
+  const today = new Date().toISOString().slice(0, 10);
+  const tomorrow = new Date(Date.parse(today) + DAY).toISOString().slice(0, 10);
+  return `npx license-report --prometheus-url ${prometheusUrl} --from ${today} --to ${tomorrow}`;
 }
 
 main().catch((err) => fail(err.message));

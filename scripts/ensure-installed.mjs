@@ -1,61 +1,92 @@
-// Installs what `npm test`, `npm run demo` and `npm run bench` need on a fresh clone:
-// the npm dependencies, and Prometheus and Alertmanager (promtool, amtool) when they are not on PATH.
-import { execFileSync, execSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
-import { delimiter, join, resolve } from 'node:path';
+// Installs what `npm test`, `npm run demo` and `npm run bench` need on a fresh clone: the npm
+// dependencies and the Prometheus/Alertmanager pairs of tool-versions.json (scripts/lib/tools.mjs
+// fetches them from Debian into .cache/tools/<pair>/), both without root; and, as root, the Debian
+// packages some tests use (docker-compose, Chromium).
+//
+//   node scripts/ensure-installed.mjs [--pairs current,floor] [--system]
+//   --pairs: default both; `selected` = LM_TOOLS_PAIR. --system: the Debian packages too (npm test).
+import { execSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { installTools, PAIRS, selectedPair, ToolsUnavailable } from './lib/tools.mjs';
+
+const { values } = parseArgs({
+  options: {
+    pairs: { type: 'string', default: PAIRS.join(',') },
+    system: { type: 'boolean', default: false },
+  },
+});
+const pairs = [...new Set(values.pairs.split(',').map((p) => (p === 'selected' ? selectedPair() : p)))];
+for (const pair of pairs)
+  if (!PAIRS.includes(pair)) {
+    console.error(
+      `ensure-installed: --pairs: ${JSON.stringify(pair)} is not valid: expected ${PAIRS.join(', ')} or selected`,
+    );
+    process.exit(2);
+  }
+
+/**
+ * better-sqlite3 compiles against Node's headers when no prebuilt binary can be downloaded, and
+ * node-gyp fetches them from nodejs.org unless told where they are: point it at the running Node's own
+ * (Debian's and NodeSource's nodejs ship them in /usr/include/node), so that a machine that reaches
+ * only an npm registry builds too.
+ */
+function nodeHeaders() {
+  if (process.env.npm_config_nodedir) return {};
+  const prefix = resolve(dirname(process.execPath), '..');
+  const versionFile = join(prefix, 'include/node/node_version.h');
+  if (!existsSync(versionFile)) return {};
+  const text = readFileSync(versionFile, 'utf8');
+  const version = ['MAJOR', 'MINOR', 'PATCH']
+    .map((part) => new RegExp(`define NODE_${part}_VERSION (\\d+)`).exec(text)?.[1])
+    .join('.');
+  return version === process.versions.node ? { npm_config_nodedir: prefix } : {};
+}
 
 const marker = 'node_modules/.package-lock.json';
 if (!existsSync(marker) || statSync(marker).mtimeMs < statSync('package-lock.json').mtimeMs) {
   console.log('Installing npm dependencies (npm ci)…');
-  execSync('npm ci --no-audit --no-fund', { stdio: 'inherit' });
+  execSync('npm ci --no-audit --no-fund', { stdio: 'inherit', env: { ...process.env, ...nodeHeaders() } });
 }
 
-// Where unpacked Debian packages go; vitest.config.ts puts it on the tests' PATH.
-export const TOOLS_BIN = resolve('.cache/tools/usr/bin');
-const TOOLS = {
-  promtool: 'prometheus',
-  prometheus: 'prometheus',
-  amtool: 'prometheus-alertmanager',
-  'prometheus-alertmanager': 'prometheus-alertmanager',
-};
-
-const onPath = (name) =>
-  [TOOLS_BIN, ...(process.env.PATH ?? '').split(delimiter)].some((dir) => dir && existsSync(join(dir, name)));
-const packages = [
-  ...new Set(
-    Object.entries(TOOLS)
-      .filter(([bin]) => !onPath(bin))
-      .map(([, pkg]) => pkg),
-  ),
-];
-
-if (packages.length > 0) {
-  if (!onPath('apt-get')) {
-    console.error(
-      `Missing ${packages.join(' and ')}: install them with your package manager (they provide promtool, amtool).`,
-    );
-    process.exit(1);
-  }
-  // No root needed: download the .deb files and unpack them into .cache/tools.
-  const debs = resolve('.cache/tools/debs');
-  mkdirSync(debs, { recursive: true });
-  console.log(`Fetching ${packages.join(', ')} with apt-get download into .cache/tools…`);
+let failed = false;
+for (const pair of pairs) {
   try {
-    execFileSync('apt-get', ['download', ...packages], { cwd: debs, stdio: 'inherit' });
-  } catch {
-    console.error(
-      'apt-get download failed; run `sudo apt-get update` once, or install them: sudo apt-get install --no-install-recommends prometheus prometheus-alertmanager',
-    );
-    process.exit(1);
+    installTools(pair);
+  } catch (err) {
+    // The selected pair is what the demo and the end-to-end suite run; without the other, the tests
+    // that need it say so and are skipped.
+    const fatal = !(err instanceof ToolsUnavailable) || pair === selectedPair();
+    console[fatal ? 'error' : 'warn'](`${fatal ? 'Error' : 'Note'}: ${err.message}`);
+    failed ||= fatal;
   }
-  for (const file of readdirSync(debs).filter((f) => f.endsWith('.deb'))) {
-    execFileSync('dpkg-deb', ['-x', join(debs, file), resolve('.cache/tools')]);
+}
+if (failed) process.exit(1);
+
+// Programs the tests take from the machine: Debian packages, installed with apt-get when we run as
+// root (CI, a container); an ordinary user is told the command, and the tests that need them fail
+// saying the same.
+const SYSTEM_PACKAGES = [
+  // docker-compose (v1) validates docker-compose.yml in test/compose.
+  { package: 'docker-compose', present: () => onPath('docker-compose') },
+  // Chromium: the tests that look at a page as a person would (test/helpers/browser.ts).
+  { package: 'chromium', present: () => existsSync(process.env.CHROMIUM_PATH ?? '/usr/bin/chromium') },
+];
+const absent = !values.system ? [] : SYSTEM_PACKAGES.filter((p) => !p.present()).map((p) => p.package);
+if (absent.length > 0) {
+  if (process.getuid?.() === 0 && onPath('apt-get')) {
+    console.log(`Installing ${absent.join(', ')} (apt-get)…`);
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    execSync('apt-get update', { stdio: 'inherit', env });
+    execSync(`apt-get install -y --no-install-recommends ${absent.join(' ')}`, { stdio: 'inherit', env });
+  } else {
+    console.warn(
+      `Note: ${absent.join(', ')} not installed; the tests that need them will fail (as root: apt-get install ${absent.join(' ')}).`,
+    );
   }
 }
 
-// docker-compose (v1) only validates docker-compose.yml in test/compose; say how to get it.
-if (!onPath('docker-compose')) {
-  console.warn(
-    'Note: docker-compose is not installed; test/compose will fail (Debian: apt-get install docker-compose).',
-  );
+function onPath(name) {
+  return process.env.PATH?.split(':').some((dir) => dir && existsSync(`${dir}/${name}`));
 }

@@ -2,7 +2,12 @@
 // (Tigera's licence agent's names are kept), which win over defaults.
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { DURATION_EXPECTED, POSITIVE_DURATION_EXPECTED, parseDurationSeconds } from '@license-monitor/common';
+import {
+  argumentError,
+  DURATION_EXPECTED,
+  POSITIVE_DURATION_EXPECTED,
+  parseDurationSeconds,
+} from '@license-monitor/common';
 import { z } from 'zod';
 import { COUNT_EXPECTED, isCount } from './license.js';
 
@@ -88,14 +93,22 @@ const ENV: Partial<Record<keyof typeof OPTIONS, string>> = {
   'log-level': 'LOG_LEVEL',
 };
 
-type Command = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; config: AgentConfig };
+type Command =
+  | { kind: 'help' }
+  | { kind: 'usage' }
+  | { kind: 'version' }
+  | { kind: 'run'; config: AgentConfig };
 
 export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): Command {
+  // Nothing asked: the usage. Tigera's agent is configured by LICENSE_* variables alone; with one of
+  // them set, no arguments is a real run.
+  if (argv.length === 0 && !Object.keys(env).some((name) => name.startsWith('LICENSE_')))
+    return { kind: 'usage' };
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }));
   } catch (err) {
-    throw new ConfigError(`${(err as Error).message}\n\n${USAGE}`);
+    throw new ConfigError(`${argumentError(err as Error)}\n\n${USAGE}`);
   }
   if (values.help) return { kind: 'help' };
   if (values.version) return { kind: 'version' };
@@ -150,7 +163,7 @@ const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'warning', 'error', 'fatal
 
 function existingFile(s: Setting | undefined): string | undefined {
   if (s === undefined) return undefined;
-  if (!existsSync(s.value)) fail(s, 'a path to an existing file');
+  if (!existsSync(s.value)) throw new ConfigError(`${s.origin}: no such file: ${s.value}`);
   return s.value;
 }
 

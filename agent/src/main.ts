@@ -20,6 +20,10 @@ async function main(): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
+  if (command.kind === 'usage') {
+    process.stderr.write(USAGE);
+    return 2;
+  }
   if (command.kind === 'version') {
     process.stdout.write(`${VERSION}\n`);
     return 0;

@@ -9,7 +9,7 @@ import { type Metrics, scrape, waitFor } from '../../test/helpers/metrics.js';
 import { type Started, start } from '../../test/helpers/process.js';
 import { createTestPki, SERVER_CERT, type TestPki } from '../../test/helpers/tls.js';
 
-const BIN = new URL('../dist/main.js', import.meta.url).pathname;
+const BIN = new URL('../bin/license-agent.js', import.meta.url).pathname;
 const SAMPLE = new URL('../examples/licensekey.yaml', import.meta.url).pathname;
 const FILE_ARGS = ['--source', 'file', '--license-file', SAMPLE, '--node-count', '95'];
 
@@ -20,7 +20,7 @@ afterEach(async () => {
 });
 
 function run(args: string[], env: NodeJS.ProcessEnv = {}) {
-  agent = start(BIN, args, env); // as a user runs it: through its shebang
+  agent = start(BIN, args, env); // as a user runs it: the package's bin, through its shebang
   return agent;
 }
 
@@ -44,22 +44,31 @@ describe('license-agent command line', () => {
     ],
     [
       ['--source', 'file', '--license-file', '/nonexistent.yaml', '--node-count', '1'],
-      '--license-file: "/nonexistent.yaml" is not valid: expected a path to an existing file',
+      '--license-file: no such file: /nonexistent.yaml',
     ],
     [
       [...FILE_ARGS, '--tls-cert-file', SAMPLE, '--tls-key-file', '/no/key.pem'],
-      '--tls-key-file: "/no/key.pem" is not valid: expected a path to an existing file',
+      '--tls-key-file: no such file: /no/key.pem',
     ],
     [
       ['--source', 'file', '--license-file', SAMPLE],
       '--node-count / --node-count-file: expected exactly one',
     ],
-    [['--nodes', '3'], "Unknown option '--nodes'"],
+    [['--nodes', '3'], 'license-agent: unknown option --nodes\n\nUsage:'],
+    [[...FILE_ARGS, '--poll-interval'], 'license-agent: --poll-interval needs a value\n\nUsage:'],
   ])('%j exits 2 before listening, naming the problem', async (args, message) => {
     const a = run(['--listen', '127.0.0.1:0', ...args]);
     expect(await a.exited).toBe(2);
     expect(a.output()).toContain(message);
     expect(a.output()).not.toContain('serving');
+  });
+
+  it('prints its usage when run with no arguments (and no LICENSE_* variable), not a log line', async () => {
+    const a = start(BIN, [], { LICENSE_METRICS_PORT: undefined, LICENSE_METRICS_HOST: undefined });
+    agent = a;
+    expect(await a.exited).toBe(2);
+    expect(a.output()).toMatch(/^Usage:\n {2}license-agent --source file/);
+    expect(a.output()).not.toContain('{');
   });
 
   it('names a bad environment variable', async () => {

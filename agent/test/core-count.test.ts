@@ -144,7 +144,7 @@ describe('core flags', () => {
     ],
     [
       fileArgs(CORES_LICENCE, '--core-count-file', '/no/such/file'),
-      '--core-count-file: "/no/such/file" is not valid: expected a path to an existing file',
+      '--core-count-file: no such file: /no/such/file',
     ],
     [fileArgs(CORES_LICENCE, '--count-cores'), '--count-cores: only valid with --source kubernetes'],
     [

@@ -15,11 +15,11 @@ const expiryOf = (s: Snapshot) => (s.license?.status as { expiry?: string } | un
 let dir: string;
 let source: FileSource | undefined;
 
-function start(nodeCount: { value: number } | { file: string }) {
+function start(nodeCount: { value: number } | { file: string }, log = logger) {
   const snapshot = new Snapshot();
   source = new FileSource({
     snapshot,
-    logger,
+    logger: log,
     licenseFile: join(dir, 'license.yaml'),
     nodeCount,
     pollIntervalMs: 60_000,
@@ -86,6 +86,24 @@ describe('file source', () => {
     writeFileSync(join(dir, 'license.yaml'), SAMPLE);
     writeFileSync(join(dir, 'nodes'), '14\n');
     await waitFor(() => snapshot.up && snapshot.nodeCount === 14, 3000, 'recovery');
+  });
+
+  it('says "keeping the last good values" only when there are some', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'lm-file-'));
+    writeFileSync(join(dir, 'license.yaml'), 'kind: LicenseKey\nstatus: [unclosed');
+    const lines: { msg: string }[] = [];
+    const capture = pino({ level: 'error' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    const snapshot = start({ value: 3 }, capture);
+    await waitFor(() => lines.length > 0, 2000, 'the first failure logged');
+    expect(lines.map((l) => l.msg)).toEqual(['reading the licence source failed; no values yet']);
+    writeFileSync(join(dir, 'license.yaml'), SAMPLE);
+    await source?.reload();
+    expect(snapshot.up).toBe(true);
+    writeFileSync(join(dir, 'license.yaml'), 'kind: LicenseKey\nstatus: [still unclosed');
+    await source?.reload();
+    expect(lines.map((l) => l.msg).at(-1)).toBe(
+      'reading the licence source failed; keeping the last good values',
+    );
   });
 });
 

@@ -22,7 +22,8 @@ const CHURN_PER_HOUR = 0.01; // 1 % of the nodes replaced (autoscaling) each hou
 const CORE_RESYNC_H = 6; // the agent's default --core-resync-interval
 const CPU_PER_NODE = 8; // the fake's m5.2xlarge
 const TICK_MS = 100;
-const AGENT = new URL('../../agent/dist/main.js', import.meta.url).pathname;
+// The package's bin: its shebang carries the agent's V8 flag.
+const AGENT = new URL('../../agent/bin/license-agent.js', import.meta.url).pathname;
 const LEGACY = new URL('./legacy-poller.ts', import.meta.url).pathname;
 const LATENCY_CLIENT = new URL('./latency-client.ts', import.meta.url).pathname;
 

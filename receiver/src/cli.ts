@@ -1,6 +1,7 @@
 // The commands of license-receiver: serve, check-config, render, test-send, outbox.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { argumentError } from '@license-monitor/common';
 import { type Logger, pino } from 'pino';
 import { parseWebhookPayload } from './alertmanager.js';
 import type { WireRequest } from './channels/channel.js';
@@ -35,6 +36,11 @@ Options:
 
 export class UsageError extends Error {
   override name = 'UsageError';
+}
+
+/** A file named on the command line that is not there. */
+class FileError extends Error {
+  override name = 'FileError';
 }
 
 const OPTIONS = {
@@ -76,7 +82,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
       positionals: string[];
     });
   } catch (err) {
-    io.err(`license-receiver: ${(err as Error).message}\n\n${USAGE}`);
+    io.err(`license-receiver: ${argumentError(err as Error)}\n\n${USAGE}`);
     return 2;
   }
   if (values.help) {
@@ -95,6 +101,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     const need = (name: 'config' | 'payload' | 'channel') => {
       const value = values[name];
       if (typeof value !== 'string' || value === '') throw new UsageError(`${command}: missing --${name}`);
+      if (name !== 'channel' && !existsSync(value)) throw new FileError(`--${name}: no such file: ${value}`);
       return value;
     };
     switch (command) {
@@ -130,6 +137,10 @@ export async function run(argv: string[], io: Io): Promise<number> {
   } catch (err) {
     if (err instanceof UsageError || err instanceof OutboxUsageError) {
       io.err(`license-receiver: ${err.message}\n\n${USAGE}`);
+      return 2;
+    }
+    if (err instanceof FileError) {
+      io.err(`license-receiver: ${err.message}\n`);
       return 2;
     }
     if (err instanceof ConfigError) {

@@ -66,6 +66,24 @@ describe('commands', () => {
     const missing = run(['render', '--config', join(EXAMPLES, 'receiver.yaml')]);
     expect(await missing.exited).toBe(2);
     expect(missing.output()).toContain('render: missing --payload');
+    const option = run(['serve', '--colour']);
+    expect(await option.exited).toBe(2);
+    expect(option.output()).toMatch(/^license-receiver: unknown option --colour\n\nUsage:/);
+  });
+
+  it('says "no such file" with the path of a --config or --payload that is not there', async () => {
+    const config = run(['check-config', '--config', join(dir, 'nope.yaml')]);
+    expect(await config.exited).toBe(2);
+    expect(config.output()).toBe(`license-receiver: --config: no such file: ${join(dir, 'nope.yaml')}\n`);
+    const payload = run([
+      'render',
+      '--config',
+      join(EXAMPLES, 'receiver.yaml'),
+      '--payload',
+      join(dir, 'nope.json'),
+    ]);
+    expect(await payload.exited).toBe(2);
+    expect(payload.output()).toBe(`license-receiver: --payload: no such file: ${join(dir, 'nope.json')}\n`);
   });
 
   it('check-config names the key, the value and what was expected, and exits non-zero', async () => {

@@ -9,10 +9,9 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { freePort, prometheusArgs, requireProgram, waitForHttp } from '../../scripts/lib/pipeline.mjs';
 import { visibleText } from '../../test/fakes/slack-api.js';
 import { waitFor } from '../../test/helpers/metrics.js';
-import { type Started, start } from '../../test/helpers/process.js';
+import { selectedPair, startPrometheus, toolsFor } from '../../test/helpers/tools.js';
 import type { ChannelRef, WireRequest } from '../src/channels/channel.js';
 import type { EmailMessage } from '../src/channels/email/render.js';
 import { threadIndexRoot } from '../src/channels/email/thread-index.js';
@@ -154,14 +153,11 @@ async function prometheus(): Promise<string> {
     config,
     `global: { scrape_interval: 1s }\nscrape_configs:\n  - job_name: agent\n    honor_labels: true\n    static_configs: [{ targets: ['127.0.0.1:${address.port}'] }]\n`,
   );
-  const port = await freePort();
-  const program = requireProgram('prometheus');
-  const p: Started = start(program, prometheusArgs({ config, port, dataDir: join(dir, 'data'), program }));
+  const prom = await startPrometheus(toolsFor(selectedPair()), { config, dataDir: join(dir, 'data') });
   cleanups.push(async () => {
-    await p.stop();
+    await prom.stop();
   });
-  const url = `http://127.0.0.1:${port}`;
-  await waitForHttp(`${url}/-/ready`, { alive: () => p.child.exitCode === null });
+  const url = prom.url;
   await waitFor(
     async () => {
       const res = await fetch(`${url}/api/v1/query?query=calico_license_expiry_timestamp_seconds`);

@@ -1,9 +1,11 @@
 // The `license-rules` command: read thresholds.yaml and an override file, render, write. All
 // decisions live in config.ts and render.ts; this file only does the I/O around them.
+
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { argumentError } from '@license-monitor/common';
 import { ConfigError, loadConfig } from './config.js';
 import { render } from './render.js';
 
@@ -37,7 +39,7 @@ export function run(argv: string[], io: Io = defaultIo): number {
   try {
     parsed = parseOptions(argv);
   } catch (err) {
-    io.err(`license-rules: ${(err as Error).message}\n\n${USAGE}`);
+    io.err(`license-rules: ${argumentError(err as Error)}\n\n${USAGE}`);
     return 2;
   }
   const { values, positionals } = parsed;
@@ -110,8 +112,8 @@ function readText(file: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (err) {
-    throw new Error(
-      `cannot read --config ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-    );
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new Error(`--config: no such file: ${file}`);
+    throw new Error(`--config: cannot read ${file}: ${code ?? (err as Error).message}`);
   }
 }

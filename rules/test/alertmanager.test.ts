@@ -1,14 +1,15 @@
-// The Alertmanager fragment: valid for amtool 0.25 once wrapped in a minimal config, routes the
-// licence alerts (and only them) to the receiver, and inhibits what the tiers and health alerts cover.
+// The Alertmanager fragment: valid for the amtool of each version pair (0.33 and Debian 12's 0.25) once
+// wrapped in a minimal config, routes the licence alerts (and only them) to the receiver, and inhibits
+// what the tiers and health alerts cover.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as yaml from 'js-yaml';
 import { afterAll, describe, expect, it } from 'vitest';
+import { describeEachPair } from '../../test/helpers/tools.js';
 import { OUTPUT_FILES, render } from '../src/render.js';
-import { configWith, distVariants, findTool, readYaml, run } from './helpers.js';
+import { configWith, distVariants, readYaml, run } from './helpers.js';
 
-const amtool = findTool('amtool');
 const tmp = mkdtempSync(join(tmpdir(), 'license-rules-am-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -32,7 +33,7 @@ function wrap(fragment: Fragment, name: string): string {
   return file;
 }
 
-describe('amtool', () => {
+describeEachPair('amtool', ({ amtool }) => {
   for (const v of distVariants()) {
     it(`${v.label}: check-config accepts the fragment`, async () => {
       const fragment = readYaml(join(v.dir, OUTPUT_FILES.alertmanager)) as Fragment;

@@ -630,16 +630,18 @@ describe('license-rules (CLI)', () => {
     expect(() => readFileSync(join(dir, OUTPUT_FILES.rules))).toThrow();
   });
 
-  it('a missing override file exits 1', () => {
+  it('a missing override file exits 1, saying so with the path', () => {
     const { io: sink, err } = io();
     expect(cli(['render', '--config', join(tmp, 'nope.yaml'), '--out', tmp], sink)).toBe(1);
-    expect(err.join('')).toContain('cannot read --config');
+    expect(err.join('')).toBe(`license-rules: --config: no such file: ${join(tmp, 'nope.yaml')}\n`);
   });
 
   it('usage errors exit 2', () => {
     expect(cli(['draw'], io().io)).toBe(2);
     expect(cli([], io().io)).toBe(2);
-    expect(cli(['render', '--colour'], io().io)).toBe(2);
+    const unknown = io();
+    expect(cli(['render', '--colour'], unknown.io)).toBe(2);
+    expect(unknown.err.join('')).toMatch(/^license-rules: unknown option --colour\n\nUsage:/);
     const { io: sink, out } = io();
     expect(cli(['--help'], sink)).toBe(0);
     expect(out.join('')).toContain('license-rules render [--config OVERRIDES.yaml] [--out DIR]');
@@ -650,7 +652,7 @@ describe('license-rules (CLI)', () => {
       bin: Record<string, string>;
       scripts: Record<string, string>;
     };
-    expect(pkg.bin).toEqual({ 'license-rules': 'build/main.js' });
+    expect(pkg.bin).toEqual({ 'license-rules': 'bin/license-rules.js' });
     expect(pkg.scripts.render).toContain('render --out dist');
     expect(readFileSync(join(RULES_DIR, 'src/main.ts'), 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(
       true,

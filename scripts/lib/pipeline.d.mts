@@ -1,14 +1,11 @@
 // Types of pipeline.mjs, for the TypeScript tests that import it.
 export declare const ROOT: string;
-export declare const TOOLS: string;
 export declare const AGENT_MAIN: string;
 export declare const RULES_MAIN: string;
 export declare const RECEIVER_MAIN: string;
 export declare const RUNBOOKS_DIR: string;
 export declare const SAMPLE_LICENCE: string;
 
-export declare function findProgram(name: string): string | undefined;
-export declare function requireProgram(name: string): string;
 export declare function freePort(): Promise<number>;
 export declare function portOr(preferred: number): Promise<number>;
 export declare function writeFileAtomic(path: string, text: string): void;
@@ -44,7 +41,7 @@ export declare function prometheusArgs(options: {
   config: string;
   port: number;
   dataDir: string;
-  program?: string;
+  tools?: { prometheusFlags: string[] };
 }): string[];
 
 export declare function alertmanagerArgs(options: {

@@ -5,40 +5,18 @@
 // starts and stops the processes itself (the demo shows progress, the tests keep every log).
 // Types: pipeline.d.mts beside this file.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { delimiter, dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as yaml from 'js-yaml';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-/** Where scripts/ensure-installed.mjs unpacks Debian's prometheus and prometheus-alertmanager. */
-export const TOOLS = join(ROOT, '.cache/tools');
 export const AGENT_MAIN = join(ROOT, 'agent/dist/main.js');
 export const RULES_MAIN = join(ROOT, 'rules/build/main.js');
 export const RECEIVER_MAIN = join(ROOT, 'receiver/dist/main.js');
 export const RUNBOOKS_DIR = join(ROOT, 'rules/runbooks');
 export const SAMPLE_LICENCE = join(ROOT, 'agent/examples/licensekey.yaml');
-
-/** A program's path: .cache/tools/usr/bin first, then PATH; undefined when it is nowhere. */
-export function findProgram(name) {
-  const dirs = [join(TOOLS, 'usr/bin'), ...(process.env.PATH ?? '').split(delimiter).filter(Boolean)];
-  for (const dir of dirs) {
-    const path = join(dir, name);
-    if (existsSync(path)) return path;
-  }
-  return undefined;
-}
-
-/** Like findProgram, but throws with what to do when the program is missing. */
-export function requireProgram(name) {
-  const path = findProgram(name);
-  if (path) return path;
-  throw new Error(
-    `${name} not found on PATH or in .cache/tools: run \`node scripts/ensure-installed.mjs\` ` +
-      '(Debian/Ubuntu, no root needed) or install the prometheus and prometheus-alertmanager packages',
-  );
-}
 
 /** A TCP port that was free on 127.0.0.1 a moment ago (for programs that cannot listen on port 0 and say which port they got). */
 export function freePort() {
@@ -149,23 +127,22 @@ export function alertmanagerConfig(fragment) {
 }
 
 /**
- * Flags for Prometheus 2.x on 127.0.0.1:port with its TSDB in dataDir. `program`: the binary's path;
- * Debian's, unpacked under .cache/tools, is told where its web assets are (it looks in /usr/share).
+ * Flags for Prometheus (2.42 to 3.x; `tools` from scripts/lib/tools.mjs) on 127.0.0.1:port with its
+ * TSDB in dataDir, plus the flags that pair's build needs.
  */
-export function prometheusArgs({ config, port, dataDir, program }) {
+export function prometheusArgs({ config, port, dataDir, tools }) {
   return [
     `--config.file=${config}`,
     `--web.listen-address=127.0.0.1:${port}`,
     `--web.external-url=http://127.0.0.1:${port}`,
     `--storage.tsdb.path=${dataDir}`,
-    ...(program?.startsWith(`${TOOLS}/`)
-      ? [`--web.local-assets=${join(TOOLS, 'usr/share/prometheus/web')}/`]
-      : []),
+    ...(tools?.prometheusFlags ?? []),
   ];
 }
 
 /**
- * Flags for Alertmanager 0.25 on 127.0.0.1:port. Without `cluster` it runs alone
+ * Flags for Alertmanager (0.25 to 0.3x) on 127.0.0.1:port; start it with alertmanagerCommand of
+ * scripts/lib/tools.mjs, which lets Debian's find its templates. Without `cluster` it runs alone
  * (`--cluster.listen-address=`); with it, it gossips on 127.0.0.1:cluster.port with `peers`.
  */
 export function alertmanagerArgs({ config, port, dataDir, cluster }) {

@@ -3,6 +3,7 @@
 // checked as the containers will read them — Prometheus's by promtool, Alertmanager's by amtool and
 // against rules/dist/alertmanager.yaml, the receiver's by the receiver's own parser — with every
 // container path mapped to the host file mounted there, and every host name a service of the file.
+// promtool and amtool are those of the `current` pair (the versions the compose images run).
 // docker-compose, promtool and amtool are required: without them these tests fail rather than skip.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -14,6 +15,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../receiver/src/config.js';
 import { type AlertmanagerFragment, alertmanagerConfig } from '../../scripts/lib/pipeline.mjs';
 import { type Mount, remapPaths, unmountedPaths } from '../helpers/mounts.js';
+import { toolsFor } from '../helpers/tools.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const FILE = join(ROOT, 'docker-compose.yml');
@@ -61,7 +63,7 @@ function run(command: string, args: string[]): string {
     const e = err as NodeJS.ErrnoException & { stderr?: string; stdout?: string };
     if (e.code === 'ENOENT')
       throw new Error(
-        `${command} not found: install it (Debian: apt-get install --no-install-recommends ${command === 'docker-compose' ? 'docker-compose' : 'prometheus prometheus-alertmanager'})`,
+        `${command} not found: install it (Debian: apt-get install --no-install-recommends ${command})`,
       );
     throw new Error(`${command} ${args.join(' ')} failed:\n${e.stdout ?? ''}${e.stderr ?? e.message}`);
   }
@@ -120,7 +122,7 @@ describe('docker-compose.yml', () => {
     expect(ruleFiles).toEqual([join(ROOT, 'rules/dist/calico-license.rules.yaml')]);
     const onHost = join(scratch, 'prometheus.yml');
     writeFileSync(onHost, yaml.dump({ ...config, rule_files: ruleFiles }));
-    run('promtool', ['check', 'config', onHost]);
+    run(toolsFor('current').promtool, ['check', 'config', onHost]);
     // The rules select job="license-agent".
     expect(config.scrape_configs.map((j) => j.job_name)).toContain('license-agent');
     const targets = [
@@ -134,7 +136,7 @@ describe('docker-compose.yml', () => {
   it('gives Alertmanager rules/dist/alertmanager.yaml merged whole, posting to the receiver service and mailing its own alerts to mailpit', () => {
     const mounts = mountsOf('alertmanager', scratch);
     const file = (mounts.find((m) => m.container === '/etc/alertmanager/alertmanager.yml') as Mount).host;
-    run('amtool', ['check-config', file]);
+    run(toolsFor('current').amtool, ['check-config', file]);
     const fragment = yaml.load(
       readFileSync(join(ROOT, 'rules/dist/alertmanager.yaml'), 'utf8'),
     ) as AlertmanagerFragment;

@@ -10,7 +10,7 @@ describe('e2e: two clustered Alertmanagers', () => {
     const counts: number[] = [];
     for (const i of [0, 1]) {
       const metrics = await pipeline().alertmanagerMetrics(i);
-      counts.push(metrics.value('alertmanager_notifications_total', { integration: 'webhook' }) ?? 0);
+      counts.push(metrics.sum('alertmanager_notifications_total', { integration: 'webhook' }));
     }
     return counts;
   };

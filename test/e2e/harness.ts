@@ -1,9 +1,12 @@
 // The whole pipeline for end-to-end tests, every part real except the far ends: license-agent (file
-// source) → Prometheus 2.42 (1 s scrapes and evaluations, rules rendered by the real
-// `license-rules render` with an override file that shortens `for`) → Alertmanager 0.25 (one, or two
-// clustered; the render's route fragment pointed at the receiver, short group_wait/group_interval)
+// source) → Prometheus (1 s scrapes and evaluations, rules rendered by the real `license-rules render`
+// with an override file that shortens `for`) → Alertmanager (one, or two clustered; the render's route
+// fragment pointed at the receiver, short group_wait/group_interval)
 // → license-receiver (its own SQLite store, bearer token) → the Slack fake (test/fakes/slack-api.ts)
 // and a real SMTP server with STARTTLS (test/helpers/smtp.ts).
+//
+// Prometheus and Alertmanager are the version pair LM_TOOLS_PAIR names (default `current`: 3.5 and
+// 0.33; `floor`: Debian 12's 2.42 and 0.25), from test/helpers/tools.ts.
 //
 // Every program listens on 127.0.0.1 on a free port and keeps its files in a temporary folder; stop()
 // ends every process it started and removes the folder. `logs()` has the output of every process
@@ -19,16 +22,13 @@ import * as yaml from 'js-yaml';
 import { afterAll, beforeAll, beforeEach, onTestFailed } from 'vitest';
 import {
   AGENT_MAIN,
-  alertmanagerArgs,
   alertmanagerConfig,
   freePort,
   licenceKeyYaml,
-  prometheusArgs,
   prometheusConfig,
   RECEIVER_MAIN,
   RUNBOOKS_DIR,
   renderRules,
-  requireProgram,
   waitForHttp,
   writeFileAtomic,
 } from '../../scripts/lib/pipeline.mjs';
@@ -38,17 +38,31 @@ import { type Metrics, scrape, waitFor } from '../helpers/metrics.js';
 import { type Started, start, waitForLog } from '../helpers/process.js';
 import { type ReceivedMail, TestSmtpServer } from '../helpers/smtp.js';
 import { createTestPki, type TestPki } from '../helpers/tls.js';
+import {
+  alertmanagerProcessCommand,
+  prometheusCommand,
+  selectedPair,
+  type Tools,
+  toolsFor,
+} from '../helpers/tools.js';
 
 const DAY = 86_400_000;
 export const SLACK_CHANNEL = '#licence-alerts';
 export const MAIL_TO = 'licensing@example.com';
 export const JIRA_PROJECT = 'LIC';
 const WEBHOOK_TOKEN = 'e2e-webhook-token';
+/**
+ * How long a (re)started agent or receiver may take to say it serves: a second or less, but a CI run
+ * on a loaded machine saw a restarted receiver print nothing for 10 s.
+ */
+const START_TIMEOUT_MS = 30_000;
 
 /**
  * Rule and route overrides of every e2e run: `for` in seconds instead of minutes or hours, and an
- * Alertmanager that groups for a second. AgentDown keeps a few seconds of `for` so that Prometheus's
- * first scrape, a second after it starts, comes before it could fire; its remediation annotation is
+ * Alertmanager that groups for a second. AgentDown keeps 10 s of `for`: its "never there" branch is
+ * pending from the first evaluation, and Prometheus applies discovered targets only every 5 s (2.42
+ * scrapes the agent first about 5 s after it starts; on a busy machine later), so with less it could
+ * fire before the first scrape and inhibit the alert under test. Its remediation annotation is
  * removed so that the receiver quotes the runbook's Mitigation section instead.
  */
 function ruleOverrides(receiverPort: number, tokenFile: string): Record<string, unknown> {
@@ -59,7 +73,7 @@ function ruleOverrides(receiverPort: number, tokenFile: string): Record<string, 
     alerts: {
       CalicoLicenseExpiryCritical: { for: '1s' },
       CalicoLicenseNodesOverCapacity: { for: '1s' },
-      CalicoLicenseAgentDown: { for: '4s', annotations: { remediation: null } },
+      CalicoLicenseAgentDown: { for: '10s', annotations: { remediation: null } },
     },
     alertmanager: {
       webhookUrl: `http://127.0.0.1:${receiverPort}/webhook`,
@@ -80,6 +94,11 @@ export interface PipelineOptions {
   nodes?: number;
   /** Two Alertmanagers gossiping on loopback, both sent every alert, instead of one. */
   clustered?: boolean;
+}
+
+/** The Prometheus/Alertmanager pair of this run (LM_TOOLS_PAIR). */
+export function e2eTools(): Tools {
+  return toolsFor(selectedPair());
 }
 
 interface ProcessRecord {
@@ -132,8 +151,7 @@ export class Pipeline {
 
   private async boot(): Promise<void> {
     const { options } = this;
-    const prometheusBin = requireProgram('prometheus');
-    const alertmanagerBin = requireProgram('prometheus-alertmanager');
+    const tools = e2eTools();
     this.pki = createTestPki();
     this.slack = await FakeSlack.start();
     this.jira = await FakeJira.start({ deployment: 'cloud', projects: [{ key: JIRA_PROJECT }] });
@@ -167,16 +185,12 @@ export class Pipeline {
         ruleFiles: [rendered.rulesFile],
       }),
     );
-    const prometheus = this.spawn(
-      'prometheus',
-      prometheusBin,
-      prometheusArgs({
-        config: promConfig,
-        port: this.ports.prometheus,
-        dataDir: join(this.dir, 'tsdb'),
-        program: prometheusBin,
-      }),
-    );
+    const promCommand = prometheusCommand(tools, {
+      config: promConfig,
+      port: this.ports.prometheus,
+      dataDir: join(this.dir, 'tsdb'),
+    });
+    const prometheus = this.spawn('prometheus', promCommand.command, promCommand.args);
     this.prometheus = prometheus;
 
     const amConfig = join(this.dir, 'alertmanager.yml');
@@ -184,7 +198,7 @@ export class Pipeline {
     const startAlertmanager = async (port: number, i: number) => {
       const dataDir = join(this.dir, `alertmanager-${i + 1}`);
       mkdirSync(dataDir);
-      const args = alertmanagerArgs({
+      const amCommand = alertmanagerProcessCommand(tools, {
         config: amConfig,
         port,
         dataDir,
@@ -206,7 +220,7 @@ export class Pipeline {
             }
           : {}),
       });
-      const am = this.spawn(`alertmanager-${i + 1}`, alertmanagerBin, args);
+      const am = this.spawn(`alertmanager-${i + 1}`, amCommand.command, amCommand.args);
       this.alertmanagers[i] = am;
       await waitForHttp(`http://127.0.0.1:${port}/-/ready`, { alive: () => running(am) });
     };
@@ -271,7 +285,7 @@ export class Pipeline {
       '1s',
     ]);
     this.agent = agent;
-    await waitForLog(agent, 'license-agent serving');
+    await waitForLog(agent, 'license-agent serving', {}, START_TIMEOUT_MS);
   }
 
   async stopAgent(): Promise<void> {
@@ -333,7 +347,7 @@ export class Pipeline {
       JIRA_API_TOKEN: this.jira.apiToken,
     });
     this.receiver = receiver;
-    await waitForLog(receiver, 'license-receiver serving');
+    await waitForLog(receiver, 'license-receiver serving', {}, START_TIMEOUT_MS);
   }
 
   /** SIGKILL: no shutdown, no flush, as a crash or an OOM kill. */

@@ -33,6 +33,17 @@ export class Metrics {
       throw new Error(`${name}${JSON.stringify(labels)} matches ${matching.length} samples`);
     return matching[0]?.value;
   }
+
+  /**
+   * The sum of the samples whose labels include `labels` (0 when there are none): for a counter that
+   * newer versions split by more labels (Alertmanager 0.33's notification counters carry `reason`,
+   * `receiver_name`… beside `integration`).
+   */
+  sum(name: string, labels: Record<string, string> = {}): number {
+    return this.samples(name)
+      .filter((s) => Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+      .reduce((total, s) => total + s.value, 0);
+  }
 }
 
 function toNumber(text: string): number {

@@ -1,6 +1,7 @@
 // Starts a program of ours as a child process, collects its output, and stops it at the end.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { waitFor } from './metrics.js';
 
 export interface Started {
   child: ChildProcess;
@@ -22,6 +23,8 @@ export interface StartOptions {
    * busy child's pipe would cost the measuring process CPU). output() and logs() read the file.
    */
   outputFile?: string;
+  /** Start it in a process group of its own (as a shell starts a job), so that a test can signal the group. */
+  detached?: boolean;
 }
 
 export function start(
@@ -33,6 +36,7 @@ export function start(
   const fd = options.outputFile === undefined ? undefined : openSync(options.outputFile, 'w');
   const child = spawn(command, args, {
     env: { ...process.env, ...env },
+    detached: options.detached ?? false,
     stdio: fd === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', fd, fd],
   });
   if (fd !== undefined) closeSync(fd);
@@ -93,5 +97,42 @@ export async function waitForLog(
         `no log line ${JSON.stringify(msg)} within ${timeoutMs} ms; output:\n${started.output().slice(-3000)}`,
       );
     await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * Processes (any user's, where /proc lets us read them) whose environment holds `name=value`, as
+ * "pid command line": what a program started, grandchildren included, however it was stopped.
+ */
+export function processesWithEnv(name: string, value: string): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
+    try {
+      if (!readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(`${name}=${value}`)) continue;
+      found.push(
+        `${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'latin1').replaceAll('\0', ' ').slice(0, 100)}`,
+      );
+    } catch {
+      // gone, or not readable
+    }
+  }
+  return found;
+}
+
+/** Waits until `started`'s output contains `text`; fails at once, with its output, if it exits first. */
+export async function waitForOutput(started: Started, text: string, timeoutMs: number): Promise<void> {
+  let waiting = true;
+  const exitedFirst = started.exited.then((code) => {
+    if (waiting) throw new Error(`exited (code ${code}) before printing ${JSON.stringify(text)}`);
+  });
+  try {
+    await Promise.race([
+      waitFor(() => started.output().includes(text), timeoutMs, JSON.stringify(text)),
+      exitedFirst,
+    ]);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n${started.output().slice(-6000)}`);
+  } finally {
+    waiting = false;
   }
 }

@@ -137,6 +137,8 @@ export class FileSource implements Source {
   private timer: NodeJS.Timeout | undefined;
   private reading: Promise<void> = Promise.resolve();
   private lastErrors = new Map<string, string>();
+  /** Components read successfully at least once: only they have last good values to keep. */
+  private readonly readOnce = new Set<string>();
   private warnedNoCoreCount = false;
 
   constructor(private readonly options: FileSourceOptions) {}
@@ -211,6 +213,7 @@ export class FileSource implements Source {
   private async attempt(component: Component, step: () => Promise<void>): Promise<void> {
     try {
       await step();
+      this.readOnce.add(component);
       if (this.lastErrors.delete(component)) this.options.logger.info({ component }, 'source readable again');
     } catch (err) {
       const error = err as Error;
@@ -226,7 +229,9 @@ export class FileSource implements Source {
       if (this.lastErrors.get(component) !== error.message) {
         this.options.logger.error(
           { err: error.message, reason },
-          'reading the licence source failed; keeping the last good values',
+          this.readOnce.has(component)
+            ? 'reading the licence source failed; keeping the last good values'
+            : 'reading the licence source failed; no values yet',
         );
         this.lastErrors.set(component, error.message);
       }
