@@ -8,11 +8,16 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { alertmanagerArgs, freePort, requireProgram, waitForHttp } from '../../scripts/lib/pipeline.mjs';
+import { freePort } from '../../scripts/lib/pipeline.mjs';
 import { FakeJira } from '../../test/fakes/jira-api.js';
 import type { SlackMessage } from '../../test/fakes/slack-api.js';
 import { waitFor } from '../../test/helpers/metrics.js';
-import { type Started, start } from '../../test/helpers/process.js';
+import {
+  describeEachPair,
+  type Running,
+  startAlertmanager as startPairAlertmanager,
+  type Tools,
+} from '../../test/helpers/tools.js';
 import type { Silence } from '../src/interactions/silences.js';
 import { fixture } from './fixtures/payloads.js';
 import { type Harness, harnessPerTest, TOKEN } from './harness.js';
@@ -22,28 +27,14 @@ const ALICE = { id: 'U0ALICE01', username: 'alice' };
 const MALLORY = { id: 'U0MALLORY', username: 'mallory' };
 const GROUP_LABELS = { alertname: 'CalicoLicenseExpiringSoon', cluster: 'prod' };
 
-// Alertmanager binaries: Debian 12's 0.25 (the floor) and, when LM_ALERTMANAGER_CURRENT names one, the
-// primary 0.33 (issue 17 brings both to every machine; until then the second runs where it is given).
-const PAIRS = [
-  { name: 'Alertmanager (PATH or .cache/tools)', program: () => requireProgram('prometheus-alertmanager') },
-  ...(process.env.LM_ALERTMANAGER_CURRENT
-    ? [
-        {
-          name: 'Alertmanager (LM_ALERTMANAGER_CURRENT)',
-          program: () => process.env.LM_ALERTMANAGER_CURRENT as string,
-        },
-      ]
-    : []),
-];
-
 const startHarness = harnessPerTest();
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-/** Alertmanager on 127.0.0.1:port, notifying the receiver fast (group_interval 1s, repeat 2s). */
-async function startAlertmanager(program: string, port: number, receiverUrl: string): Promise<Started> {
+/** The pair's Alertmanager on 127.0.0.1:port, notifying the receiver fast (group_interval 1s, repeat 2s). */
+async function startAlertmanager(tools: Tools, port: number, receiverUrl: string): Promise<Running> {
   const dir = mkdtempSync(join(tmpdir(), 'lm-am-'));
   mkdirSync(join(dir, 'data'));
   const config = join(dir, 'alertmanager.yml');
@@ -66,13 +57,10 @@ async function startAlertmanager(program: string, port: number, receiverUrl: str
       '',
     ].join('\n'),
   );
-  const am = start(program, alertmanagerArgs({ config, port, dataDir: join(dir, 'data') }));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const am = await startPairAlertmanager(tools, { config, dataDir: join(dir, 'data'), port });
   cleanups.push(async () => {
     await am.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  await waitForHttp(`http://127.0.0.1:${port}/-/ready`, {
-    alive: () => am.child.exitCode === null,
   });
   return am;
 }
@@ -143,11 +131,11 @@ async function webhooks(h: Harness): Promise<number> {
 
 const threadText = (h: Harness, root: SlackMessage) => h.slack.replies(root).map((r) => r.text);
 
-describe.each(PAIRS)('Slack interactivity with $name', ({ program }) => {
+describeEachPair('Slack interactivity', (tools) => {
   it('snooze → a silence with the group labels and the user as author → notifications suppressed → unsnooze → expired', async () => {
     const amPort = await freePort();
     const h = await startReceiver(amPort);
-    await startAlertmanager(program(), amPort, h.url);
+    await startAlertmanager(tools, amPort, h.url);
     await fire(amPort);
     const message = await messageWith(h, 'lm:snooze:3d');
     expect(buttons(message)).toEqual(['lm:ack', 'lm:snooze:1d', 'lm:snooze:3d']);
@@ -255,7 +243,7 @@ describe.each(PAIRS)('Slack interactivity with $name', ({ program }) => {
       5000,
       'the click retried',
     );
-    await startAlertmanager(program(), amPort, h.url);
+    await startAlertmanager(tools, amPort, h.url);
     const made = await waitFor(
       async () => (await silences(amPort)).find((s) => s.status.state === 'active'),
       15_000,
@@ -271,7 +259,7 @@ describe.each(PAIRS)('Slack interactivity with $name', ({ program }) => {
   it('Slack fails after the silence was made: the retried click finds it and makes no second one', async () => {
     const amPort = await freePort();
     const h = await startReceiver(amPort);
-    await startAlertmanager(program(), amPort, h.url);
+    await startAlertmanager(tools, amPort, h.url);
     await fire(amPort);
     const message = await messageWith(h, 'lm:snooze:1d');
     h.slack.failNext({ status: 503 }, 2, 'chat.postMessage');
@@ -287,7 +275,7 @@ describe.each(PAIRS)('Slack interactivity with $name', ({ program }) => {
   it('a user not in allowed_users is told so and nothing is silenced; Acknowledge shows who acknowledged', async () => {
     const amPort = await freePort();
     const h = await startReceiver(amPort, { allowed_users: [ALICE.id] });
-    await startAlertmanager(program(), amPort, h.url);
+    await startAlertmanager(tools, amPort, h.url);
     await fire(amPort);
     const message = await messageWith(h, 'lm:ack');
     expect((await click(h, message, 'lm:snooze:3d', MALLORY)).status).toBe(200);
@@ -329,7 +317,7 @@ describe.each(PAIRS)('Slack interactivity with $name', ({ program }) => {
   it('a silence expired in Alertmanager: the next notification shows the snooze ended and offers Snooze again', async () => {
     const amPort = await freePort();
     const h = await startReceiver(amPort, {}, { dedupe_window: '1s' });
-    await startAlertmanager(program(), amPort, h.url);
+    await startAlertmanager(tools, amPort, h.url);
     await fire(amPort);
     const message = await messageWith(h, 'lm:snooze:1d');
     expect((await click(h, message, 'lm:snooze:1d')).status).toBe(200);
