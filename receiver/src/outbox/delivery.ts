@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import {
   type Channel,
   ChannelError,
+  type ChannelRef,
   type DeliveryAttempt,
   type HandledRequest,
   type LookupResult,
@@ -339,13 +340,7 @@ export class DeliveryLoop {
       return;
     }
     const done = this.now();
-    const next: DeliveryRecord | undefined = handled.state && {
-      state: 'open',
-      ref: handled.state,
-      firing: [],
-      openedAt: record?.openedAt ?? done,
-      updatedAt: done,
-    };
+    const next = handled.state && openRecord(handled.state, record, done);
     if (handled.skipped) log.info({ reason: handled.skipped, title: handled.title }, 'nothing to do');
     else {
       this.options.metrics.sent.inc({ channel: channel.name, kind: 'request' });
@@ -457,13 +452,7 @@ export class DeliveryLoop {
     }
     const delay = retryDelay(this.options.backoff, attempts, failure.retryAfterMs, this.options.random);
     // What the channel asked to keep (a ticket create of unknown outcome) stands for the group as open.
-    const keep: DeliveryRecord | undefined = failure.keep && {
-      state: 'open',
-      ref: failure.keep,
-      firing: [],
-      openedAt: record?.openedAt ?? t,
-      updatedAt: t,
-    };
+    const keep = failure.keep && openRecord(failure.keep, record, t);
     metrics.retried.inc({ channel: channel.name });
     log.warn({ attempts, err: failure.message, retry_in_ms: delay }, 'delivery failed; will retry');
     await this.settle(channel, row, {
@@ -552,4 +541,9 @@ interface Unrecorded {
 /** The same for every attempt of a row, unique among rows (and among stores, with the time). */
 export function deliveryId(row: OutboxRow): string {
   return `${row.id}-${row.createdAt.toString(36)}`;
+}
+
+/** A record that keeps `ref` for the group as open, showing no alerts of its own. */
+function openRecord(ref: ChannelRef, previous: DeliveryRecord | undefined, at: number): DeliveryRecord {
+  return { state: 'open', ref, firing: [], openedAt: previous?.openedAt ?? at, updatedAt: at };
 }
