@@ -9,7 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../scripts/lib/pipeline.mjs';
+import { FakeGitHub } from '../../test/fakes/github-api.js';
 import { FakeJira } from '../../test/fakes/jira-api.js';
+import { FakeServiceNow } from '../../test/fakes/servicenow-api.js';
 import type { SlackMessage } from '../../test/fakes/slack-api.js';
 import { waitFor } from '../../test/helpers/metrics.js';
 import {
@@ -335,10 +337,74 @@ describeEachPair('Slack interactivity', (tools) => {
   }, 60_000);
 });
 
-describe('Acknowledge with a ticket channel', () => {
-  it("comments on the group's open Jira issue who acknowledged, once", async () => {
-    const jira = await FakeJira.start();
-    cleanups.push(() => jira.close());
+/** A ticket system's fake: its channel config and env, and the comments of its only ticket. */
+interface TicketFake {
+  channel: Record<string, unknown>;
+  env: Record<string, string>;
+  comments(): string[];
+  close(): Promise<void>;
+}
+
+const TICKET_FAKES: [string, () => Promise<TicketFake>][] = [
+  [
+    'Jira',
+    async () => {
+      const jira = await FakeJira.start();
+      const channel = { name: 'tickets', type: 'jira', url: jira.url, api: 'cloud', project: 'LIC' };
+      return {
+        channel: { ...channel, email: jira.email, api_token_env: 'TICKET_TOKEN', search_lag: '0s' },
+        env: { TICKET_TOKEN: jira.apiToken },
+        comments: () => jira.comments(jira.issues()[0]?.key as string),
+        close: () => jira.close(),
+      };
+    },
+  ],
+  [
+    'ServiceNow',
+    async () => {
+      const sn = await FakeServiceNow.start();
+      return {
+        channel: {
+          name: 'tickets',
+          type: 'servicenow',
+          url: sn.url,
+          username: sn.username,
+          password_env: 'TICKET_TOKEN',
+        },
+        env: { TICKET_TOKEN: sn.password },
+        comments: () =>
+          sn
+            .journal(sn.incidents()[0]?.number as string)
+            .filter((e) => e.field === 'work_notes')
+            .map((e) => e.value),
+        close: () => sn.close(),
+      };
+    },
+  ],
+  [
+    'GitHub',
+    async () => {
+      const gh = await FakeGitHub.start();
+      return {
+        channel: {
+          name: 'tickets',
+          type: 'github',
+          api_url: gh.url,
+          repository: 'acme/licences',
+          token_env: 'TICKET_TOKEN',
+        },
+        env: { TICKET_TOKEN: gh.token },
+        comments: () => gh.comments(1),
+        close: () => gh.close(),
+      };
+    },
+  ],
+];
+
+describe.each(TICKET_FAKES)('Acknowledge with a %s ticket channel', (_name, startFake) => {
+  it("comments on the group's open ticket who acknowledged, once", async () => {
+    const fake = await startFake();
+    cleanups.push(() => fake.close());
     const h = await startHarness({
       config: {
         slack_interactivity: {
@@ -346,34 +412,20 @@ describe('Acknowledge with a ticket channel', () => {
           alertmanager_url: 'http://127.0.0.1:9',
         },
       },
-      env: { SLACK_SIGNING_SECRET: SECRET, JIRA_API_TOKEN: jira.apiToken },
-      moreChannels: [
-        {
-          name: 'jira',
-          type: 'jira',
-          url: jira.url,
-          api: 'cloud',
-          project: 'LIC',
-          email: jira.email,
-          api_token_env: 'JIRA_API_TOKEN',
-          search_lag: '0s',
-          timeout: '2s',
-        },
-      ],
+      env: { SLACK_SIGNING_SECRET: SECRET, ...fake.env },
+      moreChannels: [{ ...fake.channel, timeout: '2s' }],
     });
     expect((await h.post(fixture('firing'))).status).toBe(200);
     const message = await messageWith(h, 'lm:ack');
     await h.drained();
-    const [issue] = jira.issues();
-    expect(issue).toBeDefined();
-    const before = jira.comments(issue?.key as string).length;
+    const before = fake.comments().length;
     expect((await click(h, message, 'lm:ack')).status).toBe(200);
     await waitFor(() => threadText(h, message).find((t) => t.includes('Acknowledged')), 5000, 'the reply');
     await h.drained();
-    const comments = jira.comments(issue?.key as string);
+    const comments = fake.comments();
     expect(comments.length).toBe(before + 1);
-    expect(comments.at(-1)).toMatch(
-      /^Acknowledged in Slack by alice \(U0ALICE01\) at \d{4}-\d\d-\d\d \d\d:\d\d UTC\.$/,
+    expect(comments.at(-1)?.trim()).toMatch(
+      /^(\*\*|\*)?Acknowledged in Slack by alice \(U0ALICE01\) at \d{4}-\d\d-\d\d \d\d:\d\d UTC\.(\*\*|\*)?$/,
     );
   }, 30_000);
 });
