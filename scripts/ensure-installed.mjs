@@ -1,12 +1,12 @@
 // Installs what `npm test`, `npm run demo` and `npm run bench` need on a fresh clone: the npm
 // dependencies and the Prometheus/Alertmanager pairs of tool-versions.json (scripts/lib/tools.mjs
 // fetches them from Debian into .cache/tools/<pair>/), both without root; and, as root, the Debian
-// packages some tests use (docker-compose, Chromium).
+// packages some tests use (docker-compose, Chromium, PostgreSQL).
 //
 //   node scripts/ensure-installed.mjs [--pairs current,floor] [--system]
 //   --pairs: default both; `selected` = LM_TOOLS_PAIR. --system: the Debian packages too (npm test).
 import { execSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { installTools, PAIRS, selectedPair, ToolsUnavailable } from './lib/tools.mjs';
@@ -72,6 +72,14 @@ const SYSTEM_PACKAGES = [
   { package: 'docker-compose', present: () => onPath('docker-compose') },
   // Chromium: the tests that look at a page as a person would (test/helpers/browser.ts).
   { package: 'chromium', present: () => existsSync(process.env.CHROMIUM_PATH ?? '/usr/bin/chromium') },
+  // PostgreSQL: the receiver's PostgreSQL store is tested against a server each test starts itself
+  // (test/helpers/postgres.ts) from /usr/lib/postgresql/<version>/bin.
+  {
+    package: 'postgresql',
+    present: () =>
+      existsSync('/usr/lib/postgresql') &&
+      readdirSync('/usr/lib/postgresql').some((v) => existsSync(`/usr/lib/postgresql/${v}/bin/postgres`)),
+  },
 ];
 const absent = !values.system ? [] : SYSTEM_PACKAGES.filter((p) => !p.present()).map((p) => p.package);
 if (absent.length > 0) {

@@ -428,7 +428,8 @@ describe('serve', () => {
     expect(usage.output).toContain('outbox: unknown subcommand "frobnicate"');
     expect((await outbox('retry', 'x1')).output).toContain('"x1" is not a row id');
     expect(await receiver.p.stop('SIGTERM')).toBe(0);
-  });
+    // Two receiver starts and eleven CLI processes: on a loaded 2-core CI machine that took over 30 s.
+  }, 120_000);
 
   it('after SIGKILL with rows pending, delivers every accepted notification; only the row in flight twice', async () => {
     const file = serveConfig('sigkill');
