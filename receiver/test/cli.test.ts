@@ -432,12 +432,13 @@ describe('serve', () => {
   }, 120_000);
 
   it('after SIGKILL with rows pending, delivers every accepted notification; only the row in flight twice', async () => {
-    const file = serveConfig('sigkill');
+    // One group at a time to Slack: while the first delivery is in flight the others stay pending. (With
+    // the default 4 at a time and Slack answering 500, rows cycled in and out of flight faster than the
+    // check below and the kill: 2 in flight in a CI run.)
+    const file = serveConfig('sigkill', { channels: [slackChannel({ timeout: '20s', concurrency: 1 })] });
     const first = await serve(file);
-    // The first delivery reaches Slack but its answer never comes back before the kill (in flight);
-    // then Slack fails with 500s, so the other rows stay pending.
+    // The first delivery reaches Slack but its answer never comes back before the kill (in flight).
     slack.failNext({ delayMs: 60_000 }, 1, 'chat.postMessage');
-    slack.failNext({ status: 500 }, 10_000, 'chat.postMessage');
     const before = slack.roots().length;
     const clusters = ['inflight', 'p1', 'p2', 'p3', 'p4', 'p5'];
     for (const cluster of clusters) {
