@@ -8,12 +8,17 @@ import * as yaml from 'js-yaml';
 import { z } from 'zod';
 import { formatPath } from './alertmanager.js';
 import { CHANNEL_TYPES, CHANNELS, type ChannelSettings, descriptorOf } from './channels/index.js';
+import { buildInteractivity, interactivitySchema, withSlackControls } from './interactions/config.js';
 import { IDENTITY_PLACEHOLDER } from './outbox/idempotency.js';
 import { DEFAULT_SCHEMA, type PostgresSsl } from './outbox/postgres.js';
 import { MatcherError, parseMatcher, type Route } from './routing.js';
 import {
+  authSchema,
   type BuildContext,
+  basicAuthSchema,
   bool,
+  buildAuth,
+  buildBasic,
   ConfigError,
   duration,
   envName,
@@ -63,12 +68,6 @@ const routeSchema = z.strictObject({
   continue: bool().default(false),
 });
 
-const basicAuthSchema = z.strictObject({
-  username: text('a user name'),
-  password_file: path().optional(),
-  password_env: envName().optional(),
-});
-
 const postgresSchema = z.strictObject({
   url_env: envName().optional(),
   url_file: path().optional(),
@@ -102,14 +101,9 @@ const configSchema = z.strictObject(
     tls: z
       .strictObject({ cert_file: path(), key_file: path(), client_ca_file: path().optional() })
       .optional(),
-    auth: z
-      .strictObject({
-        bearer_token_file: path().optional(),
-        bearer_token_env: envName().optional(),
-        basic_auth: basicAuthSchema.optional(),
-      })
-      .optional(),
+    auth: authSchema.optional(),
     ui: z.strictObject({ basic_auth: basicAuthSchema }).optional(),
+    slack_interactivity: interactivitySchema.optional(),
     limits: z
       .strictObject({
         max_body_size: leaf(
@@ -326,6 +320,8 @@ function build(raw: RawConfig, file: string, options: LoadOptions) {
       'routes / default_channels: missing: expected at least one route or a default channel, or no alert goes anywhere',
     );
 
+  const slackInteractivity = raw.slack_interactivity && buildInteractivity(raw.slack_interactivity, secrets);
+
   return {
     file: resolve(file),
     listen: { host: hostPart.replace(/^\[|\]$/g, '') || '0.0.0.0', port },
@@ -362,7 +358,9 @@ function build(raw: RawConfig, file: string, options: LoadOptions) {
       shutdownTimeoutMs: raw.delivery.shutdown_timeout,
       retentionMs: raw.delivery.retention,
     },
-    channels,
+    channels: withSlackControls(channels, slackInteractivity),
+    /** Acknowledge and Snooze from Slack (receiver/src/interactions/); off without it. */
+    slackInteractivity,
     routes,
     defaultChannels: raw.default_channels,
     logLevel: raw.log_level,
@@ -448,46 +446,4 @@ function buildStore(
     migrate: pgRaw.migrate,
     ssl,
   };
-}
-
-/**
- * The webhook's credentials: a bearer token, or basic auth (user and password). Without secrets read,
- * the token is '' and the password absent, so nothing authenticates.
- */
-function buildAuth(
-  raw: NonNullable<RawConfig['auth']>,
-  secrets: Secrets,
-): { bearerToken?: string; basic?: { username: string; password?: string | undefined } } {
-  const bearer = raw.bearer_token_file !== undefined || raw.bearer_token_env !== undefined;
-  if (bearer === (raw.basic_auth !== undefined))
-    fail('auth', raw, 'exactly one of bearer_token_file / bearer_token_env, or basic_auth');
-  if (bearer) {
-    const token = secretOf(
-      secrets,
-      'auth.bearer_token',
-      { env: raw.bearer_token_env, file: raw.bearer_token_file },
-      true,
-    );
-    return { bearerToken: token ?? '' };
-  }
-  return {
-    basic: buildBasic(raw.basic_auth as z.output<typeof basicAuthSchema>, secrets, 'auth.basic_auth'),
-  };
-}
-
-/** A user name and its password (from a file or an environment variable); no password without secrets. */
-function buildBasic(
-  basic: z.output<typeof basicAuthSchema>,
-  secrets: Secrets,
-  key: string,
-): { username: string; password?: string | undefined } {
-  if ((basic.password_file === undefined) === (basic.password_env === undefined))
-    fail(key, basic, 'exactly one of password_file and password_env');
-  const password = secretOf(
-    secrets,
-    `${key}.password`,
-    { env: basic.password_env, file: basic.password_file },
-    true,
-  );
-  return { username: basic.username, password };
 }

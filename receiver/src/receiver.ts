@@ -3,6 +3,8 @@ import type { Logger } from 'pino';
 import { type Channel, createChannel } from './channels/index.js';
 import type { ReceiverConfig } from './config.js';
 import { Intake, viewFactory } from './intake.js';
+import { interactionsEndpoint } from './interactions/endpoint.js';
+import { SlackInteractions } from './interactions/index.js';
 import { createMetrics, type ReceiverMetrics } from './metrics.js';
 import type { GroupView } from './notification.js';
 import { DeliveryLoop } from './outbox/delivery.js';
@@ -96,7 +98,18 @@ async function startOn(
       { rows: recovered },
       'rows were in flight when the receiver last stopped: they will be sent again',
     );
-  const channels = options.channels ?? config.channels.map((c) => createChannel(c, logger));
+  const notifying = options.channels ?? config.channels.map((c) => createChannel(c, logger));
+  // Slack clicks are rows of an internal channel, delivered by the same loop (receiver/src/interactions/).
+  const interactions =
+    config.slackInteractivity &&
+    new SlackInteractions(
+      config.slackInteractivity,
+      store,
+      notifying,
+      logger.child({ component: 'slack-interactivity' }),
+      now,
+    );
+  const channels = interactions ? [...notifying, interactions] : notifying;
   const metrics = createMetrics({ store, channels: channels.map((c) => c.name), version: VERSION, now });
   const intake = new Intake(
     store,
@@ -141,6 +154,22 @@ async function startOn(
         }
       },
       onAccepted: () => loop.wake(),
+      ...(interactions && config.slackInteractivity
+        ? {
+            interactions: {
+              path: config.slackInteractivity.path,
+              handler: interactionsEndpoint({
+                signingSecret: config.slackInteractivity.signingSecret,
+                store,
+                knows: (channel) => interactions.knows(channel),
+                logger: logger.child({ component: 'slack-interactivity' }),
+                maxBodyBytes: config.limits.maxBodyBytes,
+                onAccepted: () => loop.wake(),
+                now,
+              }),
+            },
+          }
+        : {}),
       ...(config.ui
         ? {
             ui: createStatusUi({

@@ -163,3 +163,60 @@ export function secretOf(
   }
   return secrets.fromFile(`${key}_file`, source.file) ?? secrets.fromEnv(`${key}_env`, source.env);
 }
+
+export const basicAuthSchema = z.strictObject({
+  username: text('a user name'),
+  password_file: path().optional(),
+  password_env: envName().optional(),
+});
+
+/** Credentials: a bearer token (from a file or a variable), or basic auth. */
+export const authSchema = z.strictObject({
+  bearer_token_file: path().optional(),
+  bearer_token_env: envName().optional(),
+  basic_auth: basicAuthSchema.optional(),
+});
+
+export interface AuthSettings {
+  bearerToken?: string;
+  basic?: { username: string; password?: string | undefined };
+}
+
+/**
+ * Credentials at `key` (`auth`): a bearer token, or basic auth (user and password). Without secrets
+ * read, the token is '' and the password absent, so nothing authenticates.
+ */
+export function buildAuth(raw: z.output<typeof authSchema>, secrets: Secrets, key = 'auth'): AuthSettings {
+  const bearer = raw.bearer_token_file !== undefined || raw.bearer_token_env !== undefined;
+  if (bearer === (raw.basic_auth !== undefined))
+    fail(key, raw, 'exactly one of bearer_token_file / bearer_token_env, or basic_auth');
+  if (bearer) {
+    const token = secretOf(
+      secrets,
+      `${key}.bearer_token`,
+      { env: raw.bearer_token_env, file: raw.bearer_token_file },
+      true,
+    );
+    return { bearerToken: token ?? '' };
+  }
+  return {
+    basic: buildBasic(raw.basic_auth as z.output<typeof basicAuthSchema>, secrets, `${key}.basic_auth`),
+  };
+}
+
+/** A user name and its password (from a file or an environment variable); no password without secrets. */
+export function buildBasic(
+  basic: z.output<typeof basicAuthSchema>,
+  secrets: Secrets,
+  key: string,
+): { username: string; password?: string | undefined } {
+  if ((basic.password_file === undefined) === (basic.password_env === undefined))
+    fail(key, basic, 'exactly one of password_file and password_env');
+  const password = secretOf(
+    secrets,
+    `${key}.password`,
+    { env: basic.password_env, file: basic.password_file },
+    true,
+  );
+  return { username: basic.username, password };
+}

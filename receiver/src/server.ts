@@ -25,6 +25,8 @@ export interface ServerOptions {
   onAccepted: () => void;
   /** The status page and its API (receiver/src/ui/), when `ui` is configured; else / is a plain page. */
   ui?: RequestHandler;
+  /** Slack's Request URL (slack_interactivity.path): signed, no receiver auth (receiver/src/interactions/). */
+  interactions?: { path: string; handler: RequestHandler };
 }
 
 export interface RunningServer {
@@ -144,6 +146,13 @@ export function createApp(options: ServerOptions & { isShuttingDown: () => boole
     metrics.webhooks.inc({ code: '405' });
     res.set('Allow', 'POST').status(405).json({ error: 'method not allowed: POST a webhook payload' });
   });
+
+  if (options.interactions) {
+    app.post(options.interactions.path, options.interactions.handler);
+    app.all(options.interactions.path, (_req, res) => {
+      res.set('Allow', 'POST').status(405).type('text/plain').send('method not allowed\n');
+    });
+  }
 
   app.get('/metrics', async (_req, res) => {
     try {

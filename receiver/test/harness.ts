@@ -31,6 +31,8 @@ export interface HarnessOptions {
   config?: Record<string, unknown>;
   /** Replaces the default channels (slack + mail). */
   channels?: Record<string, unknown>[];
+  /** Added to the default channels (and to default_channels). */
+  moreChannels?: Record<string, unknown>[];
   slack?: FakeSlackOptions;
   smtp?: Omit<TestSmtpOptions, 'tls'> & { starttls?: boolean };
   /** Overrides for the email channel's smtp block. */
@@ -125,8 +127,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         to: ['licensing@example.com'],
         ...options.mailConfig,
       },
+      ...(options.moreChannels ?? []),
     ],
-    default_channels: (options.channels ?? [{ name: 'slack' }, { name: 'mail' }]).map((c) => c.name),
+    default_channels: (
+      options.channels ?? [{ name: 'slack' }, { name: 'mail' }, ...(options.moreChannels ?? [])]
+    ).map((c) => c.name),
     ...options.config,
   };
   const config = parseConfig(document, join(dir, 'receiver.yaml'), { secrets: true, env });

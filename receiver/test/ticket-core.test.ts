@@ -220,6 +220,9 @@ describe('render and send share one decision', () => {
       this.calls.push('create');
       return ref('LIC-9');
     }
+    async note(): Promise<void> {
+      this.calls.push('note');
+    }
     async comment(_r: TicketRef, _e: DeliveryEvent, kind: CommentKind): Promise<void> {
       this.calls.push(`comment ${kind}`);
     }

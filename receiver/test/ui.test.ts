@@ -154,6 +154,10 @@ describe('status page in Chromium', () => {
   afterAll(async () => {
     await browser?.close();
   });
+  // A page left open by a failed test keeps its connections, and the harness could not stop.
+  afterEach(async () => {
+    for (const page of await browser.pages()) await page.close();
+  });
 
   it('shows channels, dead letters and deliveries; Retry sends a dead letter once; Discard removes one', async () => {
     const h = await start();
@@ -167,6 +171,8 @@ describe('status page in Chromium', () => {
     const seen = (r: { status(): number }) => statuses.push(r.status());
     page.on('response', seen);
     await expect(page.goto(`${h.url}/`)).rejects.toThrow(/ERR_INVALID_AUTH_CREDENTIALS/);
+    // The response event may come after the navigation has failed (it did in a CI run).
+    await waitFor(() => statuses.length > 0, 5000, 'the response to the page without credentials');
     expect(statuses).toEqual([401]);
     page.off('response', seen);
 

@@ -14,7 +14,7 @@
 // response_metadata.next_cursor) and message `metadata` only with include_all_metadata, as Slack does;
 // conversations.list for a channel's ID by name. Each checks its scope (channels:history,
 // channels:read…) against the token's scopes, answering missing_scope with `needed` like Slack.
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import type http from 'node:http';
 import { closeLoopback, listenLoopback } from '../helpers/loopback.js';
 
@@ -81,6 +81,7 @@ const SCOPE_OF: Record<string, string> = {
 };
 const METHODS = [
   'chat.postMessage',
+  'chat.postEphemeral',
   'chat.update',
   'auth.test',
   'conversations.history',
@@ -101,6 +102,9 @@ export const BLOCK_LIMITS = {
   contextElements: 10,
   actionElements: 25,
   buttonText: 75,
+  actionId: 255,
+  blockId: 255,
+  buttonValue: 2000,
   url: 3000,
   totalText: 13_200,
   messageText: 40_000,
@@ -121,6 +125,7 @@ export function checkBlocks(blocks: unknown): { error: string; pointer: string }
     return undefined;
   };
   const actionIds = new Set<string>();
+  const blockIds = new Set<string>();
   for (const [i, block] of (blocks as Block[]).entries()) {
     const at = `/blocks/${i}`;
     let bad: string | undefined;
@@ -175,14 +180,30 @@ export function checkBlocks(blocks: unknown): { error: string; pointer: string }
             )
               bad = `${p}/url`;
             if (!bad && e.action_id !== undefined) {
-              if (actionIds.has(e.action_id)) bad = `${p}/action_id (duplicate)`;
+              if (typeof e.action_id !== 'string' || e.action_id.length > BLOCK_LIMITS.actionId)
+                bad = `${p}/action_id`;
+              else if (actionIds.has(e.action_id)) bad = `${p}/action_id (duplicate)`;
               actionIds.add(e.action_id);
             }
+            if (
+              !bad &&
+              e.value !== undefined &&
+              (typeof e.value !== 'string' || e.value.length > BLOCK_LIMITS.buttonValue)
+            )
+              bad = `${p}/value`;
+            if (!bad && e.style !== undefined && e.style !== 'primary' && e.style !== 'danger')
+              bad = `${p}/style`;
             if (bad) break;
           }
         break;
       default:
         bad = `${at}/type`;
+    }
+    if (!bad && block.block_id !== undefined) {
+      if (typeof block.block_id !== 'string' || block.block_id.length > BLOCK_LIMITS.blockId)
+        bad = `${at}/block_id`;
+      else if (blockIds.has(block.block_id)) bad = `${at}/block_id (duplicate)`;
+      blockIds.add(block.block_id);
     }
     if (bad) return { error: 'invalid_blocks', pointer: bad };
   }
@@ -191,10 +212,20 @@ export function checkBlocks(blocks: unknown): { error: string; pointer: string }
   return undefined;
 }
 
+/** A message only one user sees (chat.postEphemeral): not in any history, as in Slack. */
+export interface EphemeralMessage {
+  channel: string;
+  user: string;
+  thread_ts?: string;
+  text: string;
+  at: number;
+}
+
 export class FakeSlack {
   readonly token: string;
   readonly calls: SlackCall[] = [];
   readonly messages: SlackMessage[] = [];
+  readonly ephemeral: EphemeralMessage[] = [];
   readonly webhookPosts: WebhookPost[] = [];
   /** Answers of chat.postMessage that were 429 because the fake's own rate limit was exceeded. */
   rateLimitedByLimit = 0;
@@ -258,6 +289,81 @@ export class FakeSlack {
 
   clearFaults(): void {
     this.faults.length = 0;
+  }
+
+  /**
+   * What Slack POSTs to an app's Request URL when `user` presses the button `actionId` of `message`
+   * (a block_actions payload, form-encoded as `payload=<JSON>`, signed with the app's signing secret
+   * at `at`). Throws when the message has no such button, as Slack would offer none to press.
+   */
+  interaction(
+    message: SlackMessage,
+    actionId: string,
+    user: { id: string; username: string },
+    signingSecret: string,
+    at = Date.now(),
+  ): { body: string; headers: Record<string, string> } {
+    const block = message.blocks.find(
+      (b) => b.type === 'actions' && (b.elements as Block[]).some((e) => e.action_id === actionId),
+    );
+    const button = (block?.elements as Block[] | undefined)?.find((e) => e.action_id === actionId);
+    if (!block || !button) throw new Error(`the message has no button ${actionId}`);
+    this.counter++;
+    const actionTs = `${(at / 1000).toFixed(6)}`;
+    const payload = {
+      type: 'block_actions',
+      user: { id: user.id, username: user.username, name: user.username, team_id: 'T0FAKE' },
+      api_app_id: 'A0FAKE',
+      token: 'deprecated-verification-token',
+      container: {
+        type: 'message',
+        message_ts: message.ts,
+        channel_id: message.channel,
+        is_ephemeral: false,
+      },
+      trigger_id: `${this.counter}.1.fake`,
+      team: { id: 'T0FAKE', domain: 'fake' },
+      enterprise: null,
+      is_enterprise_install: false,
+      channel: { id: message.channel, name: this.nameOf(message.channel) },
+      message: {
+        type: 'message',
+        ts: message.ts,
+        text: message.text,
+        blocks: message.blocks,
+        bot_id: 'B0FAKE',
+      },
+      state: { values: {} },
+      response_url: `${this.url}/actions/T0FAKE/${this.counter}/fake`,
+      actions: [
+        {
+          action_id: actionId,
+          block_id: block.block_id,
+          text: button.text,
+          value: button.value,
+          ...(button.style ? { style: button.style } : {}),
+          type: 'button',
+          action_ts: actionTs,
+        },
+      ],
+    };
+    const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+    const timestamp = String(Math.floor(at / 1000));
+    const signature = `v0=${createHmac('sha256', signingSecret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
+    return {
+      body,
+      headers: {
+        'Content-Type': 'application/x-www-form-urlencoded',
+        'X-Slack-Request-Timestamp': timestamp,
+        'X-Slack-Signature': signature,
+        'User-Agent': 'Slackbot 1.0 (+https://api.slack.com/robots)',
+      },
+    };
+  }
+
+  private nameOf(id: string): string {
+    for (const [name, known] of this.channelIds) if (known === id) return name;
+    return id;
   }
 
   callsOf(method: string): SlackCall[] {
@@ -335,9 +441,11 @@ export class FakeSlack {
     const result =
       method === 'chat.postMessage'
         ? this.postMessage(args, at)
-        : method === 'chat.update'
-          ? this.update(args, at)
-          : this.read(method, args);
+        : method === 'chat.postEphemeral'
+          ? this.postEphemeral(args, at)
+          : method === 'chat.update'
+            ? this.update(args, at)
+            : this.read(method, args);
     if ('retryAfter' in result) {
       this.rateLimitedByLimit++;
       return answer(429, { ok: false, error: 'ratelimited' }, { 'Retry-After': String(result.retryAfter) });
@@ -417,6 +525,24 @@ export class FakeSlack {
     }
     this.messages.push(message);
     return { ok: true, channel, ts, message: { type: 'message', text: message.text, ts } };
+  }
+
+  private postEphemeral(args: Json, at: number): Json {
+    const channel = this.resolveChannel(args.channel, true);
+    if (!channel) return { ok: false, error: 'channel_not_found' };
+    if (typeof args.user !== 'string' || !/^[UW][A-Z0-9]+$/.test(args.user))
+      return { ok: false, error: 'user_not_in_channel' };
+    const bad = this.checkMessage(args);
+    if (bad) return bad;
+    const message: EphemeralMessage = {
+      channel,
+      user: args.user,
+      text: typeof args.text === 'string' ? args.text : '',
+      at,
+    };
+    if (typeof args.thread_ts === 'string') message.thread_ts = args.thread_ts;
+    this.ephemeral.push(message);
+    return { ok: true, message_ts: `${Math.floor(at / 1000)}.${String(++this.counter).padStart(6, '0')}` };
   }
 
   private update(args: Json, at: number): Json {

@@ -3,6 +3,7 @@
 // the send's errors classified retryable or permanent here, once. The outbox imports this module and
 // the channels import this module; neither imports the other.
 import type { AlertView, GroupView } from '../notification.js';
+import type { Block as DocBlock } from './doc.js';
 
 /** What a delivery is for the destination, given what it already shows for the group. */
 export type EventKind = 'new' | 'update' | 'resolve' | 'reminder';
@@ -36,6 +37,11 @@ export interface DeliveryAttempt {
   attempt: number;
   /** When the row was queued: nothing of this delivery can have reached the peer before. */
   queuedAt: number;
+  /**
+   * When the row is given up if this attempt fails too (delivery.max_age after it was queued or an
+   * operator retried it): a channel that tells people about a retry can say it was the last one.
+   */
+  deadline?: number;
   /** Counts a look-up of an earlier attempt at the peer (metrics). */
   lookedUp?: (result: LookupResult) => void;
 }
@@ -99,6 +105,25 @@ export class PartlyDelivered extends Error {
   }
 }
 
+/**
+ * A stored request that is not an alert notification — a click in Slack — for the internal channel that
+ * acts on it. `state` is what that channel kept for the row's group (its delivery record's ref).
+ */
+export interface StoredRequest {
+  payload: string;
+  state: ChannelRef | undefined;
+  delivery: DeliveryAttempt;
+}
+
+export interface HandledRequest {
+  /** What to keep for the row's group (undefined: keep what there is). */
+  state?: ChannelRef;
+  /** The delivery log's words for it: `snooze 3d by U0123 · CalicoLicenseExpiringSoon cluster=prod`. */
+  title: string;
+  /** Nothing was done, and why (a replayed click): logged `skipped`. */
+  skipped?: string;
+}
+
 /** One request a channel would make, as it goes on the wire (for `render`). */
 export interface WireRequest {
   /** e.g. `chat.postMessage`, `chat.update`, `POST <incoming webhook>`, `SMTP`, `log`. */
@@ -122,5 +147,15 @@ export interface Channel {
   send(event: DeliveryEvent, ref: ChannelRef | undefined): Promise<ChannelRef | undefined>;
   /** Delivers a part `send` left (see PartlyDelivered), alone. Throws ChannelError. */
   sendPart?(part: ChannelRef): Promise<void>;
+  /**
+   * An internal channel's rows are requests, not notifications (see StoredRequest): the delivery loop
+   * hands them here instead of planning a delivery. Throws ChannelError like `send`.
+   */
+  handle?(request: StoredRequest): Promise<HandledRequest>;
+  /**
+   * Adds a note (a document) to what the destination shows for a group — a comment on its ticket —
+   * given the group's ref. Throws ChannelError.
+   */
+  annotate?(ref: ChannelRef, note: DocBlock[]): Promise<void>;
   close(): Promise<void>;
 }

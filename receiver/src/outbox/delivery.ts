@@ -11,7 +11,15 @@
 // written (a retry, a dead letter) are kept and written again the same way; their rows stay in flight
 // meanwhile and go back to pending once the store takes writes again, without a restart.
 import type { Logger } from 'pino';
-import { type Channel, ChannelError, type LookupResult, PartlyDelivered } from '../channels/channel.js';
+import {
+  type Channel,
+  ChannelError,
+  type ChannelRef,
+  type DeliveryAttempt,
+  type HandledRequest,
+  type LookupResult,
+  PartlyDelivered,
+} from '../channels/channel.js';
 import type { ReceiverMetrics } from '../metrics.js';
 import type { GroupView } from '../notification.js';
 import { type BackoffPolicy, retryDelay } from './backoff.js';
@@ -191,6 +199,7 @@ export class DeliveryLoop {
 
   private async deliver(channel: Channel, row: OutboxRow): Promise<void> {
     if (row.part) return this.deliverPart(channel, row, row.part);
+    if (channel.handle) return this.deliverRequest(channel, row, channel.handle.bind(channel));
     const { store, metrics, logger } = this.options;
     const started = this.now();
     let view: GroupView;
@@ -215,19 +224,9 @@ export class DeliveryLoop {
       group_id: row.groupId,
       row: row.id,
     });
-    let record: DeliveryRecord | undefined;
-    try {
-      record = await store.record(channel.name, row.groupId);
-    } catch (err) {
-      const reason = `cannot read the delivery record: ${(err as Error).message}`;
-      log.warn({ err: reason }, 'nothing sent; the row goes back to pending');
-      await this.settle(channel, row, {
-        operation: 'release',
-        delivered: false,
-        write: () => store.release(row, this.now() + this.options.pollIntervalMs, reason),
-      });
-      return;
-    }
+    const read = await this.recordOf(channel, row, log);
+    if (!read) return;
+    const { record } = read;
     const plan = planDelivery(view, record, row.reminder, started);
     if (plan.skip) {
       metrics.deduplicated.inc({ channel: channel.name, stage: 'delivery' });
@@ -239,15 +238,7 @@ export class DeliveryLoop {
       });
       return;
     }
-    const event = {
-      ...plan.event,
-      delivery: {
-        id: deliveryId(row),
-        attempt: row.attempts + 1,
-        queuedAt: row.createdAt,
-        lookedUp: (result: LookupResult) => metrics.lookups.inc({ channel: channel.name, result }),
-      },
-    };
+    const event = { ...plan.event, delivery: this.attemptOf(channel, row) };
     let ref: Awaited<ReturnType<Channel['send']>>;
     let followUps: FollowUp[] = [];
     try {
@@ -284,6 +275,86 @@ export class DeliveryLoop {
       operation: 'complete',
       delivered: true,
       write: () => store.complete(row, next, followUps, { at: done, ...about, kind: event.kind }),
+    });
+  }
+
+  /**
+   * The group's delivery record; undefined when the store cannot be read, after the row went back to
+   * pending (nothing was sent).
+   */
+  private async recordOf(
+    channel: Channel,
+    row: OutboxRow,
+    log: Logger,
+  ): Promise<{ record: DeliveryRecord | undefined } | undefined> {
+    const { store } = this.options;
+    try {
+      return { record: await store.record(channel.name, row.groupId) };
+    } catch (err) {
+      const reason = `cannot read the delivery record: ${(err as Error).message}`;
+      log.warn({ err: reason }, 'nothing sent; the row goes back to pending');
+      await this.settle(channel, row, {
+        operation: 'release',
+        delivered: false,
+        write: () => store.release(row, this.now() + this.options.pollIntervalMs, reason),
+      });
+      return undefined;
+    }
+  }
+
+  /** What a channel may know of a row's delivery (the same for every attempt but `attempt`). */
+  private attemptOf(channel: Channel, row: OutboxRow): DeliveryAttempt {
+    const { metrics, maxAgeMs } = this.options;
+    return {
+      id: deliveryId(row),
+      attempt: row.attempts + 1,
+      queuedAt: row.createdAt,
+      deadline: (row.retriedAt ?? row.createdAt) + maxAgeMs,
+      lookedUp: (result: LookupResult) => metrics.lookups.inc({ channel: channel.name, result }),
+    };
+  }
+
+  /**
+   * A row of an internal channel (a Slack click): its request is handed to the channel with what the
+   * channel kept for the group; what it returns is kept in the group's record.
+   */
+  private async deliverRequest(
+    channel: Channel,
+    row: OutboxRow,
+    handle: NonNullable<Channel['handle']>,
+  ): Promise<void> {
+    const { store, logger } = this.options;
+    const log = logger.child({ channel: channel.name, group_id: row.groupId, row: row.id });
+    const read = await this.recordOf(channel, row, log);
+    if (!read) return;
+    const { record } = read;
+    let handled: HandledRequest;
+    try {
+      handled = await handle({
+        payload: row.payload,
+        state: record?.ref,
+        delivery: this.attemptOf(channel, row),
+      });
+    } catch (err) {
+      await this.failed(channel, row, err, log, { title: `request ${row.id}` });
+      return;
+    }
+    const done = this.now();
+    const next = handled.state && openRecord(handled.state, record, done);
+    if (handled.skipped) log.info({ reason: handled.skipped, title: handled.title }, 'nothing to do');
+    else {
+      this.options.metrics.sent.inc({ channel: channel.name, kind: 'request' });
+      log.info({ title: handled.title, attempts: row.attempts + 1 }, 'request handled');
+    }
+    await this.settle(channel, row, {
+      operation: 'complete',
+      delivered: handled.skipped === undefined,
+      write: () =>
+        store.complete(row, next, [], {
+          at: done,
+          title: handled.title,
+          ...(handled.skipped !== undefined ? { skipped: true } : {}),
+        }),
     });
   }
 
@@ -387,13 +458,7 @@ export class DeliveryLoop {
     }
     const delay = retryDelay(this.options.backoff, attempts, failure.retryAfterMs, this.options.random);
     // What the channel asked to keep (a ticket create of unknown outcome) stands for the group as open.
-    const keep: DeliveryRecord | undefined = failure.keep && {
-      state: 'open',
-      ref: failure.keep,
-      firing: [],
-      openedAt: record?.openedAt ?? t,
-      updatedAt: t,
-    };
+    const keep = failure.keep && openRecord(failure.keep, record, t);
     metrics.retried.inc({ channel: channel.name });
     log.warn({ attempts, err: failure.message, retry_in_ms: delay }, 'delivery failed; will retry');
     await this.settle(channel, row, {
@@ -482,4 +547,9 @@ interface Unrecorded {
 /** The same for every attempt of a row, unique among rows (and among stores, with the time). */
 export function deliveryId(row: OutboxRow): string {
   return `${row.id}-${row.createdAt.toString(36)}`;
+}
+
+/** A record that keeps `ref` for the group as open, showing no alerts of its own. */
+function openRecord(ref: ChannelRef, previous: DeliveryRecord | undefined, at: number): DeliveryRecord {
+  return { state: 'open', ref, firing: [], openedAt: previous?.openedAt ?? at, updatedAt: at };
 }

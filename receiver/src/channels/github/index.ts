@@ -5,8 +5,9 @@
 import type { Logger } from 'pino';
 import type { DeliveryEvent, WireRequest } from '../channel.js';
 import { defineChannel } from '../descriptor.js';
+import type { Block } from '../doc.js';
 import { HttpClient, HttpError, type HttpResponse, oneLine, retryAfterMs } from '../http.js';
-import type { CommentKind } from '../ticket/content.js';
+import { type CommentKind, commentOf } from '../ticket/content.js';
 import {
   identityLabel,
   printTicketRequest,
@@ -109,8 +110,15 @@ class GitHubSystem implements TicketSystem {
     return refOf(issue);
   }
 
+  async note(ref: TicketRef, note: Block[]): Promise<void> {
+    await this.onIssue(
+      ref,
+      commentRequest(this.settings, ref.id, () => note),
+    );
+  }
+
   async comment(ref: TicketRef, event: DeliveryEvent, kind: CommentKind): Promise<void> {
-    await this.onIssue(ref, commentRequest(this.settings, ref.id, event, kind));
+    await this.onIssue(ref, commentRequest(this.settings, ref.id, commentOf(event, kind)));
   }
 
   async resolve(ref: TicketRef, event: DeliveryEvent): Promise<void> {
@@ -141,11 +149,11 @@ class GitHubSystem implements TicketSystem {
         case 'create':
           return [createRequest(s, event, identity, ref)];
         case 'comment':
-          return [commentRequest(s, id, event, kind ?? event.kind)];
+          return [commentRequest(s, id, commentOf(event, kind))];
         case 'resolve':
-          return [getRequest(s, id), commentRequest(s, id, event, 'resolve'), closeRequest(s, id)];
+          return [getRequest(s, id), commentRequest(s, id, commentOf(event, 'resolve')), closeRequest(s, id)];
         case 'reopen':
-          return [reopenRequest(s, id), commentRequest(s, id, event, 'reopen')];
+          return [reopenRequest(s, id), commentRequest(s, id, commentOf(event, 'reopen'))];
       }
     })();
     return requests.map(toWire);

@@ -4,11 +4,10 @@ import type { DeliveryEvent, WireRequest } from '../channel.js';
 import { toMarkdown } from '../doc.js';
 import { bySeverity } from '../ticket/config.js';
 import {
-  type CommentKind,
+  type CommentDoc,
   type ContentLimits,
   type EarlierTicket,
   fitting,
-  ticketComment,
   ticketDescription,
   ticketSummary,
 } from '../ticket/content.js';
@@ -75,13 +74,8 @@ export function createRequest(
   };
 }
 
-export function commentRequest(
-  s: GitHubTarget,
-  number: string,
-  event: DeliveryEvent,
-  kind: CommentKind,
-): GitHubRequest {
-  const body = fitted(s, (limits) => toMarkdown(ticketComment(event, limits, kind)));
+export function commentRequest(s: GitHubTarget, number: string, doc: CommentDoc): GitHubRequest {
+  const body = fitted(s, (limits) => toMarkdown(doc(limits)));
   return { method: 'POST', path: `${issuePath(s, number)}/comments`, body: { body } };
 }
 

@@ -5,8 +5,9 @@
 import type { Logger } from 'pino';
 import { ChannelError, type DeliveryEvent, type WireRequest } from '../channel.js';
 import { defineChannel } from '../descriptor.js';
+import type { Block } from '../doc.js';
 import { HttpClient, HttpError, type HttpResponse, oneLine, pageWords } from '../http.js';
-import type { CommentKind } from '../ticket/content.js';
+import { type CommentKind, commentOf } from '../ticket/content.js';
 import {
   identityLabel,
   printTicketRequest,
@@ -126,8 +127,15 @@ class JiraSystem implements TicketSystem {
     return ref;
   }
 
+  async note(ref: TicketRef, note: Block[]): Promise<void> {
+    await this.onIssue(
+      ref,
+      commentRequest(await this.api(), this.settings, ref.id, () => note),
+    );
+  }
+
   async comment(ref: TicketRef, event: DeliveryEvent, kind: CommentKind): Promise<void> {
-    await this.onIssue(ref, commentRequest(await this.api(), this.settings, ref.id, event, kind));
+    await this.onIssue(ref, commentRequest(await this.api(), this.settings, ref.id, commentOf(event, kind)));
   }
 
   /** Transition first, comment second: a retry after a failed comment finds the issue done and only comments. */
@@ -159,19 +167,19 @@ class JiraSystem implements TicketSystem {
           return ref ? [create, linkRequest(api, s, '<new issue key>', ref.key)] : [create];
         }
         case 'comment':
-          return [commentRequest(api, s, id, event, kind ?? event.kind)];
+          return [commentRequest(api, s, id, commentOf(event, kind))];
         case 'resolve':
           return [
             getRequest(api, id),
             transitionsRequest(api, id),
             transitionRequest(api, id, `<id of "${s.resolveTransition}">`),
-            commentRequest(api, s, id, event, 'resolve'),
+            commentRequest(api, s, id, commentOf(event, 'resolve')),
           ];
         case 'reopen':
           return [
             transitionsRequest(api, id),
             transitionRequest(api, id, `<id of "${s.reopenTransition}">`),
-            commentRequest(api, s, id, event, 'reopen'),
+            commentRequest(api, s, id, commentOf(event, 'reopen')),
           ];
       }
     })();

@@ -6,11 +6,10 @@ import type { DeliveryEvent, WireRequest } from '../channel.js';
 import { type AdfNode, type Block, toAdf, toWiki } from '../doc.js';
 import { bySeverity } from '../ticket/config.js';
 import {
-  type CommentKind,
+  type CommentDoc,
   type ContentLimits,
   type EarlierTicket,
   fitting,
-  ticketComment,
   ticketDescription,
   ticketSummary,
 } from '../ticket/content.js';
@@ -146,12 +145,9 @@ export function commentRequest(
   api: JiraApi,
   s: Pick<JiraTarget, 'maxAlerts'>,
   id: string,
-  event: DeliveryEvent,
-  kind: CommentKind,
+  doc: CommentDoc,
 ): JiraRequest {
-  return post(`${issuePath(api, id)}/comment`, {
-    body: jiraText(api, s, (l) => ticketComment(event, l, kind)),
-  });
+  return post(`${issuePath(api, id)}/comment`, { body: jiraText(api, s, doc) });
 }
 
 export function transitionsRequest(api: JiraApi, id: string): JiraRequest {

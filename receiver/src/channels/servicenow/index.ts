@@ -5,8 +5,9 @@
 import type { Logger } from 'pino';
 import { ChannelError, type DeliveryEvent, type WireRequest } from '../channel.js';
 import { defineChannel } from '../descriptor.js';
+import type { Block } from '../doc.js';
 import { HttpClient, type HttpResponse, oneLine, pageWords } from '../http.js';
-import type { CommentKind } from '../ticket/content.js';
+import { type CommentKind, commentOf } from '../ticket/content.js';
 import {
   identityLabel,
   printTicketRequest,
@@ -101,8 +102,15 @@ export class ServiceNowSystem implements TicketSystem {
     return this.refOf(incidentOf(resultOf(res, what), what));
   }
 
+  async note(ref: TicketRef, note: Block[]): Promise<void> {
+    await this.patch(
+      ref,
+      commentBody(this.settings, () => note),
+    );
+  }
+
   async comment(ref: TicketRef, event: DeliveryEvent, kind: CommentKind): Promise<void> {
-    await this.patch(ref, commentBody(this.settings, event, kind));
+    await this.patch(ref, commentBody(this.settings, commentOf(event, kind)));
   }
 
   async resolve(ref: TicketRef, event: DeliveryEvent): Promise<void> {
@@ -139,7 +147,7 @@ export class ServiceNowSystem implements TicketSystem {
       case 'create':
         return [{ action: `POST ${createPath()}`, body: createBody(s, event, this.identity(event), ref) }];
       case 'comment':
-        return [{ action: target, body: commentBody(s, event, kind ?? event.kind) }];
+        return [{ action: target, body: commentBody(s, commentOf(event, kind)) }];
       case 'resolve':
         return [
           { action: `GET ${incidentPath(ref?.id ?? '<sys_id>')}`, body: undefined },

@@ -7,11 +7,11 @@ import { toPlainText } from '../doc.js';
 import { truncate } from '../text.js';
 import { bySeverity } from '../ticket/config.js';
 import {
-  type CommentKind,
+  type CommentDoc,
   type ContentLimits,
+  commentOf,
   type EarlierTicket,
   fitting,
-  ticketComment,
   ticketDescription,
   ticketSummary,
 } from '../ticket/content.js';
@@ -125,20 +125,12 @@ export function createBody(
 }
 
 /** The comment of a lifecycle step as work-note text. */
-export function noteText(
-  settings: ServiceNowChannelSettings,
-  event: DeliveryEvent,
-  kind: CommentKind,
-): string {
-  return plainWithin(settings, MAX.notes, (l) => ticketComment(event, l, kind));
+export function noteText(settings: ServiceNowChannelSettings, doc: CommentDoc): string {
+  return plainWithin(settings, MAX.notes, doc);
 }
 
-export function commentBody(
-  settings: ServiceNowChannelSettings,
-  event: DeliveryEvent,
-  kind: CommentKind,
-): Record<string, string> {
-  return { work_notes: noteText(settings, event, kind) };
+export function commentBody(settings: ServiceNowChannelSettings, doc: CommentDoc): Record<string, string> {
+  return { work_notes: noteText(settings, doc) };
 }
 
 /**
@@ -149,7 +141,7 @@ export function resolveBody(
   settings: ServiceNowChannelSettings,
   event: DeliveryEvent,
 ): Record<string, string> {
-  const text = noteText(settings, event, 'resolve');
+  const text = noteText(settings, commentOf(event, 'resolve'));
   return {
     state: settings.resolveState,
     close_code: settings.closeCode,
@@ -162,5 +154,5 @@ export function reopenBody(
   settings: ServiceNowChannelSettings,
   event: DeliveryEvent,
 ): Record<string, string> {
-  return { state: settings.reopenState, work_notes: noteText(settings, event, 'reopen') };
+  return { state: settings.reopenState, work_notes: noteText(settings, commentOf(event, 'reopen')) };
 }

@@ -15,6 +15,7 @@ import {
   toRateLimit,
   whole,
 } from '../../schema.js';
+import type { SlackControls } from './controls.js';
 
 export const slackSchema = channelSchema('slack', {
   token_env: envName().optional(),
@@ -73,5 +74,7 @@ export function buildSlackSettings(raw: z.output<typeof slackSchema>, { key, sec
     timeoutMs: raw.timeout,
     /** Groups delivered at once (one group's notifications always one at a time, in order). */
     concurrency: raw.concurrency,
+    /** Acknowledge and Snooze on its messages: set from the top-level slack_interactivity (bot token only). */
+    controls: undefined as SlackControls | undefined,
   };
 }

@@ -31,7 +31,8 @@ import {
 import { defineChannel } from '../descriptor.js';
 import { causeText, HttpClient, oneLine, retryAfterMs } from '../http.js';
 import { buildSlackSettings, type SlackSettings, slackSchema } from './config.js';
-import { type Block, renderSlackMessage, renderSlackReply, type SlackMessage } from './render.js';
+import { type ActionsState, controlBlocks, placeControls, stateFor } from './controls.js';
+import { renderSlackMessage, renderSlackReply, type SlackMessage } from './render.js';
 
 export const slackChannel = defineChannel({
   type: 'slack',
@@ -71,6 +72,26 @@ export interface SlackRef extends ChannelRef {
   ts: string;
 }
 
+/**
+ * With controls (slack_interactivity), the record also keeps what a click needs of the group: its
+ * title and the labels a snooze's silence matches (the group labels; the common labels when Alertmanager
+ * groups by nothing).
+ */
+export interface SlackGroupRef extends SlackRef {
+  title?: string;
+  silence?: Record<string, string>;
+}
+
+/**
+ * What the interactivity gives a Slack channel with controls (receiver/src/interactions/): one lock per
+ * channel and group, so that a delivery and a click of one group never edit its message at once, and
+ * the group's state (who acknowledged, snoozed) to show.
+ */
+export interface InteractionHooks {
+  exclusive<T>(channel: string, groupId: string, fn: () => Promise<T>): Promise<T>;
+  state(channel: string, groupId: string): Promise<ActionsState | undefined>;
+}
+
 /** The metadata event type of the receiver's posts. */
 export const METADATA_EVENT = 'license_monitor_notification';
 /** What a delivery posts: the message itself, or a reply in its thread. */
@@ -82,7 +103,7 @@ const LOOKUP_PAGES = 50;
 
 const CHANNEL_ID = /^[CGD][A-Z0-9]{6,}$/;
 
-function isSlackRef(ref: ChannelRef | undefined): ref is SlackRef {
+export function isSlackRef(ref: ChannelRef | undefined): ref is SlackRef {
   return typeof ref?.channel === 'string' && typeof ref.ts === 'string';
 }
 
@@ -96,6 +117,7 @@ export class SlackChannel implements Channel {
   private channelId: string | undefined;
   /** Incoming-webhook mode: the shared HTTP client, posting to the secret URL. */
   private readonly hook: HttpClient | undefined;
+  private hooks: InteractionHooks | undefined;
 
   constructor(
     private readonly config: SlackSettings,
@@ -131,8 +153,46 @@ export class SlackChannel implements Channel {
     return this.config.mode === 'webhook';
   }
 
+  /** Whether its messages carry controls (slack_interactivity, and a bot token to edit them). */
+  get interactive(): boolean {
+    return this.config.controls !== undefined && !this.webhookMode;
+  }
+
+  /** Wires the interactivity in (the receiver does, when slack_interactivity is configured). */
+  attachInteractions(hooks: InteractionHooks): void {
+    this.hooks = hooks;
+  }
+
   render(event: DeliveryEvent, ref?: ChannelRef): WireRequest[] {
-    const message = renderSlackMessage(event, this.config);
+    return this.renderWith(event, ref, undefined);
+  }
+
+  /** The message with the controls and the status line of `state`, when it has controls. */
+  private withControls(
+    message: SlackMessage,
+    event: DeliveryEvent,
+    ref: ChannelRef | undefined,
+    state: ActionsState | undefined,
+  ): SlackMessage {
+    const controls = this.config.controls;
+    if (!controls || this.webhookMode) return message;
+    const shown = event.kind === 'new' || !isSlackRef(ref) ? undefined : stateFor(state, ref);
+    const added = controlBlocks(
+      { groupId: event.group.id, channel: this.name },
+      controls,
+      shown,
+      event.group.status === 'firing',
+      event.now,
+    );
+    return { text: message.text, blocks: placeControls(message.blocks, added) };
+  }
+
+  private renderWith(
+    event: DeliveryEvent,
+    ref: ChannelRef | undefined,
+    state: ActionsState | undefined,
+  ): WireRequest[] {
+    const message = this.withControls(renderSlackMessage(event, this.config), event, ref, state);
     if (this.webhookMode) {
       const body =
         event.kind === 'reminder' ? renderSlackReply(event, this.config) : withChangeLine(event, message);
@@ -166,18 +226,30 @@ export class SlackChannel implements Channel {
         ...metadata('reply'),
       },
     };
-    if (event.kind === 'reminder') return [threadReply];
-    return [
-      {
-        action: 'chat.update',
-        body: { channel: ref.channel, ts: ref.ts, text: message.text, blocks: message.blocks },
-      },
-      threadReply,
-    ];
+    const update = {
+      action: 'chat.update',
+      body: { channel: ref.channel, ts: ref.ts, text: message.text, blocks: message.blocks },
+    };
+    // A reminder leaves the message as it is, but one with controls shows their state anew (a snooze
+    // that ended since).
+    if (event.kind === 'reminder') return this.interactive ? [update, threadReply] : [threadReply];
+    return [update, threadReply];
   }
 
   async send(event: DeliveryEvent, ref: ChannelRef | undefined): Promise<ChannelRef | undefined> {
-    const requests = this.render(event, ref);
+    const hooks = this.hooks;
+    if (!hooks || !this.interactive) return this.deliver(event, ref, undefined);
+    return hooks.exclusive(this.name, event.group.id, async () =>
+      this.deliver(event, ref, await hooks.state(this.name, event.group.id)),
+    );
+  }
+
+  private async deliver(
+    event: DeliveryEvent,
+    ref: ChannelRef | undefined,
+    state: ActionsState | undefined,
+  ): Promise<ChannelRef | undefined> {
+    const requests = this.renderWith(event, ref, state);
     if (this.webhookMode) {
       await this.postWebhook((requests[0] as WireRequest).body);
       return undefined;
@@ -201,16 +273,100 @@ export class SlackChannel implements Channel {
               'Slack message cannot be edited: posting a new one',
             );
             const [fresh] = this.render({ ...event, kind: 'new' });
-            return await this.post(client, (fresh as WireRequest).body as Record<string, unknown>, event);
+            const body = (fresh as WireRequest).body as Record<string, unknown>;
+            return this.remember(await this.post(client, body, event.delivery, event.group.identity), event);
           }
           throw err;
         }
         continue;
       }
-      const posted = await this.post(client, body, event);
+      const posted = await this.post(client, body, event.delivery, event.group.identity);
       if (!current) current = posted;
     }
-    return current;
+    return current && this.remember(current, event);
+  }
+
+  /** The ref to keep: with controls, the group's title and silence labels as well. */
+  private remember(ref: SlackRef, event: DeliveryEvent): SlackRef {
+    if (!this.interactive) return ref;
+    const { group } = event;
+    const silence = Object.keys(group.groupLabels).length > 0 ? group.groupLabels : group.commonLabels;
+    const kept: SlackGroupRef = { channel: ref.channel, ts: ref.ts, title: group.title, silence };
+    return kept;
+  }
+
+  // What the interactivity does with a group's message (receiver/src/interactions/).
+
+  /**
+   * A reply in the message's thread, posted once per delivery: a later attempt looks it up by its
+   * metadata first (as for notifications).
+   */
+  async replyInThread(
+    ref: SlackRef,
+    message: SlackMessage,
+    delivery: DeliveryAttempt,
+    groupId: string,
+    identity: string,
+  ): Promise<void> {
+    const body = {
+      channel: ref.channel,
+      thread_ts: ref.ts,
+      text: message.text,
+      blocks: message.blocks,
+      unfurl_links: false,
+      metadata: deliveryMetadata(delivery, 'reply', groupId),
+    };
+    await this.post(this.api(), body, delivery, identity);
+  }
+
+  /**
+   * Shows the controls and status line of `state` on the message as Slack has it now (read back, so
+   * that nothing the last notification put there is lost). False when the message is gone.
+   */
+  async showControls(
+    ref: SlackRef,
+    groupId: string,
+    state: ActionsState | undefined,
+    firing: boolean,
+    now: number,
+  ): Promise<boolean> {
+    const controls = this.config.controls;
+    if (!controls) return false;
+    const client = this.api();
+    const answer = await call(() =>
+      client.conversations.history({ channel: ref.channel, latest: ref.ts, inclusive: true, limit: 1 }),
+    );
+    const messages = (answer as { messages?: { ts?: string; text?: string; blocks?: unknown }[] }).messages;
+    const current = messages?.find((m) => m.ts === ref.ts);
+    if (!current || !Array.isArray(current.blocks)) return false;
+    const added = controlBlocks({ groupId, channel: this.name }, controls, state, firing, now);
+    const blocks = placeControls(current.blocks as { type: string; block_id?: unknown }[], added);
+    try {
+      await call(() =>
+        client.chat.update({
+          channel: ref.channel,
+          ts: ref.ts,
+          text: current.text ?? '',
+          blocks,
+        } as unknown as Parameters<WebClient['chat']['update']>[0]),
+      );
+    } catch (err) {
+      const code = (err as ChannelError).cause as { data?: { error?: string } } | undefined;
+      if (code?.data?.error && MESSAGE_GONE.has(code.data.error)) return false;
+      throw err;
+    }
+    return true;
+  }
+
+  /** A message only `user` sees, in the thread of the group's message. */
+  async tell(ref: SlackRef, user: string, text: string): Promise<void> {
+    const client = this.api();
+    await call(() => client.chat.postEphemeral({ channel: ref.channel, user, text, thread_ts: ref.ts }));
+  }
+
+  private api(): WebClient {
+    if (!this.client) throw new ChannelError('no Slack token was loaded', false);
+    return this.client;
   }
 
   /**
@@ -220,15 +376,15 @@ export class SlackChannel implements Channel {
   private async post(
     client: WebClient,
     body: Record<string, unknown>,
-    event: DeliveryEvent,
+    delivery: DeliveryAttempt | undefined,
+    identity: string,
   ): Promise<SlackRef> {
-    const delivery = event.delivery;
     const part: Part = body.thread_ts === undefined ? 'message' : 'reply';
     if (delivery && delivery.attempt > 1) {
       const found = await this.lookUp(client, delivery, part, body.thread_ts as string | undefined);
       if (found) {
         this.logger.info(
-          { channel: this.name, group: event.group.identity, delivery: delivery.id, part, ts: found.ts },
+          { channel: this.name, group: identity, delivery: delivery.id, part, ts: found.ts },
           'an earlier attempt was posted after all: not posting it again',
         );
         return found;
@@ -342,7 +498,7 @@ function isDeliveryOf(metadata: unknown, id: string, part: Part): boolean {
 function withChangeLine(event: DeliveryEvent, message: SlackMessage): SlackMessage {
   if (event.kind === 'new') return message;
   const reply = renderSlackReply(event, { maxAlerts: 5, mentions: {} });
-  const blocks: Block[] = [...reply.blocks, { type: 'divider' }, ...message.blocks];
+  const blocks: SlackMessage['blocks'] = [...reply.blocks, { type: 'divider' }, ...message.blocks];
   return { text: message.text, blocks: blocks.slice(0, 50) };
 }
 

@@ -3,6 +3,7 @@
 // ≤ 75, URLs ≤ 3,000, and a total well under the ~13,000 characters where Slack answers
 // msg_blocks_too_long. What is cut says so.
 
+import type { KnownBlock } from '@slack/types';
 import type { AlertView, GroupView } from '../../notification.js';
 import { humanDuration, humanTime } from '../../units.js';
 import type { DeliveryEvent } from '../channel.js';
@@ -62,7 +63,8 @@ export type Block =
 
 export interface SlackMessage {
   text: string;
-  blocks: Block[];
+  /** Ours, and those of Slack's own types (@slack/types) that the controls add. */
+  blocks: (Block | KnownBlock)[];
 }
 
 export interface SlackRenderOptions {

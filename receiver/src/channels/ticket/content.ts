@@ -76,6 +76,15 @@ export function ticketDescription(
 
 export type CommentKind = DeliveryEvent['kind'] | 'reopen' | 'adopt';
 
+/** What a comment says, fitted to the limits: a lifecycle step's (commentOf) or a note's. */
+export type CommentDoc = (limits: ContentLimits) => Block[];
+
+/** The comment of a lifecycle step as a CommentDoc. */
+export const commentOf =
+  (event: DeliveryEvent, kind: CommentKind = event.kind): CommentDoc =>
+  (limits) =>
+    ticketComment(event, limits, kind);
+
 /** The comment for a step of the lifecycle; `kind` overrides the event's (reopen, adopt). */
 export function ticketComment(
   event: DeliveryEvent,

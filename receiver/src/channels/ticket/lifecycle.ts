@@ -17,6 +17,7 @@ import {
   type WireRequest,
 } from '../channel.js';
 import { printJson } from '../descriptor.js';
+import type { Block } from '../doc.js';
 import { HttpError } from '../http.js';
 import type { TicketSettings } from './config.js';
 import type { CommentKind } from './content.js';
@@ -70,6 +71,8 @@ export interface TicketSystem {
   get(ref: TicketRef): Promise<RemoteTicket>;
   create(event: DeliveryEvent, identity: string, earlier?: TicketRef): Promise<TicketRef>;
   comment(ref: TicketRef, event: DeliveryEvent, kind: CommentKind): Promise<void>;
+  /** Adds a note written elsewhere (who acknowledged the alert in Slack) as a comment. */
+  note(ref: TicketRef, note: Block[]): Promise<void>;
   /** Resolves with a comment saying how long it fired; only the comment when it is resolved already. */
   resolve(ref: TicketRef, event: DeliveryEvent): Promise<void>;
   /** Reopens with a comment. */
@@ -334,6 +337,11 @@ export class TicketChannel implements Channel {
 
   private log(event: DeliveryEvent): Logger {
     return this.logger.child({ channel: this.name, group: event.group.identity });
+  }
+
+  async annotate(ref: ChannelRef, note: Block[]): Promise<void> {
+    if (!isTicketRef(ref)) throw new ChannelError('no ticket of this group is known', false);
+    await this.system.note(ref, note);
   }
 
   async close(): Promise<void> {}
