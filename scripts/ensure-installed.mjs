@@ -9,7 +9,7 @@ import { execSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { installTools, PAIRS, selectedPair, ToolsUnavailable } from './lib/tools.mjs';
+import { installTools, onPath, PAIRS, selectedPair, ToolsUnavailable } from './lib/tools.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -93,8 +93,4 @@ if (absent.length > 0) {
       `Note: ${absent.join(', ')} not installed; the tests that need them will fail (as root: apt-get install ${absent.join(' ')}).`,
     );
   }
-}
-
-function onPath(name) {
-  return process.env.PATH?.split(':').some((dir) => dir && existsSync(`${dir}/${name}`));
 }

@@ -36,6 +36,7 @@ export interface VersionsFile {
   images: Record<string, string>;
 }
 
+export declare function onPath(name: string): string | undefined;
 export declare function readVersions(): VersionsFile;
 export declare function selectedPair(env?: NodeJS.ProcessEnv): Pair;
 export declare function toolStatus(pair: Pair): { tools?: Tools; missing?: string; unavailable?: string };

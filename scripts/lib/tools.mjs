@@ -114,7 +114,8 @@ function debianTools(pair, manifest) {
 
 // --- programs on PATH (machines without apt) -------------------------------------------------------
 
-function onPath(name) {
+/** The program's path on PATH, or undefined. */
+export function onPath(name) {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
     if (dir && existsSync(join(dir, name))) return join(dir, name);
   }
