@@ -40,6 +40,7 @@ import { type ReceivedMail, TestSmtpServer } from '../helpers/smtp.js';
 import { createTestPki, type TestPki } from '../helpers/tls.js';
 import {
   alertmanagerProcessCommand,
+  noisyClusterMember,
   prometheusCommand,
   selectedPair,
   type Tools,
@@ -202,23 +203,7 @@ export class Pipeline {
         config: amConfig,
         port,
         dataDir,
-        ...(options.clustered
-          ? {
-              cluster: {
-                port: clusterPorts[i] as number,
-                peers: clusterPorts.filter((_, j) => j !== i).map((p) => `127.0.0.1:${p}`),
-                // Gossip fast, so that the cluster settles (notifications wait for it) in a second.
-                // peer-timeout 0: a member does not wait for the members before it to notify and
-                // gossip that they did, so both notify (as in a partition, or when gossip is
-                // slow): duplicates that the receiver must fold into one message per destination.
-                flags: [
-                  '--cluster.gossip-interval=50ms',
-                  '--cluster.pushpull-interval=1s',
-                  '--cluster.peer-timeout=0s',
-                ],
-              },
-            }
-          : {}),
+        ...(options.clustered ? { cluster: noisyClusterMember(clusterPorts, i) } : {}),
       });
       const am = this.spawn(`alertmanager-${i + 1}`, amCommand.command, amCommand.args);
       this.alertmanagers[i] = am;

@@ -17,7 +17,13 @@ import { postgresSkipReason, TestPostgres } from '../helpers/postgres.js';
 import { type Started, start, waitForLog } from '../helpers/process.js';
 import { type ReceivedMail, TestSmtpServer } from '../helpers/smtp.js';
 import { createTestPki, type TestPki } from '../helpers/tls.js';
-import { type Running, selectedPair, startAlertmanager, toolsFor } from '../helpers/tools.js';
+import {
+  noisyClusterMember,
+  type Running,
+  selectedPair,
+  startAlertmanager,
+  toolsFor,
+} from '../helpers/tools.js';
 
 const RECEIVER_MAIN = new URL('../../receiver/dist/main.js', import.meta.url).pathname;
 
@@ -183,16 +189,7 @@ describe.skipIf(skip !== undefined)(
           await startAlertmanager(tools, {
             config: amConfig,
             dataDir,
-            cluster: {
-              port: clusterPorts[i] as number,
-              peers: clusterPorts.filter((_, j) => j !== i).map((p) => `127.0.0.1:${p}`),
-              // peer-timeout 0: both members notify (duplicates the receivers fold).
-              flags: [
-                '--cluster.gossip-interval=50ms',
-                '--cluster.pushpull-interval=1s',
-                '--cluster.peer-timeout=0s',
-              ],
-            },
+            cluster: noisyClusterMember(clusterPorts, i),
           }),
         );
       }

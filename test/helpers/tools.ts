@@ -81,6 +81,20 @@ export interface AlertmanagerOptions {
 }
 
 /**
+ * Member `i` of an Alertmanager cluster gossiping on 127.0.0.1 `ports`. Gossip is fast, so that the
+ * cluster settles (notifications wait for it) in a second; peer-timeout 0: a member does not wait for
+ * the members before it to notify and gossip that they did, so every member notifies (as in a
+ * partition, or when gossip is slow): duplicates the receiver must fold into one message per destination.
+ */
+export function noisyClusterMember(ports: number[], i: number): NonNullable<AlertmanagerOptions['cluster']> {
+  return {
+    port: ports[i] as number,
+    peers: ports.filter((_, j) => j !== i).map((p) => `127.0.0.1:${p}`),
+    flags: ['--cluster.gossip-interval=50ms', '--cluster.pushpull-interval=1s', '--cluster.peer-timeout=0s'],
+  };
+}
+
+/**
  * The command line of the pair's Alertmanager on 127.0.0.1:port, wrapped so that Debian's build reads
  * its own templates (a private mount namespace; see scripts/lib/tools.mjs).
  */
