@@ -4,7 +4,7 @@
 import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { POSITIVE_DURATION_EXPECTED, parseDurationMs } from '@license-monitor/common';
+import { argumentError, POSITIVE_DURATION_EXPECTED, parseDurationMs } from '@license-monitor/common';
 import { FORMATS, type Format, formatReport } from './format/index.js';
 import type { Source } from './model.js';
 import { type Period, parseDay, parseMonth } from './period.js';
@@ -180,7 +180,7 @@ export function parseConfig(argv: string[], now: number): Command {
   try {
     ({ values: flags } = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }));
   } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n\n${USAGE}`);
+    throw new UsageError(`${argumentError(err as Error)}\n\n${USAGE}`);
   }
   if (flags.help) return { kind: 'help' };
   if (flags.version) return { kind: 'version' };

@@ -167,7 +167,7 @@ describe('license-report command line', () => {
       ['--prometheus-url', 'http://p:9090', ...PERIOD, '--out', '/no/such/dir/r.md'],
       '--out: "/no/such/dir/r.md" is not valid: expected a file in an existing folder',
     ],
-    [['--prometheus-url', 'http://p:9090', '--nodes'], "Unknown option '--nodes'"],
+    [['--prometheus-url', 'http://p:9090', '--nodes'], 'unknown option --nodes'],
   ])('%j exits 2 and says what is wrong', async (args, message) => {
     const r = await run(args);
     expect(r.code).toBe(2);
