@@ -6,9 +6,10 @@
 //   node scripts/ensure-installed.mjs [--pairs current,floor] [--system]
 //   --pairs: default both; `selected` = LM_TOOLS_PAIR. --system: the Debian packages too (npm test).
 import { execSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { postgresBinDir } from './lib/postgres.mjs';
 import { installTools, onPath, PAIRS, selectedPair, ToolsUnavailable } from './lib/tools.mjs';
 
 const { values } = parseArgs({
@@ -74,12 +75,7 @@ const SYSTEM_PACKAGES = [
   { package: 'chromium', present: () => existsSync(process.env.CHROMIUM_PATH ?? '/usr/bin/chromium') },
   // PostgreSQL: the receiver's PostgreSQL store is tested against a server each test starts itself
   // (test/helpers/postgres.ts) from /usr/lib/postgresql/<version>/bin.
-  {
-    package: 'postgresql',
-    present: () =>
-      existsSync('/usr/lib/postgresql') &&
-      readdirSync('/usr/lib/postgresql').some((v) => existsSync(`/usr/lib/postgresql/${v}/bin/postgres`)),
-  },
+  { package: 'postgresql', present: () => postgresBinDir() !== undefined },
 ];
 const absent = !values.system ? [] : SYSTEM_PACKAGES.filter((p) => !p.present()).map((p) => p.package);
 if (absent.length > 0) {

@@ -8,40 +8,20 @@
 // (`newSchemaName`, or `createDatabase`). stop() ends the server and removes its folder; restart() and crash() are the
 // faults the receiver must live through.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
 import { freePort } from '../../scripts/lib/pipeline.mjs';
+import { postgresBinDir } from '../../scripts/lib/postgres.mjs';
 import { waitFor } from './metrics.js';
 import { type Started, start } from './process.js';
 
 const SERVER_USER = 'lm-postgres';
 export const PASSWORD = 'pg-test-secret-7f3a';
 
-/**
- * The folder of initdb and postgres: LM_POSTGRES_BIN when set, else the newest version of Debian's
- * package (/usr/lib/postgresql/<version>/bin), else pg_config's; undefined without any.
- */
-export function postgresBinDir(): string | undefined {
-  const override = process.env.LM_POSTGRES_BIN;
-  if (override) return existsSync(join(override, 'postgres')) ? override : undefined;
-  const base = '/usr/lib/postgresql';
-  if (existsSync(base)) {
-    const versions = readdirSync(base)
-      .filter((v) => existsSync(join(base, v, 'bin', 'postgres')))
-      .sort((a, b) => Number(b) - Number(a));
-    if (versions[0]) return join(base, versions[0], 'bin');
-  }
-  try {
-    const dir = execFileSync('pg_config', ['--bindir'], { encoding: 'utf8' }).trim();
-    if (existsSync(join(dir, 'postgres')) && existsSync(join(dir, 'initdb'))) return dir;
-  } catch {
-    // no pg_config
-  }
-  return undefined;
-}
+export { postgresBinDir };
 
 /**
  * Why PostgreSQL tests cannot run here (undefined: they can). Only a missing package is a reason, and
