@@ -18,8 +18,34 @@ export const RECEIVER_MAIN = join(ROOT, 'receiver/dist/main.js');
 export const RUNBOOKS_DIR = join(ROOT, 'rules/runbooks');
 export const SAMPLE_LICENCE = join(ROOT, 'agent/examples/licensekey.yaml');
 
-/** A TCP port that was free on 127.0.0.1 a moment ago (for programs that cannot listen on port 0 and say which port they got). */
-export function freePort() {
+// Ports are handed out below the kernel's ephemeral range, so no outgoing connection takes one
+// between the probe and the program's listen, and walked in order from a slice of their own per
+// process (vitest's worker id, else the pid), so two calls — in one pipeline or in two test files
+// running side by side — do not get the same port while neither program is listening yet.
+const PORT_FLOOR = 10000;
+const SLICES = 32;
+let nextInSlice = Math.floor(Math.random() * 1e6);
+
+function ephemeralLow() {
+  try {
+    return (
+      Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || 32768
+    );
+  } catch {
+    return 32768;
+  }
+}
+
+function canListen(port) {
+  return new Promise((resolveFree) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', () => resolveFree(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolveFree(true)));
+  });
+}
+
+function kernelPort() {
   return new Promise((resolvePort, reject) => {
     const server = createServer();
     server.unref();
@@ -29,6 +55,18 @@ export function freePort() {
       server.close(() => resolvePort(port));
     });
   });
+}
+
+/** A TCP port that was free on 127.0.0.1 a moment ago (for programs that cannot listen on port 0 and say which port they got). */
+export async function freePort() {
+  const size = Math.floor((ephemeralLow() - PORT_FLOOR) / SLICES);
+  if (size < 16) return kernelPort();
+  const slice = Number(process.env.VITEST_POOL_ID ?? process.pid) % SLICES;
+  for (let tries = 0; tries < size; tries++) {
+    const port = PORT_FLOOR + slice * size + (nextInSlice++ % size);
+    if (await canListen(port)) return port;
+  }
+  return kernelPort();
 }
 
 /** `preferred` when it is free on 127.0.0.1, else a free port. */
