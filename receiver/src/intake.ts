@@ -4,7 +4,13 @@ import { type AlertmanagerPayload, parseWebhookPayload } from './alertmanager.js
 import type { ReceiverConfig } from './config.js';
 import type { ReceiverMetrics } from './metrics.js';
 import { buildGroupView, type GroupView } from './notification.js';
-import { contentKey, type GroupIdentity, groupIdentity, type IntakeOutcome } from './outbox/idempotency.js';
+import {
+  alertKeys,
+  contentKey,
+  type GroupIdentity,
+  groupIdentity,
+  type IntakeOutcome,
+} from './outbox/idempotency.js';
 import type { OutboxRow, OutboxStore } from './outbox/store.js';
 import { RunbookCatalog } from './remediation.js';
 import { type Route, route } from './routing.js';
@@ -57,12 +63,14 @@ export class Intake {
       receiver,
       groupId: identity.id,
       contentKey: contentKey(payload),
+      ...alertKeys(payload),
       payload: stored,
       destinations,
       dedupeWindowMs: this.settings.dedupeWindowMs,
     });
     for (const { channel, outcome } of result.outcomes)
-      if (outcome === 'duplicate') this.metrics.deduplicated.inc({ channel, stage: 'intake' });
+      if (outcome === 'duplicate' || outcome === 'stale')
+        this.metrics.deduplicated.inc({ channel, stage: outcome === 'stale' ? 'stale' : 'intake' });
     return { identity, destinations: result.outcomes };
   }
 }

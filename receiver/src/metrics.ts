@@ -64,7 +64,7 @@ export function createMetrics(options: {
     }),
     deduplicated: new Counter({
       name: 'license_receiver_notifications_deduplicated_total',
-      help: 'Notifications not sent because they were already sent: at intake (same content within the dedupe window) or at delivery (nothing left to show).',
+      help: 'Notifications not sent because they were already sent: at intake (same content within the dedupe window), stale (a late retry showing firing what the group resolved since) or at delivery (nothing left to show).',
       labelNames: ['channel', 'stage'],
       registers,
     }),

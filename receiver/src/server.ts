@@ -13,6 +13,7 @@ import { parseWebhookPayload } from './alertmanager.js';
 import type { ReceiverConfig } from './config.js';
 import type { Intake } from './intake.js';
 import type { ReceiverMetrics } from './metrics.js';
+import { isQueued } from './outbox/idempotency.js';
 
 export interface ServerOptions {
   config: Pick<ReceiverConfig, 'listen' | 'tls' | 'auth' | 'limits'>;
@@ -116,9 +117,10 @@ export function createApp(options: ServerOptions & { isShuttingDown: () => boole
           reply(503, { error: 'the outbox cannot be written; retry later' });
           return;
         }
-        if (accepted.destinations.some((d) => d.outcome !== 'duplicate')) options.onAccepted();
+        if (accepted.destinations.some((d) => isQueued(d.outcome))) options.onAccepted();
+        const stale = accepted.destinations.some((d) => d.outcome === 'stale');
         // One line per webhook at debug (Alertmanager repeats a lot); deliveries log at info.
-        logger[accepted.destinations.length === 0 ? 'warn' : 'debug'](
+        logger[accepted.destinations.length === 0 ? 'warn' : stale ? 'info' : 'debug'](
           {
             group: accepted.identity.text,
             group_id: accepted.identity.id,
@@ -129,7 +131,9 @@ export function createApp(options: ServerOptions & { isShuttingDown: () => boole
           },
           accepted.destinations.length === 0
             ? 'webhook accepted: no route matched, nothing to send'
-            : 'webhook accepted',
+            : stale
+              ? 'webhook accepted: a late retry of an older state (it shows firing what the group has resolved since), not sent'
+              : 'webhook accepted',
         );
         reply(200, {
           status: 'accepted',

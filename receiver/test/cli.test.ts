@@ -478,11 +478,11 @@ describe('serve', () => {
       const first = run(['migrate', '--config', file]);
       expect(await first.exited).toBe(0);
       expect(first.output()).toContain(
-        `postgres://postgres:***@127.0.0.1:${postgres().port}/postgres (schema ${schema}): schema version 1 created`,
+        `postgres://postgres:***@127.0.0.1:${postgres().port}/postgres (schema ${schema}): schema version 2 created`,
       );
       const second = run(['migrate', '--config', file]);
       expect(await second.exited).toBe(0);
-      expect(second.output()).toContain('schema version 1, nothing to do');
+      expect(second.output()).toContain('schema version 2, nothing to do');
       const check = run(['check-config', '--config', file]);
       expect(await check.exited).toBe(0);
       expect(check.output()).toContain(

@@ -156,6 +156,28 @@ describe('idempotency and threading', () => {
     expect(smtp.mails).toHaveLength(3);
     expect(smtp.mails[2]?.parsed.inReplyTo).toBeUndefined();
   });
+
+  it("drops a late retry of the firing that arrives after the group's resolve (an HA peer retrying a replica that was down)", async () => {
+    const { post, slack, smtp, metrics, drained } = await start();
+    await post(fixture('firing'));
+    await drained();
+    await post(fixture('resolved'));
+    await drained();
+    const late = await post(fixture('firing'));
+    expect(late.status).toBe(200);
+    expect(
+      ((await late.json()) as { destinations: { outcome: string }[] }).destinations.map((d) => d.outcome),
+    ).toEqual(['stale', 'stale']);
+    await drained();
+    await new Promise((r) => setTimeout(r, 200)); // nothing else arrives
+    expect(slack.roots()).toHaveLength(1);
+    expect(visibleText(slack.roots()[0] as never)).toContain('✅ RESOLVED');
+    expect(smtp.mails).toHaveLength(2);
+    const m = await metrics();
+    expect(
+      m.value('license_receiver_notifications_deduplicated_total', { channel: 'slack', stage: 'stale' }),
+    ).toBe(1);
+  });
 });
 
 describe('faults', () => {

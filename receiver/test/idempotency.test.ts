@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseWebhookPayload } from '../src/alertmanager.js';
-import { contentKey, decideIntake, groupIdentity } from '../src/outbox/idempotency.js';
+import { alertKey, alertKeys, contentKey, decideIntake, groupIdentity } from '../src/outbox/idempotency.js';
 import { fixture } from './fixtures/payloads.js';
 
 const parse = (body: unknown) => {
@@ -90,6 +90,34 @@ describe('intake decision', () => {
     [{ contentKey: 'k1', acceptedAt: 1000 }, 'k1', 1500, 'duplicate'], // HA twin seconds later
     [{ contentKey: 'k1', acceptedAt: 1000 }, 'k1', 1000 + 120_000, 'reminder'], // repeat after the window
   ] as const)('previous %j, key %s at %d → %s', (previous, key, now, outcome) => {
-    expect(decideIntake(previous, key, now, 120_000)).toBe(outcome);
+    expect(decideIntake(previous, { contentKey: key }, now, 120_000)).toBe(outcome);
+  });
+
+  // A firing notification Alertmanager kept retrying to a replica that was down, arriving after the
+  // group's resolve went through another replica: alert a1 (started at 100) firing, after its resolve.
+  const resolvedA1 = { contentKey: 'resolve', acceptedAt: 1000, resolved: ['a1|100'] };
+  it.each([
+    [resolvedA1, ['a1|100'], 1000 + 30_000, 'stale'], // the late retry
+    [resolvedA1, ['a1|100', 'b1|200'], 1000 + 30_000, 'stale'], // any alert shown firing after its resolve
+    [resolvedA1, ['a1|500'], 1000 + 30_000, 'queued'], // fires again: Prometheus gives it a new start
+    [resolvedA1, ['b1|200'], 1000 + 30_000, 'queued'], // another alert of the group
+    [resolvedA1, ['a1|100'], 1000 + 120_000, 'queued'], // after the window: a state to show (see the doc)
+    [{ ...resolvedA1, resolved: [] }, ['a1|100'], 1000 + 30_000, 'queued'],
+  ] as const)('after a resolve of %j: firing %j at %d → %s', (previous, firing, now, outcome) => {
+    expect(decideIntake(previous, { contentKey: 'late', firing }, now, 120_000)).toBe(outcome);
+  });
+
+  it('keys alerts by fingerprint and start, split by status', () => {
+    const payload = parse(fixture('firing'));
+    const [first] = payload.alerts;
+    if (!first) throw new Error('fixture without alerts');
+    const resolved = {
+      ...payload,
+      status: 'resolved' as const,
+      alerts: [{ ...first, status: 'resolved' as const }],
+    };
+    expect(alertKeys(payload).firing).toEqual([alertKey(first)]);
+    expect(alertKeys(resolved)).toEqual({ firing: [], resolved: [alertKey(first)] });
+    expect(alertKey(first)).toBe(`${first.fingerprint}|${Date.parse(first.startsAt)}`);
   });
 });

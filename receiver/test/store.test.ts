@@ -132,6 +132,23 @@ function contract(backend: Backend, current: () => OutboxStore): void {
     expect((await store.claim('slack', 10, 100_000)).map((r) => r.reminder)).toEqual([true]);
   });
 
+  it("drops a late retry of a group's firing that arrives after its resolve, and keeps it as the state", async () => {
+    const store = current();
+    const firing = request({ destinations: ['slack'], contentKey: 'fire', firing: ['a1|100'] });
+    const resolve = { ...firing, contentKey: 'resolve', firing: [], resolved: ['a1|100'] };
+    expect((await store.enqueue(firing)).outcomes).toEqual([{ channel: 'slack', outcome: 'queued' }]);
+    expect((await store.enqueue({ ...resolve, receivedAt: 5000 })).outcomes[0]?.outcome).toBe('queued');
+    // Alertmanager's retry of the firing, to a replica that was down, reaches the store after the resolve.
+    expect((await store.enqueue({ ...firing, receivedAt: 9000 })).outcomes[0]?.outcome).toBe('stale');
+    expect(await backend.count('outbox')).toBe(2);
+    // It changed nothing: the resolve's twin is still a duplicate, and the alert firing again (a new
+    // start) is a new state.
+    expect((await store.enqueue({ ...resolve, receivedAt: 9500 })).outcomes[0]?.outcome).toBe('duplicate');
+    const again = { ...firing, contentKey: 'fire-again', firing: ['a1|7000'], receivedAt: 10_000 };
+    expect((await store.enqueue(again)).outcomes[0]?.outcome).toBe('queued');
+    expect(await backend.count('outbox')).toBe(3);
+  });
+
   it('delivers the rows of a group one at a time, oldest first, and other groups alongside', async () => {
     const store = current();
     await store.enqueue(request({ contentKey: 'c1', destinations: ['slack'] }));
@@ -443,7 +460,34 @@ describe.skipIf(pgSkip !== undefined)('the outbox on PostgreSQL shared by severa
     const stores = await Promise.all([1, 2, 3, 4].map(() => open(schema)));
     expect(stores).toHaveLength(4);
     const version = await postgres().query<{ value: string }>(`SELECT value FROM ${schema}.meta`);
-    expect(version).toEqual([{ value: '1' }]);
+    expect(version).toEqual([{ value: '2' }]);
+  });
+
+  it('upgrades a version-1 schema: the intake keeps its rows and learns the resolved alerts', async () => {
+    const schema = postgres().newSchemaName('upgrade');
+    const first = await open(schema);
+    await first.enqueue(request({ destinations: ['slack'] }));
+    await first.close();
+    await postgres().query(
+      `ALTER TABLE ${schema}.intake DROP COLUMN resolved; UPDATE ${schema}.meta SET value = '1'`,
+    );
+    await expect(PostgresStore.open({ url: postgres().url(), schema, role: 'beside' })).rejects.toThrow(
+      /has version 1, this license-receiver reads version 2/,
+    );
+    const upgraded = await open(schema);
+    expect(await postgres().query(`SELECT value FROM ${schema}.meta`)).toEqual([{ value: '2' }]);
+    expect((await upgraded.enqueue(request({ destinations: ['slack'], receivedAt: 2000 }))).outcomes).toEqual(
+      [{ channel: 'slack', outcome: 'duplicate' }],
+    );
+    const resolve = request({
+      destinations: ['slack'],
+      contentKey: 'c2',
+      resolved: ['a|1'],
+      receivedAt: 3000,
+    });
+    expect((await upgraded.enqueue(resolve)).outcomes[0]?.outcome).toBe('queued');
+    const late = request({ destinations: ['slack'], contentKey: 'c1', firing: ['a|1'], receivedAt: 4000 });
+    expect((await upgraded.enqueue(late)).outcomes[0]?.outcome).toBe('stale');
   });
 
   it('stores one row per destination when two receivers take the same notification at once', async () => {
@@ -579,6 +623,27 @@ describe('the outbox on SQLite alone', () => {
     expect(row?.part).toBeUndefined();
     expect(row?.retriedAt).toBeUndefined();
   });
+  it('upgrades a version-3 store: the intake keeps its rows and learns the resolved alerts', async () => {
+    await store.enqueue(request({ destinations: ['slack'] }));
+    await store.close();
+    const old = new Database(path);
+    old.exec("ALTER TABLE intake DROP COLUMN resolved; UPDATE meta SET value = '3'");
+    old.close();
+    store = new SqliteStore({ path });
+    expect((await store.enqueue(request({ destinations: ['slack'], receivedAt: 2000 }))).outcomes).toEqual([
+      { channel: 'slack', outcome: 'duplicate' },
+    ]);
+    const resolve = request({
+      destinations: ['slack'],
+      contentKey: 'c2',
+      resolved: ['a|1'],
+      receivedAt: 3000,
+    });
+    expect((await store.enqueue(resolve)).outcomes[0]?.outcome).toBe('queued');
+    const late = request({ destinations: ['slack'], contentKey: 'c1', firing: ['a|1'], receivedAt: 4000 });
+    expect((await store.enqueue(late)).outcomes[0]?.outcome).toBe('stale');
+  });
+
   it("makes the receiver's transactions wait for a write of the CLI instead of failing", async () => {
     await store.close();
     const threaded = await ThreadedSqliteStore.open({ path });
@@ -612,7 +677,7 @@ describe('the outbox on SQLite alone', () => {
     );
     db.close();
     expect(() => new SqliteStore({ path, role: 'beside' })).toThrow(
-      /the outbox has schema version 1, this license-receiver reads version 3/,
+      /the outbox has schema version 1, this license-receiver reads version 4/,
     );
     // The receiver upgrades a version-1 store when it starts.
     store = new SqliteStore({ path });

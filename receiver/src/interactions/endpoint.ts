@@ -7,6 +7,7 @@ import type http from 'node:http';
 import type { RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { parseActionId, parseControlValue } from '../channels/slack/controls.js';
+import { isQueued } from '../outbox/idempotency.js';
 import type { OutboxStore } from '../outbox/store.js';
 import { type Click, INTERACTIONS_CHANNEL, interactionGroup } from './index.js';
 import { SIGNATURE_TOLERANCE_S, verifySlackRequest } from './signature.js';
@@ -72,7 +73,7 @@ export function interactionsEndpoint(options: EndpointOptions): RequestHandler {
           destinations: [INTERACTIONS_CHANNEL],
           dedupeWindowMs: SIGNATURE_TOLERANCE_S * 1000,
         });
-        if (result.outcomes.every((o) => o.outcome === 'duplicate')) {
+        if (!result.outcomes.some((o) => isQueued(o.outcome))) {
           logger.warn({ user: click.user.id, action: click.kind }, 'Slack request refused: replayed');
           return answer(401, 'unauthorized\n');
         }

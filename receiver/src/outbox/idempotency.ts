@@ -64,32 +64,71 @@ export function alertFingerprint(alert: AlertmanagerAlert): string {
   return alert.fingerprint || sha(`labels\n${labelsText(alert.labels)}`).slice(0, 16);
 }
 
+/** One alert at one start: `fingerprint|startsAt ms`. A resolve ends it; a later firing has a new start. */
+export function alertKey(alert: AlertmanagerAlert): string {
+  return `${alertFingerprint(alert)}|${Date.parse(alert.startsAt)}`;
+}
+
 /** What makes two notifications of a group the same: alerts by fingerprint, status and start. */
 export function contentKey(payload: AlertmanagerPayload): string {
+  // Unchanged since the first version: stores keep these keys across upgrades.
   const parts = payload.alerts
     .map((a) => `${alertFingerprint(a)}|${a.status}|${Date.parse(a.startsAt)}`)
     .sort();
   return sha(`content\n${payload.truncatedAlerts ?? 0}\n${parts.join('\n')}`).slice(0, 32);
 }
 
-export type IntakeOutcome = 'queued' | 'reminder' | 'duplicate';
+/** The notification's alerts by status, as alert keys: what intake compares with the group's last state. */
+export function alertKeys(payload: AlertmanagerPayload): { firing: string[]; resolved: string[] } {
+  const keys = { firing: [] as string[], resolved: [] as string[] };
+  for (const alert of payload.alerts)
+    (alert.status === 'resolved' ? keys.resolved : keys.firing).push(alertKey(alert));
+  return keys;
+}
+
+/**
+ * queued: a new row to deliver; reminder: a row that repeats content already sent; duplicate: the same
+ * content again within the dedupe window (dropped); stale: a late retry of an older state (dropped).
+ */
+export type IntakeOutcome = 'queued' | 'reminder' | 'duplicate' | 'stale';
+
+/** Whether the notification became a row to deliver. */
+export const isQueued = (outcome: IntakeOutcome): boolean => outcome === 'queued' || outcome === 'reminder';
 
 export interface IntakeState {
   contentKey: string;
   acceptedAt: number;
+  /** Alert keys the accepted notification showed resolved. */
+  resolved?: readonly string[];
+}
+
+export interface IncomingContent {
+  contentKey: string;
+  /** Alert keys the notification shows firing. */
+  firing?: readonly string[];
 }
 
 /**
  * What to do with a notification for one destination, given the last one accepted for its group:
- * the same content within the dedupe window is a duplicate (HA pair, retry); the same content later is
- * a repeat (Alertmanager's repeat_interval) and becomes a reminder; different content is queued.
+ * - the same content within the dedupe window is a duplicate (HA pair, retry); the same content later
+ *   is a repeat (Alertmanager's repeat_interval) and becomes a reminder;
+ * - within the window, content that shows firing an alert the last one showed resolved (same alert,
+ *   same start) is stale: a retry Alertmanager kept sending to a replica that was down, arriving after
+ *   the group's resolve went through another. Prometheus gives an alert that fires again a new start,
+ *   so only an older state looks like this (or Alertmanager timing an alert out while Prometheus could
+ *   not reach it and Prometheus resending it right after: that state waits for the next repeat);
+ * - anything else is queued.
  */
 export function decideIntake(
   previous: IntakeState | undefined,
-  key: string,
+  incoming: IncomingContent,
   now: number,
   dedupeWindowMs: number,
 ): IntakeOutcome {
-  if (!previous || previous.contentKey !== key) return 'queued';
-  return now - previous.acceptedAt < dedupeWindowMs ? 'duplicate' : 'reminder';
+  if (!previous) return 'queued';
+  const recent = now - previous.acceptedAt < dedupeWindowMs;
+  if (previous.contentKey === incoming.contentKey) return recent ? 'duplicate' : 'reminder';
+  const resolved = new Set(previous.resolved);
+  if (recent && incoming.firing?.some((key) => resolved.has(key))) return 'stale';
+  return 'queued';
 }

@@ -29,15 +29,18 @@ import { hostname } from 'node:os';
 import type { ConnectionOptions } from 'node:tls';
 import pg from 'pg';
 import type { RateLimit } from '../channels/channel.js';
-import { decideIntake, type IntakeOutcome } from './idempotency.js';
+import { decideIntake, type IntakeOutcome, isQueued } from './idempotency.js';
 import type { DeliveryRecord } from './plan.js';
 import { type BucketState, TokenBucket } from './rate-limit.js';
 import {
   clip,
   type EntryData,
   entryColumns,
+  type IntakeColumns,
+  intakeState,
   type LogData,
   type RowData,
+  resolvedColumn,
   setPresent,
   toEntry,
   toLogEntry,
@@ -101,7 +104,7 @@ export interface StoreLog {
 }
 
 /** 1: the outbox as SQLite's version 3, with leases, receivers and shared rate limits. */
-export const PG_SCHEMA_VERSION = 1;
+export const PG_SCHEMA_VERSION = 2;
 const LOG_CAP = 10_000;
 export const DEFAULT_SCHEMA = 'license_receiver';
 
@@ -142,6 +145,7 @@ CREATE TABLE IF NOT EXISTS ${s}.intake (
   accepted_at bigint NOT NULL,
   PRIMARY KEY (channel, group_id)
 );
+ALTER TABLE ${s}.intake ADD COLUMN IF NOT EXISTS resolved text;
 CREATE TABLE IF NOT EXISTS ${s}.deliveries (
   channel text NOT NULL,
   group_id text NOT NULL,
@@ -510,8 +514,8 @@ export class PostgresStore implements OutboxStore {
     // retry finds the first ones done (a duplicate) and decides the others again.
     const fresh = await this.query<{ channel: string }>(
       `WITH seen AS (
-         INSERT INTO ${s}.intake (channel, group_id, content_key, accepted_at)
-         SELECT unnest($1::text[]), $2, $3, $4 ORDER BY 1
+         INSERT INTO ${s}.intake (channel, group_id, content_key, accepted_at, resolved)
+         SELECT unnest($1::text[]), $2, $3, $4, $7 ORDER BY 1
          ON CONFLICT (channel, group_id) DO NOTHING RETURNING channel
        ), n AS (
          INSERT INTO ${s}.notifications (received_at, receiver, group_id, payload)
@@ -521,17 +525,25 @@ export class PostgresStore implements OutboxStore {
          SELECT n.id, seen.channel, $2, false, $4, $4 FROM n, seen RETURNING channel
        )
        SELECT channel FROM queued`,
-      [channels, request.groupId, request.contentKey, request.receivedAt, request.receiver, request.payload],
+      [
+        channels,
+        request.groupId,
+        request.contentKey,
+        request.receivedAt,
+        request.receiver,
+        request.payload,
+        resolvedColumn(request.resolved),
+      ],
     );
     const outcomes = new Map<string, IntakeOutcome>();
     for (const row of fresh.rows) outcomes.set(row.channel, 'queued');
     const known = channels.filter((c) => !outcomes.has(c));
     if (known.length > 0)
       await this.tx(async (client) => {
-        const decide = (previous: { content_key: string; accepted_at: number } | undefined) =>
+        const decide = (previous: IntakeColumns | undefined) =>
           decideIntake(
-            previous && { contentKey: previous.content_key, acceptedAt: previous.accepted_at },
-            request.contentKey,
+            previous && intakeState(previous),
+            request,
             request.receivedAt,
             request.dedupeWindowMs,
           );
@@ -539,8 +551,8 @@ export class PostgresStore implements OutboxStore {
         // A group seen for the first time by two receivers at once: one inserts its intake row, the other
         // finds it on its next look (after the first committed) and decides against it.
         while (waiting.length > 0) {
-          const existing = await client.query<{ channel: string; content_key: string; accepted_at: number }>(
-            `SELECT channel, content_key, accepted_at FROM ${s}.intake
+          const existing = await client.query<IntakeColumns & { channel: string }>(
+            `SELECT channel, content_key, accepted_at, resolved FROM ${s}.intake
            WHERE group_id = $1 AND channel = ANY($2) ORDER BY channel FOR UPDATE`,
             [request.groupId, waiting],
           );
@@ -548,19 +560,25 @@ export class PostgresStore implements OutboxStore {
           const missing = waiting.filter((c) => !outcomes.has(c));
           if (missing.length === 0) break;
           const inserted = await client.query<{ channel: string }>(
-            `INSERT INTO ${s}.intake (channel, group_id, content_key, accepted_at)
-           SELECT unnest($1::text[]), $2, $3, $4 ORDER BY 1
+            `INSERT INTO ${s}.intake (channel, group_id, content_key, accepted_at, resolved)
+           SELECT unnest($1::text[]), $2, $3, $4, $5 ORDER BY 1
            ON CONFLICT (channel, group_id) DO NOTHING RETURNING channel`,
-            [missing, request.groupId, request.contentKey, request.receivedAt],
+            [
+              missing,
+              request.groupId,
+              request.contentKey,
+              request.receivedAt,
+              resolvedColumn(request.resolved),
+            ],
           );
           for (const row of inserted.rows) outcomes.set(row.channel, decide(undefined));
           waiting = missing.filter((c) => !outcomes.has(c));
         }
-        const rows = known.filter((c) => outcomes.get(c) !== 'duplicate');
+        const rows = known.filter((c) => isQueued(outcomes.get(c) as IntakeOutcome));
         if (rows.length > 0)
           await client.query(
             `WITH seen AS (
-             UPDATE ${s}.intake SET content_key = $3, accepted_at = $4
+             UPDATE ${s}.intake SET content_key = $3, accepted_at = $4, resolved = $8
              WHERE group_id = $2 AND channel = ANY($1)
            ), n AS (
              INSERT INTO ${s}.notifications (received_at, receiver, group_id, payload)
@@ -576,6 +594,7 @@ export class PostgresStore implements OutboxStore {
               request.receiver,
               request.payload,
               rows.map((c) => outcomes.get(c) === 'reminder'),
+              resolvedColumn(request.resolved),
             ],
           );
       });

@@ -1,5 +1,6 @@
 // The outbox's rows as both stores read them (SQLite and PostgreSQL have the same tables and column
 // names), and their mapping to what the rest of the receiver sees.
+import type { IntakeState } from './idempotency.js';
 import type { DeliveryLogEntry, LogOutcome, OutboxEntry, OutboxRow, RowState } from './store.js';
 
 export interface RowData {
@@ -14,6 +15,23 @@ export interface RowData {
   payload: string;
   part: string | null;
 }
+
+/** A group's last accepted notification for one destination (table intake). */
+export interface IntakeColumns {
+  content_key: string;
+  accepted_at: number;
+  /** Alert keys it showed resolved, one per line (null: none). */
+  resolved: string | null;
+}
+
+export const intakeState = (row: IntakeColumns): IntakeState => ({
+  contentKey: row.content_key,
+  acceptedAt: row.accepted_at,
+  resolved: row.resolved ? row.resolved.split('\n') : [],
+});
+
+export const resolvedColumn = (keys: readonly string[] | undefined): string | null =>
+  keys && keys.length > 0 ? keys.join('\n') : null;
 
 export interface EntryData extends RowData {
   state: RowState;

@@ -8,14 +8,17 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { decideIntake, type IntakeOutcome } from './idempotency.js';
+import { decideIntake, type IntakeOutcome, isQueued } from './idempotency.js';
 import type { DeliveryRecord } from './plan.js';
 import {
   type EntryData,
   ERROR_MAX,
   entryColumns,
+  type IntakeColumns,
+  intakeState,
   type LogData,
   type RowData,
+  resolvedColumn,
   toEntry,
   toLogEntry,
   toRow,
@@ -51,7 +54,7 @@ export interface SqliteOptions {
 }
 
 // 2: outbox.part (follow-up rows of a partial delivery); 3: outbox.retried_at and the delivery log.
-const SCHEMA_VERSION = 3;
+const SCHEMA_VERSION = 4;
 /** Lines of the delivery log kept at most, whatever their age. */
 const LOG_CAP = 10_000;
 
@@ -87,6 +90,7 @@ CREATE TABLE IF NOT EXISTS intake (
   group_id TEXT NOT NULL,
   content_key TEXT NOT NULL,
   accepted_at INTEGER NOT NULL,
+  resolved TEXT,
   PRIMARY KEY (channel, group_id)
 );
 CREATE TABLE IF NOT EXISTS deliveries (
@@ -116,12 +120,14 @@ CREATE INDEX IF NOT EXISTS delivery_log_channel ON delivery_log (channel, outcom
 
 /** From any earlier version: the columns added since (the new tables are created by SCHEMA). */
 function migrate(db: Database.Database): void {
-  const columns = db.prepare('PRAGMA table_info(outbox)').all() as { name: string }[];
-  for (const [name, type] of [
-    ['part', 'TEXT'],
-    ['retried_at', 'INTEGER'],
-  ])
-    if (!columns.some((c) => c.name === name)) db.exec(`ALTER TABLE outbox ADD COLUMN ${name} ${type}`);
+  for (const [table, name, type] of [
+    ['outbox', 'part', 'TEXT'],
+    ['outbox', 'retried_at', 'INTEGER'],
+    ['intake', 'resolved', 'TEXT'],
+  ] as const) {
+    const columns = db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[];
+    if (!columns.some((c) => c.name === name)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${name} ${type}`);
+  }
 }
 
 function prepare(db: Database.Database) {
@@ -129,10 +135,13 @@ function prepare(db: Database.Database) {
     insertNotification: db.prepare(
       'INSERT INTO notifications (received_at, receiver, group_id, payload) VALUES (?, ?, ?, ?)',
     ),
-    getIntake: db.prepare('SELECT content_key, accepted_at FROM intake WHERE channel = ? AND group_id = ?'),
+    getIntake: db.prepare(
+      'SELECT content_key, accepted_at, resolved FROM intake WHERE channel = ? AND group_id = ?',
+    ),
     putIntake: db.prepare(
-      'INSERT INTO intake (channel, group_id, content_key, accepted_at) VALUES (?, ?, ?, ?) ' +
-        'ON CONFLICT (channel, group_id) DO UPDATE SET content_key = excluded.content_key, accepted_at = excluded.accepted_at',
+      'INSERT INTO intake (channel, group_id, content_key, accepted_at, resolved) VALUES (?, ?, ?, ?, ?) ' +
+        'ON CONFLICT (channel, group_id) DO UPDATE SET content_key = excluded.content_key, ' +
+        'accepted_at = excluded.accepted_at, resolved = excluded.resolved',
     ),
     insertRow: db.prepare(
       'INSERT INTO outbox (notification_id, channel, group_id, reminder, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)',
@@ -336,24 +345,28 @@ export class SqliteStore implements OutboxStore {
       const outcomes: EnqueueResult['outcomes'] = [];
       let notificationId: number | bigint | undefined;
       for (const channel of request.destinations) {
-        const previous = s.getIntake.get(channel, request.groupId) as
-          | { content_key: string; accepted_at: number }
-          | undefined;
+        const previous = s.getIntake.get(channel, request.groupId) as IntakeColumns | undefined;
         const outcome: IntakeOutcome = decideIntake(
-          previous && { contentKey: previous.content_key, acceptedAt: previous.accepted_at },
-          request.contentKey,
+          previous && intakeState(previous),
+          request,
           request.receivedAt,
           request.dedupeWindowMs,
         );
         outcomes.push({ channel, outcome });
-        if (outcome === 'duplicate') continue;
+        if (!isQueued(outcome)) continue;
         notificationId ??= s.insertNotification.run(
           request.receivedAt,
           request.receiver,
           request.groupId,
           request.payload,
         ).lastInsertRowid;
-        s.putIntake.run(channel, request.groupId, request.contentKey, request.receivedAt);
+        s.putIntake.run(
+          channel,
+          request.groupId,
+          request.contentKey,
+          request.receivedAt,
+          resolvedColumn(request.resolved),
+        );
         s.insertRow.run(
           notificationId,
           channel,

@@ -34,6 +34,9 @@ export interface EnqueueRequest {
   contentKey: string;
   /** The validated payload as JSON, unknown fields kept. */
   payload: string;
+  /** Alert keys (idempotency.ts alertKey) the notification shows firing and resolved. */
+  firing?: readonly string[];
+  resolved?: readonly string[];
   destinations: readonly string[];
   dedupeWindowMs: number;
 }
