@@ -114,19 +114,25 @@ function run(name, command, args, { env = {}, onLine } = {}) {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // A log that cannot be written must not stop the demo (a full disk shows in the program's own way).
+  log.on('error', () => {});
+  // 'exit' can come before the last output: write until the pipes close, then end the log.
+  const keep = (chunk) => {
+    if (!log.writableEnded) log.write(chunk);
+  };
   let pending = '';
   child.stdout.on('data', (chunk) => {
-    log.write(chunk);
+    keep(chunk);
     if (!onLine) return;
     pending += chunk.toString();
     const lines = pending.split('\n');
     pending = lines.pop() ?? '';
     for (const line of lines) onLine(line);
   });
-  child.stderr.on('data', (chunk) => log.write(chunk));
+  child.stderr.on('data', keep);
+  child.on('close', () => log.end());
   child.on('error', (err) => fail(`${name} could not start: ${err.message}`));
   child.on('exit', () => {
-    log.end();
     // Ctrl-C reaches the children too; give our own handler the moment it needs to say so.
     setTimeout(() => fail(`${name} stopped unexpectedly`), 300);
   });
