@@ -50,10 +50,16 @@ export function start(
   });
   const output = () =>
     options.outputFile === undefined ? collected : readFileSync(options.outputFile, 'utf8');
+  // 'exit' can come before the last output is read: wait for the pipes to close too, but not for ever
+  // (a grandchild that kept them open must not hang the test).
+  const drained = Promise.race([
+    new Promise<void>((resolve) => child.on('close', () => resolve())),
+    new Promise<void>((resolve) => child.on('exit', () => setTimeout(resolve, 1000).unref())),
+  ]);
   const exited = new Promise<number | null>((resolve) => {
     child.on('exit', (code) => {
       running.delete(child);
-      resolve(code);
+      void drained.then(() => resolve(code));
     });
   });
   return {
