@@ -69,6 +69,13 @@ function withSecondAlert(): Json {
   return withAlerts(firing, [second]);
 }
 
+/** The fixture with every alert started at `startsAt`: an alert that fires again gets a new start. */
+function since(name: 'firing' | 'resolved', startsAt: string): Json {
+  const payload = fixture(name);
+  for (const alert of payload.alerts as Json[]) alert.startsAt = startsAt;
+  return payload;
+}
+
 const identityOf = (n: number) =>
   gh
     .issue(n)
@@ -134,7 +141,7 @@ describe('GitHub issue lifecycle', () => {
   });
 
   it('4. firing again within the reopen window reopens the same issue with a comment', async () => {
-    await deliver(fixture('firing'));
+    await deliver(since('firing', '2026-11-28T12:00:00Z'));
     expect(gh.issues()).toHaveLength(1);
     const issue = gh.issue(1);
     expect([issue?.state, issue?.state_reason]).toEqual(['open', 'reopened']);
@@ -148,10 +155,10 @@ describe('GitHub issue lifecycle', () => {
   });
 
   it('5. firing after the window opens a new issue that names the old one', async () => {
-    await deliver(fixture('resolved'));
+    await deliver(since('resolved', '2026-11-28T12:00:00Z'));
     expect(gh.issue(1)?.state).toBe('closed');
     gh.backdateClosed(1, 8 * DAY);
-    await deliver(fixture('firing'));
+    await deliver(since('firing', '2026-11-28T13:00:00Z'));
     expect(gh.issues()).toHaveLength(2);
     expect(gh.issue(1)?.state).toBe('closed');
     const second = gh.issue(2);
@@ -163,12 +170,12 @@ describe('GitHub issue lifecycle', () => {
   it('6. an issue closed as not planned is left alone, and the next firing opens a new one', async () => {
     gh.humanClose(2, 'not_planned');
     const patches = gh.callsTo('PATCH', /\/issues\/2$/).length;
-    await deliver(fixture('resolved'));
+    await deliver(since('resolved', '2026-11-28T13:00:00Z'));
     // Closed already: only the comment, the person's "not planned" stays.
     expect(gh.comments(2).at(-1)).toMatch(/^\*\*Resolved at /);
     expect(gh.callsTo('PATCH', /\/issues\/2$/)).toHaveLength(patches);
     expect(gh.issue(2)?.state_reason).toBe('not_planned');
-    await deliver(fixture('firing'));
+    await deliver(since('firing', '2026-11-28T14:00:00Z'));
     expect(gh.issues()).toHaveLength(3);
     expect(gh.issue(2)?.state).toBe('closed');
     expect(gh.issue(3)?.state).toBe('open');
