@@ -149,6 +149,37 @@ function contract(backend: Backend, current: () => OutboxStore): void {
     expect(await backend.count('outbox')).toBe(3);
   });
 
+  it('keeps arrival order within one group commit: each decided against the one before, delivered in order', async () => {
+    const store = current();
+    // Webhooks that arrive together are written together (one transaction); what each one decides
+    // must still see the ones before it, and a group's rows keep their order.
+    const fire = request({ destinations: ['slack'], contentKey: 'fire', firing: ['a|1'] });
+    const states = [
+      fire,
+      { ...fire, receivedAt: 1001 }, // its HA twin
+      { ...fire, groupId: 'g2', receivedAt: 1002 },
+      { ...fire, contentKey: 'resolve', firing: [], resolved: ['a|1'], payload: '{"n":2}', receivedAt: 1003 },
+      { ...fire, receivedAt: 1004 }, // a late retry of the firing
+    ];
+    const results = await Promise.all(states.map((r) => store.enqueue(r)));
+    expect(results.map((r) => r.outcomes[0]?.outcome)).toEqual([
+      'queued',
+      'duplicate',
+      'queued',
+      'queued',
+      'stale',
+    ]);
+    const first = await store.claim('slack', 10, 5000);
+    expect(first.map((r) => [r.groupId, r.payload])).toEqual([
+      ['g1', '{"n":1}'],
+      ['g2', '{"n":1}'],
+    ]);
+    await store.complete(first[0] as (typeof first)[0], undefined);
+    expect((await store.claim('slack', 10, 5000)).map((r) => [r.groupId, r.payload])).toEqual([
+      ['g1', '{"n":2}'],
+    ]);
+  });
+
   it('delivers the rows of a group one at a time, oldest first, and other groups alongside', async () => {
     const store = current();
     await store.enqueue(request({ contentKey: 'c1', destinations: ['slack'] }));
@@ -562,6 +593,28 @@ describe.skipIf(pgSkip !== undefined)('the outbox on PostgreSQL shared by severa
     await a.pause('slack', 20_000, 11_000, rate);
     expect(await b.claim('slack', 10, 15_000, rate)).toEqual([]);
     expect((await b.claim('slack', 10, 20_000, rate)).length).toBe(1);
+  });
+
+  it('does not ask the database again before the shared bucket has a token (every webhook wakes the loop)', async () => {
+    const schema = postgres().newSchemaName('rate_wait');
+    const [a, b] = [await open(schema), await open(schema)];
+    const rate = { perSecond: 1, burst: 1 };
+    for (let g = 0; g < 5; g++) await a.enqueue(request({ groupId: `g${g}`, destinations: ['slack'] }));
+    expect(await a.claim('slack', 1, 10_000, rate)).toHaveLength(1);
+    expect(await b.claim('slack', 1, 10_000, rate)).toEqual([]); // the bucket is empty: B learns until when
+    // Count B's transactions from now on (its lease heartbeat stopped: it would count too).
+    clearInterval((b as unknown as { heartbeat: NodeJS.Timeout }).heartbeat);
+    const pool = (b as unknown as { pool: { connect: (...args: unknown[]) => unknown } }).pool;
+    const connect = pool.connect.bind(pool);
+    let transactions = 0;
+    pool.connect = (...args: unknown[]) => {
+      transactions++;
+      return connect(...args);
+    };
+    for (let i = 0; i < 50; i++) expect(await b.claim('slack', 1, 10_000 + i * 10, rate)).toEqual([]);
+    expect(transactions).toBe(0);
+    expect(await b.claim('slack', 1, 11_000, rate)).toHaveLength(1); // the next token, taken by B
+    expect(transactions).toBe(1);
   });
 });
 

@@ -29,7 +29,7 @@ import { hostname } from 'node:os';
 import type { ConnectionOptions } from 'node:tls';
 import pg from 'pg';
 import type { RateLimit } from '../channels/channel.js';
-import { decideIntake, type IntakeOutcome, isQueued } from './idempotency.js';
+import { decideIntake, type IntakeOutcome, type IntakeState, isQueued } from './idempotency.js';
 import type { DeliveryRecord } from './plan.js';
 import { type BucketState, TokenBucket } from './rate-limit.js';
 import {
@@ -106,6 +106,8 @@ export interface StoreLog {
 /** 1: the outbox as SQLite's version 3, with leases, receivers and shared rate limits. */
 export const PG_SCHEMA_VERSION = 2;
 const LOG_CAP = 10_000;
+/** Notifications in one intake transaction at most (see enqueue). */
+const INTAKE_BATCH_MAX = 200;
 export const DEFAULT_SCHEMA = 'license_receiver';
 
 const schemaSql = (s: string) => `
@@ -269,6 +271,9 @@ function createPool(options: PostgresOptions, max: number): pg.Pool {
   const pool = new pg.Pool({
     connectionString: connectionString(options.url, options.ssl),
     max,
+    // Connections stay open between bursts: a new one costs a backend and a SCRAM exchange (tens of
+    // ms of CPU), which the webhooks waiting for it would pay (pg's default closes them after 10 s idle).
+    idleTimeoutMillis: 300_000,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
     statement_timeout: statementTimeout,
     // A connection to a server that vanished (a failover without a reset) answers nothing: give up.
@@ -400,6 +405,15 @@ export class PostgresStore implements OutboxStore {
   private heartbeat: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly entryColumns: string;
+  /** Intake writes waiting for the next group commit, and whether an intake transaction is under way. */
+  private readonly intakeQueue: {
+    request: EnqueueRequest;
+    resolve: (r: EnqueueResult) => void;
+    reject: (e: unknown) => void;
+  }[] = [];
+  private intakeRunning = false;
+  /** Per channel: until when the shared bucket has no token, as the last claim saw it. */
+  private readonly bucketEmptyUntil = new Map<string, number>();
   /** Rates seen by claim, per channel: when an empty shared bucket has its next token (nextDue). */
   private readonly rates = new Map<string, number>();
 
@@ -504,116 +518,159 @@ export class PostgresStore implements OutboxStore {
 
   // ---- intake ---------------------------------------------------------------------------------------
 
-  async enqueue(request: EnqueueRequest): Promise<EnqueueResult> {
-    const s = this.s;
-    // Locked in one order (sorted) whatever the routes' order, so that two intakes cannot deadlock.
-    const channels = [...new Set(request.destinations)].sort();
-    // New to every destination (the usual case): its intake rows, the notification and the outbox rows
-    // in one statement, committed alone (one round trip). Destinations that know the group already are
-    // decided in the transaction below; should it fail, the webhook is answered 503 and Alertmanager's
-    // retry finds the first ones done (a duplicate) and decides the others again.
-    const fresh = await this.query<{ channel: string }>(
-      `WITH seen AS (
-         INSERT INTO ${s}.intake (channel, group_id, content_key, accepted_at, resolved)
-         SELECT unnest($1::text[]), $2, $3, $4, $7 ORDER BY 1
-         ON CONFLICT (channel, group_id) DO NOTHING RETURNING channel
-       ), n AS (
-         INSERT INTO ${s}.notifications (received_at, receiver, group_id, payload)
-         SELECT $4, $5, $2, $6 WHERE EXISTS (SELECT 1 FROM seen) RETURNING id
-       ), queued AS (
-         INSERT INTO ${s}.outbox (notification_id, channel, group_id, reminder, created_at, next_attempt_at)
-         SELECT n.id, seen.channel, $2, false, $4, $4 FROM n, seen RETURNING channel
-       )
-       SELECT channel FROM queued`,
-      [
-        channels,
-        request.groupId,
-        request.contentKey,
-        request.receivedAt,
-        request.receiver,
-        request.payload,
-        resolvedColumn(request.resolved),
-      ],
-    );
-    const outcomes = new Map<string, IntakeOutcome>();
-    for (const row of fresh.rows) outcomes.set(row.channel, 'queued');
-    const known = channels.filter((c) => !outcomes.has(c));
-    if (known.length > 0)
-      await this.tx(async (client) => {
-        const decide = (previous: IntakeColumns | undefined) =>
-          decideIntake(
-            previous && intakeState(previous),
-            request,
-            request.receivedAt,
-            request.dedupeWindowMs,
-          );
-        let waiting = known;
-        // A group seen for the first time by two receivers at once: one inserts its intake row, the other
-        // finds it on its next look (after the first committed) and decides against it.
-        while (waiting.length > 0) {
-          const existing = await client.query<IntakeColumns & { channel: string }>(
-            `SELECT channel, content_key, accepted_at, resolved FROM ${s}.intake
-           WHERE group_id = $1 AND channel = ANY($2) ORDER BY channel FOR UPDATE`,
-            [request.groupId, waiting],
-          );
-          for (const row of existing.rows) outcomes.set(row.channel, decide(row));
-          const missing = waiting.filter((c) => !outcomes.has(c));
-          if (missing.length === 0) break;
-          const inserted = await client.query<{ channel: string }>(
-            `INSERT INTO ${s}.intake (channel, group_id, content_key, accepted_at, resolved)
-           SELECT unnest($1::text[]), $2, $3, $4, $5 ORDER BY 1
-           ON CONFLICT (channel, group_id) DO NOTHING RETURNING channel`,
-            [
-              missing,
-              request.groupId,
-              request.contentKey,
-              request.receivedAt,
-              resolvedColumn(request.resolved),
-            ],
-          );
-          for (const row of inserted.rows) outcomes.set(row.channel, decide(undefined));
-          waiting = missing.filter((c) => !outcomes.has(c));
-        }
-        const rows = known.filter((c) => isQueued(outcomes.get(c) as IntakeOutcome));
-        if (rows.length > 0)
-          await client.query(
-            `WITH seen AS (
-             UPDATE ${s}.intake SET content_key = $3, accepted_at = $4, resolved = $8
-             WHERE group_id = $2 AND channel = ANY($1)
-           ), n AS (
-             INSERT INTO ${s}.notifications (received_at, receiver, group_id, payload)
-             VALUES ($4, $5, $2, $6) RETURNING id
-           )
-           INSERT INTO ${s}.outbox (notification_id, channel, group_id, reminder, created_at, next_attempt_at)
-           SELECT n.id, c.channel, $2, c.reminder, $4, $4 FROM n, unnest($1::text[], $7::boolean[]) AS c(channel, reminder)`,
-            [
-              rows,
-              request.groupId,
-              request.contentKey,
-              request.receivedAt,
-              request.receiver,
-              request.payload,
-              rows.map((c) => outcomes.get(c) === 'reminder'),
-              resolvedColumn(request.resolved),
-            ],
-          );
+  /**
+   * Group commit, as on SQLite: webhooks that arrive while an intake transaction is under way go
+   * together in the next one (one commit and a few round trips for all of them). One at a time, so that
+   * each notification is decided in arrival order against the ones before it (a duplicate sees its twin).
+   */
+  enqueue(request: EnqueueRequest): Promise<EnqueueResult> {
+    return new Promise((resolve, reject) => {
+      this.intakeQueue.push({ request, resolve, reject });
+      this.flushIntake();
+    });
+  }
+
+  private flushIntake(): void {
+    if (this.intakeRunning || this.intakeQueue.length === 0) return;
+    const batch = this.intakeQueue.splice(0, INTAKE_BATCH_MAX);
+    this.intakeRunning = true;
+    this.enqueueBatch(batch.map((b) => b.request))
+      .then(
+        (results) => {
+          for (const [i, b] of batch.entries()) b.resolve(results[i] as EnqueueResult);
+        },
+        (err: unknown) => {
+          for (const b of batch) b.reject(err);
+        },
+      )
+      .finally(() => {
+        this.intakeRunning = false;
+        this.flushIntake();
       });
-    return {
-      outcomes: request.destinations.map((channel) => ({
-        channel,
-        outcome: outcomes.get(channel) as IntakeOutcome,
-      })),
-    };
+  }
+
+  /** Several notifications decided and written in one transaction, in order. */
+  private async enqueueBatch(requests: readonly EnqueueRequest[]): Promise<EnqueueResult[]> {
+    const s = this.s;
+    const pairKey = (groupId: string, channel: string) => `${groupId}\n${channel}`;
+    const pairs = new Map<string, { groupId: string; channel: string }>();
+    for (const r of requests)
+      for (const channel of r.destinations)
+        pairs.set(pairKey(r.groupId, channel), { groupId: r.groupId, channel });
+    return this.tx(async (client) => {
+      // The last accepted notification of every (group, destination) the batch touches, locked. Rows
+      // are inserted and locked in one order (the database's, by group and channel) by every receiver,
+      // so two intakes cannot deadlock. A pair new to the store gets its intake row here (written
+      // below: its first notification is always queued); one that another receiver is inserting at
+      // this moment is waited for and then read.
+      const state = new Map<string, IntakeState | undefined>();
+      let waiting = [...pairs.values()];
+      while (waiting.length > 0) {
+        const params = [waiting.map((p) => p.groupId), waiting.map((p) => p.channel)];
+        const inserted = await client.query<{ group_id: string; channel: string }>(
+          `INSERT INTO ${s}.intake (group_id, channel, content_key, accepted_at)
+           SELECT group_id, channel, '', 0 FROM unnest($1::text[], $2::text[]) AS p(group_id, channel)
+           ORDER BY group_id, channel
+           ON CONFLICT (channel, group_id) DO NOTHING RETURNING group_id, channel`,
+          params,
+        );
+        for (const row of inserted.rows) state.set(pairKey(row.group_id, row.channel), undefined);
+        const known = await client.query<IntakeColumns & { group_id: string; channel: string }>(
+          `SELECT i.group_id, i.channel, i.content_key, i.accepted_at, i.resolved
+           FROM ${s}.intake i JOIN unnest($1::text[], $2::text[]) AS p(group_id, channel) USING (group_id, channel)
+           ORDER BY i.group_id, i.channel FOR UPDATE OF i`,
+          params,
+        );
+        for (const row of known.rows) {
+          const key = pairKey(row.group_id, row.channel);
+          if (!state.has(key)) state.set(key, intakeState(row));
+        }
+        // A row pruned between the two statements: insert it again.
+        waiting = waiting.filter((p) => !state.has(pairKey(p.groupId, p.channel)));
+      }
+
+      // Decide in arrival order; a queued notification is the state the next one is decided against.
+      const results: EnqueueResult[] = [];
+      const notifications: EnqueueRequest[] = [];
+      const rows: { notification: number; channel: string; reminder: boolean }[] = [];
+      const accepted = new Map<string, { groupId: string; channel: string; request: EnqueueRequest }>();
+      for (const request of requests) {
+        const outcomes = new Map<string, IntakeOutcome>();
+        for (const channel of new Set(request.destinations)) {
+          const key = pairKey(request.groupId, channel);
+          const outcome = decideIntake(state.get(key), request, request.receivedAt, request.dedupeWindowMs);
+          outcomes.set(channel, outcome);
+          if (!isQueued(outcome)) continue;
+          state.set(key, {
+            contentKey: request.contentKey,
+            acceptedAt: request.receivedAt,
+            resolved: request.resolved ?? [],
+          });
+          accepted.set(key, { groupId: request.groupId, channel, request });
+          rows.push({ notification: notifications.length + 1, channel, reminder: outcome === 'reminder' });
+        }
+        if ([...outcomes.values()].some(isQueued)) notifications.push(request);
+        results.push({
+          outcomes: request.destinations.map((channel) => ({
+            channel,
+            outcome: outcomes.get(channel) as IntakeOutcome,
+          })),
+        });
+      }
+      if (notifications.length === 0) return results;
+
+      // One statement writes it all: the notifications (ids taken in order), their outbox rows in
+      // arrival order (a group's rows are delivered by id) and each pair's new intake state.
+      const states = [...accepted.values()];
+      await client.query(
+        `WITH r AS (
+           SELECT nextval(pg_get_serial_sequence('${s}.notifications', 'id')) AS id, r.*
+           FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[])
+             WITH ORDINALITY AS r(received_at, receiver, group_id, payload, ord)
+         ), n AS (
+           INSERT INTO ${s}.notifications (id, received_at, receiver, group_id, payload)
+           SELECT id, received_at, receiver, group_id, payload FROM r ORDER BY ord
+         ), o AS (
+           INSERT INTO ${s}.outbox (notification_id, channel, group_id, reminder, created_at, next_attempt_at)
+           SELECT r.id, q.channel, r.group_id, q.reminder, r.received_at, r.received_at
+           FROM unnest($5::bigint[], $6::text[], $7::boolean[]) WITH ORDINALITY AS q(n, channel, reminder, ord)
+           JOIN r ON r.ord = q.n ORDER BY q.ord
+         )
+         UPDATE ${s}.intake AS i
+         SET content_key = v.content_key, accepted_at = v.accepted_at, resolved = v.resolved
+         FROM unnest($8::text[], $9::text[], $10::text[], $11::bigint[], $12::text[])
+           AS v(group_id, channel, content_key, accepted_at, resolved)
+         WHERE i.group_id = v.group_id AND i.channel = v.channel`,
+        [
+          notifications.map((r) => r.receivedAt),
+          notifications.map((r) => r.receiver),
+          notifications.map((r) => r.groupId),
+          notifications.map((r) => r.payload),
+          rows.map((r) => r.notification),
+          rows.map((r) => r.channel),
+          rows.map((r) => r.reminder),
+          states.map((a) => a.groupId),
+          states.map((a) => a.channel),
+          states.map((a) => a.request.contentKey),
+          states.map((a) => a.request.receivedAt),
+          states.map((a) => resolvedColumn(a.request.resolved)),
+        ],
+      );
+      return results;
+    });
   }
 
   // ---- delivery ---------------------------------------------------------------------------------------
 
   async claim(channel: string, limit: number, now: number, rate?: RateLimit): Promise<OutboxRow[]> {
     if (limit <= 0) return [];
+    // The shared bucket had no token at the last claim: asking again before its next one would only
+    // cost a transaction under the claim lock, and every accepted webhook wakes the delivery loop.
+    if (now < (this.bucketEmptyUntil.get(channel) ?? 0)) return [];
     const s = this.s;
     const takeOver = this.mayTakeOver();
     if (rate) this.rates.set(channel, rate.perSecond);
-    const { rows, takenOver } = await this.tx(async (client) => {
+    const { rows, takenOver, emptyUntil } = await this.tx(async (client) => {
       // Claims of one destination one at a time, among all receivers.
       await client.query('SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))', [`${s} claim`, channel]);
       let takenOver = 0;
@@ -628,7 +685,7 @@ export class PostgresStore implements OutboxStore {
       const bucket =
         rate && Number.isFinite(rate.perSecond) ? await this.bucket(client, channel, rate, now) : undefined;
       const want = bucket ? Math.min(limit, bucket.available(now)) : limit;
-      if (want <= 0) return { rows: [] as RowData[], takenOver };
+      if (want <= 0) return { rows: [] as RowData[], takenOver, emptyUntil: bucket?.nextAt(now) };
       const claimed = await client.query<RowData>(
         `WITH due AS (
            SELECT o.id FROM ${s}.outbox o
@@ -649,8 +706,11 @@ export class PostgresStore implements OutboxStore {
         for (let i = 0; i < claimed.rows.length; i++) bucket.take(now);
         await this.saveBucket(client, channel, bucket.state());
       }
-      return { rows: claimed.rows, takenOver };
+      const emptyUntil = bucket && bucket.available(now) < 1 ? bucket.nextAt(now) : undefined;
+      return { rows: claimed.rows, takenOver, emptyUntil };
     });
+    if (emptyUntil !== undefined) this.bucketEmptyUntil.set(channel, emptyUntil);
+    else this.bucketEmptyUntil.delete(channel);
     if (takenOver > 0) {
       this.options.log?.warn(
         { channel, rows: takenOver },
@@ -705,6 +765,9 @@ export class PostgresStore implements OutboxStore {
   }
 
   async nextDue(channel: string): Promise<number | undefined> {
+    // No claim before the shared bucket's next token (see claim): look again then.
+    const emptyUntil = this.bucketEmptyUntil.get(channel);
+    if (emptyUntil !== undefined && emptyUntil > Date.now()) return emptyUntil;
     const result = await this.query<{
       at: number | null;
       tokens: number | null;
