@@ -73,9 +73,10 @@ function asServerUser(program: string, args: string[]): { command: string; args:
 
 export interface PostgresOptions {
   /**
-   * fsync on (benchmarks). Off by default: a test's server stopping abruptly (crash(), a killed
-   * postgres) keeps what was committed anyway, as the operating system keeps running; only a power loss
-   * would need it.
+   * As PostgreSQL ships (benchmarks): fsync on and the default 128 MB of shared buffers. Off by
+   * default: a test's server stopping abruptly (crash(), a killed postgres) keeps what was committed
+   * anyway, as the operating system keeps running; only a power loss would need fsync; and 32 MB of
+   * buffers hold what a test writes.
    */
   durable?: boolean;
 }
@@ -148,7 +149,7 @@ export class TestPostgres {
       'listen_addresses=127.0.0.1',
       `unix_socket_directories=${this.dir}`,
       'max_connections=200',
-      'shared_buffers=32MB',
+      `shared_buffers=${this.options.durable ? '128MB' : '32MB'}`,
       `fsync=${this.options.durable ? 'on' : 'off'}`,
       `full_page_writes=${this.options.durable ? 'on' : 'off'}`,
       'log_min_messages=warning',
