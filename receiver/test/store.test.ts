@@ -82,6 +82,19 @@ const request = (over: Partial<EnqueueRequest> = {}): EnqueueRequest => ({
   ...over,
 });
 
+/**
+ * After an upgrade from a store without the intake's resolved alerts: the notification accepted before
+ * (request(), to slack) is still known, and a resolve then its late firing are told apart.
+ */
+async function expectUpgradedIntake(s: OutboxStore): Promise<void> {
+  const again = await s.enqueue(request({ destinations: ['slack'], receivedAt: 2000 }));
+  expect(again.outcomes).toEqual([{ channel: 'slack', outcome: 'duplicate' }]);
+  const resolve = request({ destinations: ['slack'], contentKey: 'c2', resolved: ['a|1'], receivedAt: 3000 });
+  expect((await s.enqueue(resolve)).outcomes[0]?.outcome).toBe('queued');
+  const late = request({ destinations: ['slack'], contentKey: 'c1', firing: ['a|1'], receivedAt: 4000 });
+  expect((await s.enqueue(late)).outcomes[0]?.outcome).toBe('stale');
+}
+
 /** A row of `slack` that died at once (channel_not_found). */
 async function dead(s: OutboxStore, over: Partial<EnqueueRequest> = {}) {
   await s.enqueue(request({ destinations: ['slack'], ...over }));
@@ -507,18 +520,7 @@ describe.skipIf(pgSkip !== undefined)('the outbox on PostgreSQL shared by severa
     );
     const upgraded = await open(schema);
     expect(await postgres().query(`SELECT value FROM ${schema}.meta`)).toEqual([{ value: '2' }]);
-    expect((await upgraded.enqueue(request({ destinations: ['slack'], receivedAt: 2000 }))).outcomes).toEqual(
-      [{ channel: 'slack', outcome: 'duplicate' }],
-    );
-    const resolve = request({
-      destinations: ['slack'],
-      contentKey: 'c2',
-      resolved: ['a|1'],
-      receivedAt: 3000,
-    });
-    expect((await upgraded.enqueue(resolve)).outcomes[0]?.outcome).toBe('queued');
-    const late = request({ destinations: ['slack'], contentKey: 'c1', firing: ['a|1'], receivedAt: 4000 });
-    expect((await upgraded.enqueue(late)).outcomes[0]?.outcome).toBe('stale');
+    await expectUpgradedIntake(upgraded);
   });
 
   it('stores one row per destination when two receivers take the same notification at once', async () => {
@@ -683,18 +685,7 @@ describe('the outbox on SQLite alone', () => {
     old.exec("ALTER TABLE intake DROP COLUMN resolved; UPDATE meta SET value = '3'");
     old.close();
     store = new SqliteStore({ path });
-    expect((await store.enqueue(request({ destinations: ['slack'], receivedAt: 2000 }))).outcomes).toEqual([
-      { channel: 'slack', outcome: 'duplicate' },
-    ]);
-    const resolve = request({
-      destinations: ['slack'],
-      contentKey: 'c2',
-      resolved: ['a|1'],
-      receivedAt: 3000,
-    });
-    expect((await store.enqueue(resolve)).outcomes[0]?.outcome).toBe('queued');
-    const late = request({ destinations: ['slack'], contentKey: 'c1', firing: ['a|1'], receivedAt: 4000 });
-    expect((await store.enqueue(late)).outcomes[0]?.outcome).toBe('stale');
+    await expectUpgradedIntake(store);
   });
 
   it("makes the receiver's transactions wait for a write of the CLI instead of failing", async () => {
