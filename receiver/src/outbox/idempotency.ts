@@ -132,3 +132,56 @@ export function decideIntake(
   if (recent && incoming.firing?.some((key) => resolved.has(key))) return 'stale';
   return 'queued';
 }
+
+/** What intake decides a notification from (the store's EnqueueRequest carries more). */
+export interface IntakeRequest extends IncomingContent {
+  groupId: string;
+  destinations: readonly string[];
+  receivedAt: number;
+  dedupeWindowMs: number;
+  /** Alert keys the notification shows resolved. */
+  resolved?: readonly string[];
+}
+
+export interface IntakeDecision {
+  /** Per destination, in the request's order. */
+  outcomes: { channel: string; outcome: IntakeOutcome }[];
+  /** The destinations that get a row, each once. */
+  queued: { channel: string; reminder: boolean }[];
+}
+
+/**
+ * Decides notifications in arrival order, each against the last one accepted for its group and
+ * destination: the store's (`stored`, asked once per pair) or one earlier in the same batch. Both
+ * stores decide through this, so a batch means the same as its notifications one by one.
+ */
+export function decideInOrder(
+  requests: readonly IntakeRequest[],
+  stored: (groupId: string, channel: string) => IntakeState | undefined,
+): IntakeDecision[] {
+  const last = new Map<string, IntakeState | undefined>();
+  return requests.map((request) => {
+    const outcomes = new Map<string, IntakeOutcome>();
+    const queued: IntakeDecision['queued'] = [];
+    for (const channel of new Set(request.destinations)) {
+      const key = `${request.groupId}\n${channel}`;
+      if (!last.has(key)) last.set(key, stored(request.groupId, channel));
+      const outcome = decideIntake(last.get(key), request, request.receivedAt, request.dedupeWindowMs);
+      outcomes.set(channel, outcome);
+      if (!isQueued(outcome)) continue;
+      last.set(key, {
+        contentKey: request.contentKey,
+        acceptedAt: request.receivedAt,
+        resolved: request.resolved ?? [],
+      });
+      queued.push({ channel, reminder: outcome === 'reminder' });
+    }
+    return {
+      outcomes: request.destinations.map((channel) => ({
+        channel,
+        outcome: outcomes.get(channel) as IntakeOutcome,
+      })),
+      queued,
+    };
+  });
+}

@@ -29,7 +29,7 @@ import { hostname } from 'node:os';
 import type { ConnectionOptions } from 'node:tls';
 import pg from 'pg';
 import type { RateLimit } from '../channels/channel.js';
-import { decideIntake, type IntakeOutcome, type IntakeState, isQueued } from './idempotency.js';
+import { decideInOrder, type IntakeDecision, type IntakeState } from './idempotency.js';
 import type { DeliveryRecord } from './plan.js';
 import { type BucketState, TokenBucket } from './rate-limit.js';
 import {
@@ -589,33 +589,21 @@ export class PostgresStore implements OutboxStore {
         waiting = waiting.filter((p) => !state.has(pairKey(p.groupId, p.channel)));
       }
 
-      // Decide in arrival order; a queued notification is the state the next one is decided against.
-      const results: EnqueueResult[] = [];
+      const decisions = decideInOrder(requests, (groupId, channel) => state.get(pairKey(groupId, channel)));
+      const results = decisions.map(({ outcomes }) => ({ outcomes }));
+      // What to write: the notifications that got a row, their rows in arrival order, and each pair's
+      // last accepted notification.
       const notifications: EnqueueRequest[] = [];
       const rows: { notification: number; channel: string; reminder: boolean }[] = [];
       const accepted = new Map<string, { groupId: string; channel: string; request: EnqueueRequest }>();
-      for (const request of requests) {
-        const outcomes = new Map<string, IntakeOutcome>();
-        for (const channel of new Set(request.destinations)) {
-          const key = pairKey(request.groupId, channel);
-          const outcome = decideIntake(state.get(key), request, request.receivedAt, request.dedupeWindowMs);
-          outcomes.set(channel, outcome);
-          if (!isQueued(outcome)) continue;
-          state.set(key, {
-            contentKey: request.contentKey,
-            acceptedAt: request.receivedAt,
-            resolved: request.resolved ?? [],
-          });
-          accepted.set(key, { groupId: request.groupId, channel, request });
-          rows.push({ notification: notifications.length + 1, channel, reminder: outcome === 'reminder' });
+      for (const [i, request] of requests.entries()) {
+        const { queued } = decisions[i] as IntakeDecision;
+        if (queued.length === 0) continue;
+        notifications.push(request);
+        for (const { channel, reminder } of queued) {
+          rows.push({ notification: notifications.length, channel, reminder });
+          accepted.set(pairKey(request.groupId, channel), { groupId: request.groupId, channel, request });
         }
-        if ([...outcomes.values()].some(isQueued)) notifications.push(request);
-        results.push({
-          outcomes: request.destinations.map((channel) => ({
-            channel,
-            outcome: outcomes.get(channel) as IntakeOutcome,
-          })),
-        });
       }
       if (notifications.length === 0) return results;
 

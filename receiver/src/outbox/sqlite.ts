@@ -8,7 +8,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { decideIntake, type IntakeOutcome, isQueued } from './idempotency.js';
+import { decideInOrder, type IntakeDecision } from './idempotency.js';
 import type { DeliveryRecord } from './plan.js';
 import {
   type EntryData,
@@ -341,46 +341,31 @@ export class SqliteStore implements OutboxStore {
     this.statements = prepare(db);
     const s = this.statements;
 
-    const enqueueOne = (request: EnqueueRequest): EnqueueResult => {
-      const outcomes: EnqueueResult['outcomes'] = [];
-      let notificationId: number | bigint | undefined;
-      for (const channel of request.destinations) {
-        const previous = s.getIntake.get(channel, request.groupId) as IntakeColumns | undefined;
-        const outcome: IntakeOutcome = decideIntake(
-          previous && intakeState(previous),
-          request,
-          request.receivedAt,
-          request.dedupeWindowMs,
-        );
-        outcomes.push({ channel, outcome });
-        if (!isQueued(outcome)) continue;
-        notificationId ??= s.insertNotification.run(
-          request.receivedAt,
+    const enqueueAll = (requests: EnqueueRequest[]): EnqueueResult[] => {
+      const decisions = decideInOrder(requests, (groupId, channel) => {
+        const row = s.getIntake.get(channel, groupId) as IntakeColumns | undefined;
+        return row && intakeState(row);
+      });
+      for (const [i, request] of requests.entries()) {
+        const { queued } = decisions[i] as IntakeDecision;
+        if (queued.length === 0) continue;
+        const at = request.receivedAt;
+        const notificationId = s.insertNotification.run(
+          at,
           request.receiver,
           request.groupId,
           request.payload,
         ).lastInsertRowid;
-        s.putIntake.run(
-          channel,
-          request.groupId,
-          request.contentKey,
-          request.receivedAt,
-          resolvedColumn(request.resolved),
-        );
-        s.insertRow.run(
-          notificationId,
-          channel,
-          request.groupId,
-          outcome === 'reminder' ? 1 : 0,
-          request.receivedAt,
-          request.receivedAt,
-        );
+        for (const { channel, reminder } of queued) {
+          s.putIntake.run(channel, request.groupId, request.contentKey, at, resolvedColumn(request.resolved));
+          s.insertRow.run(notificationId, channel, request.groupId, reminder ? 1 : 0, at, at);
+        }
       }
-      return { outcomes };
+      return decisions.map(({ outcomes }) => ({ outcomes }));
     };
     // IMMEDIATE: a transaction that reads before it writes takes the write lock first, so that a
     // write of the CLI in between makes it wait (busy_timeout) instead of failing.
-    this.enqueueTx = db.transaction((requests: EnqueueRequest[]) => requests.map(enqueueOne)).immediate;
+    this.enqueueTx = db.transaction(enqueueAll).immediate;
 
     this.claimTx = db.transaction((channel: string, limit: number, now: number): OutboxRow[] => {
       const rows = s.due.all(channel, now, limit) as RowData[];

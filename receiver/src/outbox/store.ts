@@ -24,21 +24,14 @@
 // - enqueue rejecting means "not accepted" (the webhook answers 503 and Alertmanager retries).
 
 import type { RateLimit } from '../channels/channel.js';
-import type { IntakeOutcome } from './idempotency.js';
+import type { IntakeOutcome, IntakeRequest } from './idempotency.js';
 import type { DeliveryRecord, EventKind } from './plan.js';
 
-export interface EnqueueRequest {
-  receivedAt: number;
+/** A notification to route into rows: what intake decides it from, and what is stored. */
+export interface EnqueueRequest extends IntakeRequest {
   receiver: string;
-  groupId: string;
-  contentKey: string;
   /** The validated payload as JSON, unknown fields kept. */
   payload: string;
-  /** Alert keys (idempotency.ts alertKey) the notification shows firing and resolved. */
-  firing?: readonly string[];
-  resolved?: readonly string[];
-  destinations: readonly string[];
-  dedupeWindowMs: number;
 }
 
 export interface EnqueueResult {
