@@ -3,7 +3,7 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { visibleText } from '../../test/fakes/slack-api.js';
 import { waitFor } from '../../test/helpers/metrics.js';
-import { fixture, withAlerts } from './fixtures/payloads.js';
+import { fixture, since, withAlerts } from './fixtures/payloads.js';
 import { cleanupPki, type Harness, type HarnessOptions, startHarness } from './harness.js';
 
 let h: Harness | undefined;
@@ -148,9 +148,7 @@ describe('idempotency and threading', () => {
     await drained();
     await post(fixture('resolved'));
     await drained();
-    const again = fixture('firing');
-    for (const a of alertsOf(again)) a.startsAt = '2026-11-29T08:00:00Z';
-    await post(again);
+    await post(since('firing', '2026-11-29T08:00:00Z'));
     await drained();
     expect(slack.roots()).toHaveLength(2);
     expect(smtp.mails).toHaveLength(3);

@@ -11,7 +11,7 @@ import { parseConfig } from '../src/config.js';
 import type { DeliveryEvent, DeliveryRecord } from '../src/outbox/plan.js';
 import { type RunningReceiver, startReceiver } from '../src/receiver.js';
 import { plannedEvent } from './fixtures/events.js';
-import { fixture, RUNBOOKS_DIR, withAlerts } from './fixtures/payloads.js';
+import { fixture, RUNBOOKS_DIR, since, withAlerts } from './fixtures/payloads.js';
 import { cleanupPki, type Harness, startHarness, TOKEN } from './harness.js';
 
 type Json = Record<string, unknown>;
@@ -67,13 +67,6 @@ function withSecondAlert(): Json {
     fingerprint: 'b2c3d4e5f6071829',
   };
   return withAlerts(firing, [second]);
-}
-
-/** The fixture with every alert started at `startsAt`: an alert that fires again gets a new start. */
-function since(name: 'firing' | 'resolved', startsAt: string): Json {
-  const payload = fixture(name);
-  for (const alert of payload.alerts as Json[]) alert.startsAt = startsAt;
-  return payload;
 }
 
 const identityOf = (n: number) =>
