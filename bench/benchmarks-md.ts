@@ -12,3 +12,9 @@ export function writeSection(title: string, section: string): void {
   else parts.push(text);
   writeFileSync(FILE, `${parts.join('').trimEnd()}\n`);
 }
+
+/** Figures as BENCHMARKS.md writes them. */
+export const f1 = (n: number): string => n.toFixed(1);
+export const f2 = (n: number): string => n.toFixed(2);
+/** A target's verdict. */
+export const ok = (cond: boolean): string => (cond ? 'met' : '**missed**');

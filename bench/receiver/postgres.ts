@@ -14,7 +14,7 @@ import { FakeSlack } from '../../test/fakes/slack-api.js';
 import { scrape, waitFor } from '../../test/helpers/metrics.js';
 import { TestPostgres } from '../../test/helpers/postgres.js';
 import type { Started } from '../../test/helpers/process.js';
-import { writeSection } from '../benchmarks-md.js';
+import { f1, f2, ok, writeSection } from '../benchmarks-md.js';
 import {
   ALERTNAMES,
   BIN,
@@ -241,10 +241,6 @@ async function stormBenchmark(postgres: TestPostgres): Promise<StormResult> {
     await slack.close();
   }
 }
-
-const f1 = (n: number) => n.toFixed(1);
-const f2 = (n: number) => n.toFixed(2);
-const ok = (cond: boolean) => (cond ? 'met' : '**missed**');
 
 async function main(): Promise<void> {
   if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run \`npm run build\` first`);

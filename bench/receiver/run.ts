@@ -8,12 +8,13 @@
 //    rate-limited.
 // 3. Peak RSS of the receiver in both.
 // Prints the figures and writes the `## Receiver` section of BENCHMARKS.md.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { FakeSlack } from '../../test/fakes/slack-api.js';
 import { scrape, waitFor } from '../../test/helpers/metrics.js';
 import { peakRssBytes } from '../agent/proc.js';
+import { f1, f2, ok, writeSection } from '../benchmarks-md.js';
 import {
   ALERTNAMES,
   BIN,
@@ -21,7 +22,6 @@ import {
   cleanUpWork,
   licenceAlert,
   PER_GROUP,
-  ROOT,
   slackChannel,
   startBare,
   startReceiver,
@@ -234,21 +234,6 @@ async function stormBenchmark(): Promise<StormResult> {
 // ---------------------------------------------------------------------------------------------------
 
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
-const f1 = (n: number) => n.toFixed(1);
-const f2 = (n: number) => n.toFixed(2);
-
-function writeSection(file: string, title: string, body: string): void {
-  let text = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
-  const section = `${title}\n\n${body.trim()}\n`;
-  const start = text.indexOf(`\n${title}\n`);
-  if (start >= 0) {
-    const next = text.indexOf('\n## ', start + title.length + 1);
-    text = `${text.slice(0, start + 1)}${section}${next >= 0 ? `\n${text.slice(next + 1)}` : ''}`;
-  } else {
-    text = `${text.trimEnd()}\n\n${section}`;
-  }
-  writeFileSync(file, text);
-}
 
 async function main(): Promise<void> {
   if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run \`npm run build\` first`);
@@ -279,7 +264,6 @@ async function main(): Promise<void> {
   );
 
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
-  const ok = (cond: boolean) => (cond ? 'met' : '**missed**');
   const body = `
 Command: \`npx tsx bench/receiver/run.ts\` (needs \`npm run build\` first). Last run ${new Date().toISOString().slice(0, 10)},
 Node ${process.version}, ${cpus().length} × ${cpu}. Load generator, servers and fake Slack share the machine.
@@ -328,7 +312,7 @@ Slack enforces chat.postMessage's limit (1 per second per channel, burst 4) and 
 
 Zero loss: ${ok(storm.groupsComplete === CLUSTERS * ALERTNAMES && storm.dead === 0)}; within Slack's rate limit: ${ok(storm.rateLimited === 0)}.
 `;
-  writeSection(join(ROOT, 'BENCHMARKS.md'), '## Receiver', body);
+  writeSection('Receiver', `## Receiver\n\n${body.trim()}`);
   console.log('Wrote the ## Receiver section of BENCHMARKS.md');
 }
 
