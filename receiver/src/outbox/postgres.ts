@@ -753,9 +753,10 @@ export class PostgresStore implements OutboxStore {
   }
 
   async nextDue(channel: string): Promise<number | undefined> {
-    // No claim before the shared bucket's next token (see claim): look again then.
+    // The last claim found the shared bucket empty (see claim): look again at its next token (the loop
+    // asks right after that claim; a claim at or after that time updates it).
     const emptyUntil = this.bucketEmptyUntil.get(channel);
-    if (emptyUntil !== undefined && emptyUntil > Date.now()) return emptyUntil;
+    if (emptyUntil !== undefined) return emptyUntil;
     const result = await this.query<{
       at: number | null;
       tokens: number | null;
