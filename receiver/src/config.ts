@@ -10,7 +10,7 @@ import { formatPath } from './alertmanager.js';
 import { CHANNEL_TYPES, CHANNELS, type ChannelSettings, descriptorOf } from './channels/index.js';
 import { buildInteractivity, interactivitySchema, withSlackControls } from './interactions/config.js';
 import { IDENTITY_PLACEHOLDER } from './outbox/idempotency.js';
-import { DEFAULT_SCHEMA, type PostgresSsl } from './outbox/postgres.js';
+import { DEFAULT_SCHEMA, type PostgresSsl, SCHEMA_NAME } from './outbox/postgres.js';
 import { MatcherError, parseMatcher, type Route } from './routing.js';
 import {
   authSchema,
@@ -71,10 +71,9 @@ const routeSchema = z.strictObject({
 const postgresSchema = z.strictObject({
   url_env: envName().optional(),
   url_file: path().optional(),
-  schema: leaf(
-    z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/),
-    'a schema name of lower-case letters, digits and _',
-  ).default(DEFAULT_SCHEMA),
+  schema: leaf(z.string().regex(SCHEMA_NAME), 'a schema name of lower-case letters, digits and _').default(
+    DEFAULT_SCHEMA,
+  ),
   pool_size: whole(1, 100).default(10),
   statement_timeout: positiveDuration().default(5000),
   connect_timeout: positiveDuration().default(5000),

@@ -293,8 +293,11 @@ function createPool(options: PostgresOptions, max: number): pg.Pool {
 }
 
 /** A schema name as SQL: checked, so that it can be written into statements. */
+/** A schema name used unquoted in SQL: lower-case letters, digits and _ (config checks it too). */
+export const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
 function schemaIdentifier(schema: string): string {
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema))
+  if (!SCHEMA_NAME.test(schema))
     throw new SchemaError(
       `store.postgres.schema: ${JSON.stringify(schema)} is not valid: expected lower-case letters, digits and _`,
     );
