@@ -33,17 +33,24 @@ import { decideInOrder, type IntakeDecision, type IntakeState } from './idempote
 import type { DeliveryRecord } from './plan.js';
 import { type BucketState, TokenBucket } from './rate-limit.js';
 import {
+  channelHealth,
   clip,
   type EntryData,
   entryColumns,
   type IntakeColumns,
   intakeState,
   type LogData,
+  type LogNote,
+  logValues,
+  type RecordData,
   type RowData,
+  recordValues,
   resolvedColumn,
   setPresent,
+  toDeadRow,
   toEntry,
   toLogEntry,
+  toRecord,
   toRow,
 } from './rows.js';
 import type {
@@ -787,25 +794,12 @@ export class PostgresStore implements OutboxStore {
   }
 
   async record(channel: string, groupId: string): Promise<DeliveryRecord | undefined> {
-    const result = await this.query<{
-      state: 'open' | 'closed';
-      ref: string;
-      firing: string;
-      opened_at: number;
-      updated_at: number;
-    }>(
+    const result = await this.query<RecordData>(
       `SELECT state, ref, firing, opened_at, updated_at FROM ${this.s}.deliveries WHERE channel = $1 AND group_id = $2`,
       [channel, groupId],
     );
     const row = result.rows[0];
-    if (!row) return undefined;
-    return {
-      state: row.state,
-      ref: JSON.parse(row.ref) as DeliveryRecord['ref'],
-      firing: JSON.parse(row.firing) as string[],
-      openedAt: row.opened_at,
-      updatedAt: row.updated_at,
-    };
+    return row && toRecord(row);
   }
 
   private putRecord(client: pg.PoolClient, row: OutboxRow, record: DeliveryRecord): Promise<unknown> {
@@ -814,15 +808,7 @@ export class PostgresStore implements OutboxStore {
        VALUES ($1, $2, $3, $4, $5, $6, $7)
        ON CONFLICT (channel, group_id) DO UPDATE SET state = excluded.state, ref = excluded.ref,
          firing = excluded.firing, opened_at = excluded.opened_at, updated_at = excluded.updated_at`,
-      [
-        row.channel,
-        row.groupId,
-        record.state,
-        JSON.stringify(record.ref),
-        JSON.stringify(record.firing),
-        record.openedAt,
-        record.updatedAt,
-      ],
+      recordValues(row, record),
     );
   }
 
@@ -830,23 +816,13 @@ export class PostgresStore implements OutboxStore {
     client: pg.PoolClient,
     row: Pick<OutboxRow, 'id' | 'channel' | 'groupId'>,
     outcome: LogOutcome,
-    note: { at: number; kind?: string | undefined; title?: string | undefined; by?: string },
+    note: LogNote,
     error?: string,
   ): Promise<unknown> {
     return client.query(
       `INSERT INTO ${this.s}.delivery_log (at, channel, group_id, row_id, outcome, kind, title, error, actor)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-      [
-        note.at,
-        row.channel,
-        row.groupId,
-        row.id,
-        outcome,
-        note.kind ?? null,
-        note.title ?? null,
-        error === undefined ? null : clip(error),
-        note.by ?? null,
-      ],
+      logValues(row, outcome, note, error),
     );
   }
 
@@ -1012,16 +988,7 @@ export class PostgresStore implements OutboxStore {
   }
 
   async dead(limit = 100): Promise<DeadRow[]> {
-    const entries = await this.list({ states: ['dead'], limit });
-    return entries.map((e) => ({
-      id: e.id,
-      channel: e.channel,
-      groupId: e.groupId,
-      attempts: e.attempts,
-      createdAt: e.createdAt,
-      deadAt: e.deadAt ?? 0,
-      error: e.lastError ?? '',
-    }));
+    return (await this.list({ states: ['dead'], limit })).map(toDeadRow);
   }
 
   async list(query: ListQuery = {}): Promise<OutboxEntry[]> {
@@ -1098,40 +1065,24 @@ export class PostgresStore implements OutboxStore {
   }
 
   async health(): Promise<ChannelHealth[]> {
-    const byChannel = new Map<string, ChannelHealth>();
-    const of = (channel: string): ChannelHealth => {
-      let h = byChannel.get(channel);
-      if (!h) {
-        h = { channel, pending: 0, inflight: 0, dead: 0 };
-        byChannel.set(channel, h);
-      }
-      return h;
-    };
     // One snapshot for the three reads.
-    await this.use(() =>
+    return this.use(() =>
       inTransaction(
         this.pool,
         async (client) => {
-          for (const stat of await this.statsWith((sql, params) => client.query(sql, params)))
-            Object.assign(of(stat.channel), stat);
+          const stats = await this.statsWith((sql, params) => client.query(sql, params));
           const success = await client.query<{ channel: string; at: number }>(
             `SELECT channel, max(at) AS at FROM ${this.s}.delivery_log WHERE outcome = 'sent' GROUP BY channel`,
           );
-          for (const r of success.rows) of(r.channel).lastSuccessAt = r.at;
           const errors = await client.query<{ channel: string; at: number; error: string | null }>(
             `SELECT DISTINCT ON (channel) channel, at, error FROM ${this.s}.delivery_log
              WHERE outcome IN ('retry', 'dead') ORDER BY channel, id DESC`,
           );
-          for (const r of errors.rows) {
-            const h = of(r.channel);
-            h.lastErrorAt = r.at;
-            if (r.error !== null) h.lastError = r.error;
-          }
+          return channelHealth(stats, success.rows, errors.rows);
         },
         'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
       ),
     );
-    return [...byChannel.values()].sort((a, b) => a.channel.localeCompare(b.channel));
   }
 
   async prune(before: number): Promise<void> {

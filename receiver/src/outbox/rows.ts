@@ -1,7 +1,17 @@
 // The outbox's rows as both stores read them (SQLite and PostgreSQL have the same tables and column
 // names), and their mapping to what the rest of the receiver sees.
 import type { IntakeState } from './idempotency.js';
-import type { DeliveryLogEntry, LogOutcome, OutboxEntry, OutboxRow, RowState } from './store.js';
+import type { DeliveryRecord } from './plan.js';
+import type {
+  ChannelHealth,
+  DeadRow,
+  DeliveryLogEntry,
+  LogOutcome,
+  OutboxEntry,
+  OutboxRow,
+  OutboxStats,
+  RowState,
+} from './store.js';
 
 export interface RowData {
   id: number;
@@ -108,4 +118,92 @@ export function toLogEntry(r: LogData): DeliveryLogEntry {
     outcome: r.outcome,
   };
   return setPresent(entry, { kind: r.kind, title: r.title, error: r.error, by: r.by });
+}
+
+/** A group's record as the deliveries table holds it. */
+export interface RecordData {
+  state: 'open' | 'closed';
+  ref: string;
+  firing: string;
+  opened_at: number;
+  updated_at: number;
+}
+
+export const toRecord = (row: RecordData): DeliveryRecord => ({
+  state: row.state,
+  ref: JSON.parse(row.ref) as DeliveryRecord['ref'],
+  firing: JSON.parse(row.firing) as string[],
+  openedAt: row.opened_at,
+  updatedAt: row.updated_at,
+});
+
+/** The values of a deliveries row: channel, group_id, state, ref, firing, opened_at, updated_at. */
+export const recordValues = (row: Pick<OutboxRow, 'channel' | 'groupId'>, record: DeliveryRecord) => [
+  row.channel,
+  row.groupId,
+  record.state,
+  JSON.stringify(record.ref),
+  JSON.stringify(record.firing),
+  record.openedAt,
+  record.updatedAt,
+];
+
+export interface LogNote {
+  at: number;
+  kind?: string | undefined;
+  title?: string | undefined;
+  by?: string;
+}
+
+/** The values of a delivery_log row: at, channel, group_id, row_id, outcome, kind, title, error, by. */
+export const logValues = (
+  row: Pick<OutboxRow, 'id' | 'channel' | 'groupId'>,
+  outcome: LogOutcome,
+  note: LogNote,
+  error?: string,
+) => [
+  note.at,
+  row.channel,
+  row.groupId,
+  row.id,
+  outcome,
+  note.kind ?? null,
+  note.title ?? null,
+  error === undefined ? null : clip(error),
+  note.by ?? null,
+];
+
+export const toDeadRow = (e: OutboxEntry): DeadRow => ({
+  id: e.id,
+  channel: e.channel,
+  groupId: e.groupId,
+  attempts: e.attempts,
+  createdAt: e.createdAt,
+  deadAt: e.deadAt ?? 0,
+  error: e.lastError ?? '',
+});
+
+/** Per channel, from its rows and its delivery log's last success and last error, by channel name. */
+export function channelHealth(
+  stats: readonly OutboxStats[],
+  lastSuccess: readonly { channel: string; at: number }[],
+  lastError: readonly { channel: string; at: number; error: string | null }[],
+): ChannelHealth[] {
+  const byChannel = new Map<string, ChannelHealth>();
+  const of = (channel: string): ChannelHealth => {
+    let h = byChannel.get(channel);
+    if (!h) {
+      h = { channel, pending: 0, inflight: 0, dead: 0 };
+      byChannel.set(channel, h);
+    }
+    return h;
+  };
+  for (const stat of stats) Object.assign(of(stat.channel), stat);
+  for (const r of lastSuccess) of(r.channel).lastSuccessAt = r.at;
+  for (const r of lastError) {
+    const h = of(r.channel);
+    h.lastErrorAt = r.at;
+    if (r.error !== null) h.lastError = r.error;
+  }
+  return [...byChannel.values()].sort((a, b) => a.channel.localeCompare(b.channel));
 }

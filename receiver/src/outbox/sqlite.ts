@@ -11,16 +11,23 @@ import Database from 'better-sqlite3';
 import { decideInOrder, type IntakeDecision } from './idempotency.js';
 import type { DeliveryRecord } from './plan.js';
 import {
+  channelHealth,
   type EntryData,
   ERROR_MAX,
   entryColumns,
   type IntakeColumns,
   intakeState,
   type LogData,
+  type LogNote,
+  logValues,
+  type RecordData,
   type RowData,
+  recordValues,
   resolvedColumn,
+  toDeadRow,
   toEntry,
   toLogEntry,
+  toRecord,
   toRow,
 } from './rows.js';
 import type {
@@ -423,49 +430,22 @@ export class SqliteStore implements OutboxStore {
   async pause(): Promise<void> {}
 
   async record(channel: string, groupId: string): Promise<DeliveryRecord | undefined> {
-    const row = this.statements.getRecord.get(channel, groupId) as
-      | { state: 'open' | 'closed'; ref: string; firing: string; opened_at: number; updated_at: number }
-      | undefined;
-    if (!row) return undefined;
-    return {
-      state: row.state,
-      ref: JSON.parse(row.ref) as DeliveryRecord['ref'],
-      firing: JSON.parse(row.firing) as string[],
-      openedAt: row.opened_at,
-      updatedAt: row.updated_at,
-    };
+    const row = this.statements.getRecord.get(channel, groupId) as RecordData | undefined;
+    return row && toRecord(row);
   }
 
   private putRecord(row: OutboxRow, record: DeliveryRecord): void {
-    this.statements.putRecord.run(
-      row.channel,
-      row.groupId,
-      record.state,
-      JSON.stringify(record.ref),
-      JSON.stringify(record.firing),
-      record.openedAt,
-      record.updatedAt,
-    );
+    this.statements.putRecord.run(...recordValues(row, record));
   }
 
   /** One line of the delivery log (inside the caller's transaction). */
   private log(
     row: Pick<OutboxRow, 'id' | 'channel' | 'groupId'>,
     outcome: LogOutcome,
-    note: { at: number; kind?: string | undefined; title?: string | undefined; by?: string },
+    note: LogNote,
     error?: string,
   ): void {
-    this.statements.log.run(
-      note.at,
-      row.channel,
-      row.groupId,
-      row.id,
-      outcome,
-      note.kind ?? null,
-      note.title ?? null,
-      error === undefined ? null : error.slice(0, ERROR_MAX),
-      note.by ?? null,
-    );
+    this.statements.log.run(...logValues(row, outcome, note, error));
   }
 
   /** Deletes a row, and its notification once no other row needs it (inside the caller's transaction). */
@@ -578,16 +558,7 @@ export class SqliteStore implements OutboxStore {
   }
 
   async dead(limit = 100): Promise<DeadRow[]> {
-    const entries = await this.list({ states: ['dead'], limit });
-    return entries.map((e) => ({
-      id: e.id,
-      channel: e.channel,
-      groupId: e.groupId,
-      attempts: e.attempts,
-      createdAt: e.createdAt,
-      deadAt: e.deadAt ?? 0,
-      error: e.lastError ?? '',
-    }));
+    return (await this.list({ states: ['dead'], limit })).map(toDeadRow);
   }
 
   async list(query: ListQuery = {}): Promise<OutboxEntry[]> {
@@ -647,28 +618,16 @@ export class SqliteStore implements OutboxStore {
 
   async health(): Promise<ChannelHealth[]> {
     const s = this.statements;
-    const byChannel = new Map<string, ChannelHealth>();
-    const of = (channel: string): ChannelHealth => {
-      let h = byChannel.get(channel);
-      if (!h) {
-        h = { channel, pending: 0, inflight: 0, dead: 0 };
-        byChannel.set(channel, h);
-      }
-      return h;
-    };
-    this.db
-      .transaction(() => {
-        for (const stat of this.statsNow()) Object.assign(of(stat.channel), stat);
-        for (const r of s.lastSuccess.all() as { channel: string; at: number }[])
-          of(r.channel).lastSuccessAt = r.at;
-        for (const r of s.lastError.all() as { channel: string; at: number; error: string | null }[]) {
-          const h = of(r.channel);
-          h.lastErrorAt = r.at;
-          if (r.error !== null) h.lastError = r.error;
-        }
-      })
+    // One snapshot for the three reads.
+    return this.db
+      .transaction(() =>
+        channelHealth(
+          this.statsNow(),
+          s.lastSuccess.all() as { channel: string; at: number }[],
+          s.lastError.all() as { channel: string; at: number; error: string | null }[],
+        ),
+      )
       .deferred();
-    return [...byChannel.values()].sort((a, b) => a.channel.localeCompare(b.channel));
   }
 
   async prune(before: number): Promise<void> {
